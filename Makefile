@@ -1,0 +1,61 @@
+# prescale — predictive autoscaling for OpenFaaS functions.
+# Quick start: `make up` (run prescale on the embedded plugin), `make test`.
+
+SHELL := /bin/bash
+ROOT  := $(abspath .)
+BIN   := $(ROOT)/bin
+GO    ?= go
+HELM_VERSION := v3.22.0
+
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all build tools deps test vet fmt-check up bench bench-live bench-plugin train clean
+
+all: build
+
+build: ## bin/prescale, the one CLI
+	$(GO) build -o $(BIN)/prescale ./cmd/prescale
+
+## deps: Debian packages the tests drive for real (hey, prometheus).
+deps:
+	@if ! command -v hey >/dev/null || ! command -v prometheus >/dev/null; then \
+		echo "installing hey and prometheus (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey prometheus >/dev/null; \
+	fi
+
+## tools: the real faas-cli (pinned in tools/go.sum) and helm.
+tools: $(BIN)/faas-cli $(BIN)/helm
+
+$(BIN)/faas-cli: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(BIN)/faas-cli github.com/openfaas/faas-cli
+
+$(BIN)/helm:
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^template/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: deps tools build fmt-check vet
+	PRESCALE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...
+
+up: build
+	$(BIN)/prescale up -f stack.yml
+
+bench: build
+	$(BIN)/prescale sim --all-traces ../shared/traces --out bench
+
+bench-plugin:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./plugin/...
+
+bench-live: build deps tools
+	$(BIN)/prescale bench-live -f stack.yml --out bench
+
+train: build
+	$(BIN)/prescale train --traces ../shared/traces --out model
+
+clean:
+	rm -rf $(BIN) build

@@ -1,0 +1,46 @@
+//go:build deps
+
+// Package deps pins the project's module dependencies while the packages that
+// use them are written in parallel. It is never built (the deps tag is never set).
+package deps
+
+import (
+	_ "github.com/google/uuid"
+	_ "github.com/gorilla/mux"
+	_ "github.com/nats-io/nats-server/v2/server"
+	_ "github.com/nats-io/nats.go"
+	_ "github.com/nats-io/nats.go/jetstream"
+	_ "github.com/openfaas/connector-sdk/types"
+	_ "github.com/openfaas/faas-provider"
+	_ "github.com/openfaas/faas-provider/auth"
+	_ "github.com/openfaas/faas-provider/logs"
+	_ "github.com/openfaas/faas-provider/proxy"
+	_ "github.com/openfaas/faas-provider/types"
+	_ "github.com/openfaas/go-sdk"
+	_ "github.com/openfaas/templates-sdk/go-http"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/testutil"
+	_ "github.com/prometheus/client_golang/api"
+	_ "github.com/prometheus/client_golang/api/prometheus/v1"
+	_ "github.com/prometheus/common/expfmt"
+	_ "github.com/prometheus/client_model/go"
+	_ "github.com/rakyll/hey/requester"
+	_ "github.com/robfig/cron/v3"
+	_ "github.com/schollz/progressbar/v3"
+	_ "github.com/sjwhitworth/golearn/base"
+	_ "github.com/sjwhitworth/golearn/ensemble"
+	_ "github.com/sjwhitworth/golearn/trees"
+	_ "github.com/sjwhitworth/golearn/evaluation"
+	_ "gonum.org/v1/plot"
+	_ "gonum.org/v1/plot/plotter"
+	_ "gonum.org/v1/plot/vg"
+	_ "gopkg.in/yaml.v3"
+	_ "k8s.io/api/apps/v1"
+	_ "k8s.io/api/core/v1"
+	_ "k8s.io/api/rbac/v1"
+	_ "k8s.io/apimachinery/pkg/apis/meta/v1"
+	_ "k8s.io/apimachinery/pkg/runtime"
+	_ "k8s.io/apimachinery/pkg/util/yaml"
+	_ "sigs.k8s.io/yaml"
+)

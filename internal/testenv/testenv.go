@@ -1,0 +1,105 @@
+// Package testenv finds the real tools the tests drive (faas-cli, hey,
+// prometheus, helm), the repository root and ../shared. Under `make test`
+// (PRESCALE_REQUIRE_TOOLS=1) a missing tool fails the test; a bare `go test`
+// skips it with a message saying how to get it.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Root returns the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "stack.yml")); err == nil {
+				return dir
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("repository root (go.mod beside stack.yml) not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Shared returns ../shared beside the repository root, or skips/fails.
+func Shared(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("PRESCALE_SHARED"); d != "" {
+		return d
+	}
+	d := filepath.Join(Root(t), "..", "shared")
+	if _, err := os.Stat(filepath.Join(d, "traces")); err != nil {
+		missing(t, "../shared (traces)", "set PRESCALE_SHARED or check out beside shared/")
+	}
+	return d
+}
+
+// Trace returns the path of a file in ../shared/traces.
+func Trace(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(Shared(t), "traces", name)
+}
+
+// Tool returns the path of a real tool: $PRESCALE_<NAME> if set, then
+// <root>/bin/<name>, then $PATH.
+func Tool(t testing.TB, name, envVar, how string) string {
+	t.Helper()
+	if p := os.Getenv(envVar); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", envVar, p, err)
+		}
+		return p
+	}
+	if p := filepath.Join(Root(t), "bin", name); fileExists(p) {
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	missing(t, name, how)
+	return ""
+}
+
+// FaasCLI is the real faas-cli built from tools/ by `make tools`.
+func FaasCLI(t testing.TB) string {
+	return Tool(t, "faas-cli", "PRESCALE_FAAS_CLI", "run `make tools`")
+}
+
+// Helm is the real helm v3.22.0 installed into bin/ by `make tools`.
+func Helm(t testing.TB) string {
+	return Tool(t, "helm", "PRESCALE_HELM", "run `make tools`")
+}
+
+// Hey is Debian's hey.
+func Hey(t testing.TB) string {
+	return Tool(t, "hey", "PRESCALE_HEY", "run `make deps` (apt-get install hey)")
+}
+
+// Prometheus is Debian's prometheus server.
+func Prometheus(t testing.TB) string {
+	return Tool(t, "prometheus", "PRESCALE_PROMETHEUS", "run `make deps` (apt-get install prometheus)")
+}
+
+func missing(t testing.TB, what, how string) {
+	t.Helper()
+	if os.Getenv("PRESCALE_REQUIRE_TOOLS") == "1" {
+		t.Fatalf("%s is required but missing: %s", what, how)
+	}
+	t.Skipf("%s missing: %s", what, how)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
