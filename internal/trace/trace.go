@@ -1,0 +1,291 @@
+package trace
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Function is one function's invocation counts, one value per minute.
+type Function struct {
+	Owner, App, Hash, Trigger string
+	// FirstMinute is the trace's own index of Counts[0] (e.g. 480 for a
+	// window starting at minute 480 of the day, 1-based as in Azure 2019).
+	FirstMinute int
+	Counts      []float64
+}
+
+// Total is the number of invocations in the trace.
+func (f Function) Total() float64 {
+	var s float64
+	for _, c := range f.Counts {
+		s += c
+	}
+	return s
+}
+
+// Peak is the largest per-minute count.
+func (f Function) Peak() float64 {
+	var p float64
+	for _, c := range f.Counts {
+		p = math.Max(p, c)
+	}
+	return p
+}
+
+// Window returns the minutes [from, to) counted from the start of the trace
+// (0-based offsets into Counts), clamped to the trace. to <= 0 means the end.
+func (f Function) Window(from, to int) Function {
+	n := len(f.Counts)
+	if to <= 0 || to > n {
+		to = n
+	}
+	if from < 0 {
+		from = 0
+	}
+	if from > to {
+		from = to
+	}
+	out := f
+	out.FirstMinute = f.FirstMinute + from
+	out.Counts = append([]float64(nil), f.Counts[from:to]...)
+	return out
+}
+
+// Select picks one function by hash (when hash is not empty; a unique
+// prefix of at least 6 characters is enough) or else by 0-based row index.
+func Select(fns []Function, row int, hash string) (Function, error) {
+	if hash != "" {
+		var found []Function
+		for _, f := range fns {
+			if f.Hash == hash || (len(hash) >= 6 && strings.HasPrefix(f.Hash, hash)) {
+				found = append(found, f)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return Function{}, fmt.Errorf("no function with hash %q in the trace", hash)
+		case 1:
+			return found[0], nil
+		default:
+			return Function{}, fmt.Errorf("hash prefix %q matches %d functions; give more characters", hash, len(found))
+		}
+	}
+	if row < 0 || row >= len(fns) {
+		return Function{}, fmt.Errorf("row %d out of range: the trace has rows 0..%d", row, len(fns)-1)
+	}
+	return fns[row], nil
+}
+
+// Open reads a trace file, detecting its format from the header.
+func Open(path string) ([]Function, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open trace: %w", err)
+	}
+	defer f.Close()
+	fns, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: %w", path, err)
+	}
+	return fns, nil
+}
+
+// Read reads a trace, detecting its format from the first line:
+// Azure 2019 (HashOwner,HashApp,HashFunction,Trigger,<minutes>…),
+// Freyr (HashFunction,Trigger,<minutes>…), Azure 2021 (app,func,end_timestamp,duration)
+// or a one-column CSV of per-minute counts with an optional header.
+func Read(r io.Reader) ([]Function, error) {
+	br := bufio.NewReader(r)
+	first, err := br.Peek(512)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	head := strings.ToLower(strings.SplitN(string(first), "\n", 2)[0])
+	head = strings.TrimSpace(strings.TrimPrefix(head, "\ufeff"))
+	switch {
+	case strings.HasPrefix(head, "hashowner,happ") || strings.HasPrefix(head, "hashowner,hashapp,hashfunction,trigger"):
+		return readPerMinute(br, 4)
+	case strings.HasPrefix(head, "hashfunction,trigger"):
+		return readPerMinute(br, 2)
+	case strings.HasPrefix(head, "app,func,end_timestamp"):
+		return readAzure2021(br)
+	case head == "":
+		return nil, errors.New("empty trace")
+	default:
+		f, err := readCounts(br)
+		if err != nil {
+			return nil, err
+		}
+		return []Function{f}, nil
+	}
+}
+
+func newCSV(r io.Reader) *csv.Reader {
+	c := csv.NewReader(r)
+	c.ReuseRecord = true
+	c.FieldsPerRecord = -1
+	return c
+}
+
+// readPerMinute reads the Azure 2019 layout; meta is the number of
+// identifying columns before the minutes (4 for Azure, 2 for Freyr).
+func readPerMinute(r io.Reader, meta int) ([]Function, error) {
+	c := newCSV(r)
+	header, err := c.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	if len(header) <= meta {
+		return nil, fmt.Errorf("header has %d columns, want more than %d (no minute columns)", len(header), meta)
+	}
+	first, err := strconv.Atoi(strings.TrimSpace(header[meta]))
+	if err != nil {
+		return nil, fmt.Errorf("header column %d (%q) is not a minute index: %w", meta+1, header[meta], err)
+	}
+	var out []Function
+	line := 1
+	for {
+		rec, err := c.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line++
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(rec) != len(header) {
+			return nil, fmt.Errorf("line %d has %d columns, the header %d", line, len(rec), len(header))
+		}
+		f := Function{FirstMinute: first, Counts: make([]float64, len(rec)-meta)}
+		if meta == 4 {
+			f.Owner, f.App, f.Hash, f.Trigger = rec[0], rec[1], rec[2], rec[3]
+		} else {
+			f.Hash, f.Trigger = rec[0], rec[1]
+		}
+		for i, s := range rec[meta:] {
+			v, err := parseCount(s)
+			if err != nil {
+				return nil, fmt.Errorf("line %d column %d: %w", line, meta+i+1, err)
+			}
+			f.Counts[i] = v
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("trace has a header but no functions")
+	}
+	return out, nil
+}
+
+func parseCount(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, fmt.Errorf("count %q is not a number", s)
+	}
+	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("count %q must be a finite number ≥ 0", s)
+	}
+	return v, nil
+}
+
+// readCounts reads a one-column CSV of per-minute counts; a first line that
+// is not a number is a header.
+func readCounts(r io.Reader) (Function, error) {
+	c := newCSV(r)
+	f := Function{Hash: "counts", FirstMinute: 0}
+	line := 0
+	for {
+		rec, err := c.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line++
+		if err != nil {
+			return Function{}, fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
+			continue
+		}
+		if len(rec) != 1 {
+			return Function{}, fmt.Errorf("line %d has %d columns; a counts CSV has one column of per-minute counts", line, len(rec))
+		}
+		v, err := parseCount(rec[0])
+		if err != nil {
+			if line == 1 {
+				f.Hash = strings.TrimSpace(rec[0]) // header names the series
+				continue
+			}
+			return Function{}, fmt.Errorf("line %d: %w", line, err)
+		}
+		f.Counts = append(f.Counts, v)
+	}
+	if len(f.Counts) == 0 {
+		return Function{}, errors.New("counts CSV has no counts")
+	}
+	return f, nil
+}
+
+// readAzure2021 bins the per-invocation 2021 trace into per-minute counts
+// per function (by invocation end time), one Function per app/func pair,
+// ordered by total invocations, busiest first.
+func readAzure2021(r io.Reader) ([]Function, error) {
+	c := newCSV(r)
+	if _, err := c.Read(); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	type key struct{ app, fn string }
+	bins := map[key]map[int]float64{}
+	maxMinute := 0
+	line := 1
+	for {
+		rec, err := c.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line++
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(rec) < 3 {
+			return nil, fmt.Errorf("line %d has %d columns, want app,func,end_timestamp,duration", line, len(rec))
+		}
+		ts, err := strconv.ParseFloat(strings.TrimSpace(rec[2]), 64)
+		if err != nil || ts < 0 || math.IsNaN(ts) || math.IsInf(ts, 0) {
+			return nil, fmt.Errorf("line %d: end_timestamp %q must be seconds ≥ 0", line, rec[2])
+		}
+		k := key{rec[0], rec[1]}
+		if bins[k] == nil {
+			bins[k] = map[int]float64{}
+		}
+		m := int(ts / 60)
+		bins[k][m]++
+		maxMinute = max(maxMinute, m)
+	}
+	if len(bins) == 0 {
+		return nil, errors.New("trace has a header but no invocations")
+	}
+	out := make([]Function, 0, len(bins))
+	for k, b := range bins {
+		f := Function{App: k.app, Hash: k.fn, Trigger: "unknown", Counts: make([]float64, maxMinute+1)}
+		for m, n := range b {
+			f.Counts[m] = n
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ti, tj := out[i].Total(), out[j].Total()
+		if ti != tj {
+			return ti > tj
+		}
+		return out[i].Hash < out[j].Hash
+	})
+	return out, nil
+}
