@@ -3,10 +3,106 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prescale/prescale/internal/policy"
+	"github.com/prescale/prescale/internal/sim"
 )
 
-// runSim is a placeholder until its issue lands; replace this file.
+// runSim is `prescale sim`: the trace-driven comparison of autoscaling
+// policies (one trace → a table on stdout), or with --all-traces the whole
+// benchmark that regenerates bench/RESULTS.md.
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		tracePath  = fs.String("trace", "", "trace file: Azure 2019 per-minute, Freyr, Azure 2021 or a one-column CSV of per-minute counts")
+		durations  = fs.String("durations", "", "Azure 2019 durations file (default: the trace's *_durations.csv if present)")
+		policies   = fs.String("policies", "all", "comma-separated policies: "+strings.Join(policy.Names(), ","))
+		out        = fs.String("out", "", "directory for results.csv, results.md and PNG plots (none if empty)")
+		coldStart  = fs.String("cold-start", sim.DefaultColdStart, "cold-start distribution: fixed:D, uniform:LO,HI or lognormal:MEDIAN,SIGMA[,MAX]")
+		functions  = fs.Int("functions", 0, "simulate the N busiest functions (0 = all)")
+		minutes    = fs.Int("minutes", 0, "simulate M minutes (0 = to the end)")
+		from       = fs.Int("from", 0, "first minute (0-based offset into the trace)")
+		allTraces  = fs.String("all-traces", "", "benchmark every *_invocations.csv in this directory and write RESULTS.md to --out")
+		scale      = fs.Bool("scale", true, "with --all-traces: also measure wall time and memory against functions and trace length")
+		prePeriod  = fs.Int("prescale-period", policy.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
+		preLag     = fs.Int("prescale-lag", policy.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
+		concurrent = fs.Int("concurrency", sim.DefaultConfig().Concurrency, "request slots per replica")
+		slo        = fs.Duration("slo", time.Second, "waiting time (latency minus service time) a request tolerates")
+		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")
+		arrivals   = fs.String("arrivals", "poisson", "spreading of each minute's count: poisson or uniform")
+		maxRep     = fs.Int("max-replicas", sim.DefaultConfig().MaxReplicas, "replica upper bound for every policy (OpenFaaS CE's alert rule is also capped at 5)")
+		workers    = fs.Int("workers", sim.DefaultConfig().Workers, "functions simulated in parallel")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := sim.DefaultConfig()
+	dist, err := sim.ParseDist(*coldStart)
+	if err != nil {
+		return fmt.Errorf("--cold-start: %w", err)
+	}
+	cfg.ColdStart, cfg.Concurrency, cfg.SLO, cfg.Seed = dist, *concurrent, slo.Seconds(), *seed
+	cfg.Arrivals, cfg.MaxReplicas, cfg.Workers = *arrivals, *maxRep, *workers
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	opts := policy.DefaultOptions()
+	opts.Prescale.Period, opts.Prescale.Lag = *prePeriod, *preLag
+	pols, err := policy.Parse(*policies, opts)
+	if err != nil {
+		return fmt.Errorf("--policies: %w", err)
+	}
+
+	if *allTraces != "" {
+		if *out == "" {
+			return errors.New("--all-traces needs --out DIR (where RESULTS.md goes)")
+		}
+		return sim.Bench(ctx, sim.BenchOptions{
+			TraceDir: *allTraces, OutDir: *out, Config: cfg, Policies: pols, Scale: *scale,
+			PrescaleNote: fmt.Sprintf("cron period %d s, async-chain lag %d s, forecast horizon %s, HoltPeak forecaster, target concurrency 0.7 × slots",
+				opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.Horizon),
+			Log: stderr,
+		})
+	}
+	if *tracePath == "" {
+		return errors.New("--trace FILE is required (or --all-traces DIR)")
+	}
+	ld, err := sim.LoadTrace(*tracePath, sim.LoadOptions{Durations: *durations, Functions: *functions, From: *from, Minutes: *minutes}, cfg.DefaultService)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSuffix(filepath.Base(*tracePath), filepath.Ext(*tracePath))
+	fmt.Fprintf(stderr, "%s: %d functions (%d with durations), %d minutes, cold start %s, %d slots per replica\n",
+		name, len(ld.Functions), ld.WithDurations, ld.Minutes, cfg.ColdStart, cfg.Concurrency)
+	var rows []sim.Row
+	for _, p := range pols {
+		t0 := time.Now()
+		res, err := sim.Run(ctx, cfg, ld.Functions, p)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sim.Row{Trace: name, Functions: len(ld.Functions), Minutes: ld.Minutes, Result: res, Wall: time.Since(t0)})
+		fmt.Fprintf(stderr, "  %-9s %6.1fs\n", p.Name(), time.Since(t0).Seconds())
+	}
+	if err := sim.Table(stdout, rows); err != nil {
+		return err
+	}
+	if *out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return sim.WriteOutputs(*out, name, rows)
 }

@@ -2,11 +2,110 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prescale/prescale/plugin"
 )
 
-// runUp is a placeholder until its issue lands; replace this file.
+// runUp runs the embedded OpenFaaS platform (the plugin) with a stack until
+// ctx is cancelled (SIGINT/SIGTERM), then stops every replica.
+//
+//	prescale up -f stack.yml --port 8080 --data .prescale
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	cfg := plugin.DefaultConfig()
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	verbose := fs.Bool("v", false, "verbose logs (debug level)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: prescale up [-f stack.yml] [--port 8080] [--data .prescale] [flags]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	p, err := plugin.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Ctrl-C already cancelled ctx: stop with a fresh, bounded one.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "prescale up: shutdown: %v\n", err)
+		}
+		fmt.Fprintln(stdout, "prescale up: stopped")
+	}()
+
+	fmt.Fprintf(stdout, "gateway: %s (building %s…)\n", p.URL(), cfg.StackFile)
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	printLogin(stdout, p)
+	printFunctions(ctx, stdout, p)
+	if err := afterStart(ctx, p, stdout, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "serving; Ctrl-C stops every process")
+	return p.Wait(ctx)
+}
+
+// afterStart is where post-start work plugs in (issue 4: replay a trace
+// against hello-python and stream the scaler's decisions). It runs once the
+// platform serves and the stack is deployed; it must return when ctx ends.
+func afterStart(ctx context.Context, p *plugin.Platform, stdout, stderr io.Writer) error {
+	return nil
+}
+
+func printLogin(w io.Writer, p *plugin.Platform) {
+	if p.PasswordCreated() {
+		fmt.Fprintf(w, "gateway credentials created; log in with:\n  %s\n", p.LoginCommand())
+		return
+	}
+	fmt.Fprintf(w, "gateway user %s; password in %s; log in with:\n  cat %s | faas-cli login -u %s --password-stdin -g %s\n",
+		p.User(), p.PasswordFile(), p.PasswordFile(), p.User(), p.URL())
+}
+
+// printFunctions waits briefly for replicas to become ready, then prints
+// each function's state.
+func printFunctions(ctx context.Context, w io.Writer, p *plugin.Platform) {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		ready := true
+		for _, st := range p.Functions() {
+			if st.AvailableReplicas < st.Replicas {
+				ready = false
+			}
+		}
+		if ready {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fns := p.Functions()
+	if len(fns) == 0 {
+		fmt.Fprintln(w, "no functions deployed (deploy with: faas-cli deploy -f stack.yml -g "+p.URL()+")")
+		return
+	}
+	fmt.Fprintf(w, "%-16s %-32s %8s %9s\n", "FUNCTION", "IMAGE", "REPLICAS", "AVAILABLE")
+	for _, st := range fns {
+		fmt.Fprintf(w, "%-16s %-32s %8d %9d\n", st.Spec.Name, st.Spec.Deployment.Image, st.Replicas, st.AvailableReplicas)
+	}
 }

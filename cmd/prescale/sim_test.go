@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prescale/prescale/internal/policy"
+	"github.com/prescale/prescale/internal/testenv"
+)
+
+func TestSimCommandPrintsEveryPolicy(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sim", "--trace", testenv.Trace(t, "dirigent_azure2019_500fn_8h_invocations.csv"),
+		"--functions", "5", "--minutes", "20", "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, p := range policy.Names() {
+		if !strings.Contains(stdout.String(), "| "+p+" |") {
+			t.Errorf("no row for %s in:\n%s", p, stdout.String())
+		}
+	}
+	for _, f := range []string{"dirigent_azure2019_500fn_8h_invocations.csv", "dirigent_azure2019_500fn_8h_invocations.md", "dirigent_azure2019_500fn_8h_invocations.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestSimCommandRejectsBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim"},
+		{"sim", "--trace", "/nonexistent.csv"},
+		{"sim", "--trace", "x.csv", "--cold-start", "gamma:1"},
+		{"sim", "--trace", "x.csv", "--policies", "hpa,unknown"},
+		{"sim", "--trace", "x.csv", "--concurrency", "0"},
+		{"sim", "--all-traces", "/tmp"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code == 0 || stderr.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+}
+
+// --all-traces writes RESULTS.md with every policy on every trace and the
+// hand-written notes included.
+func TestSimBenchWritesResults(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("count\n")
+	for i := 0; i < 30; i++ {
+		if i%10 < 3 {
+			csv.WriteString("900\n")
+		} else {
+			csv.WriteString("30\n")
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bursty_invocations.csv"), []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "NOTES.md"), []byte("## Notes\n\nhand-written marker 42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"sim", "--all-traces", dir, "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(out, "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range policy.Names() {
+		if !strings.Contains(string(md), "| bursty | "+p+" |") {
+			t.Errorf("RESULTS.md has no row for %s", p)
+		}
+	}
+	if !strings.Contains(string(md), "hand-written marker 42") || !strings.Contains(string(md), "prescale against each policy") {
+		t.Errorf("RESULTS.md lacks the notes or the scorecard:\n%s", md)
+	}
+}

@@ -1,0 +1,68 @@
+"""Unit tests for hello-python; run with `python3 -m unittest` in this folder."""
+import os
+import time
+import unittest
+from unittest import mock
+
+import handler
+
+
+class GreetingTest(unittest.TestCase):
+    def test_greeting(self):
+        cases = [
+            ("prescale", "Hello, prescale!"),
+            ("  two   words \n", "Hello, two words!"),
+            ("", "Hello, world!"),
+            ("\n", "Hello, world!"),
+        ]
+        for body, want in cases:
+            with self.subTest(body=body):
+                self.assertEqual(handler.greeting(body), want)
+
+    def test_long_body_is_clipped(self):
+        got = handler.greeting("x" * 1000)
+        self.assertTrue(got.endswith("...!"))
+        self.assertLess(len(got), handler.MAX_NAME + 20)
+
+
+class CpuMsTest(unittest.TestCase):
+    def test_parse(self):
+        cases = [({}, handler.DEFAULT_CPU_MS), ({"cpu_ms": "0"}, 0), ({"cpu_ms": " 35 "}, 35),
+                 ({"cpu_ms": ""}, handler.DEFAULT_CPU_MS)]
+        for env, want in cases:
+            with self.subTest(env=env):
+                self.assertEqual(handler.cpu_ms_from_env(env), want)
+
+    def test_bad_values_name_the_variable(self):
+        for raw in ["abc", "-1", "10001", "1.5"]:
+            with self.subTest(raw=raw):
+                with self.assertRaises(ValueError) as ctx:
+                    handler.cpu_ms_from_env({"cpu_ms": raw})
+                self.assertIn("cpu_ms", str(ctx.exception))
+
+    def test_burn_uses_cpu_time(self):
+        start = time.process_time()
+        rounds = handler.burn(30)
+        used = time.process_time() - start
+        self.assertGreaterEqual(used, 0.030)
+        self.assertGreater(rounds, 0)
+        self.assertEqual(handler.burn(0), 0)
+
+
+class HandleTest(unittest.TestCase):
+    def test_handle_greets_and_burns(self):
+        with mock.patch.dict(os.environ, {"cpu_ms": "25"}):
+            start = time.process_time()
+            got = handler.handle("prescale")
+            used = time.process_time() - start
+        self.assertEqual(got, "Hello, prescale!")
+        self.assertGreaterEqual(used, 0.025)
+
+    def test_handle_rejects_bad_config(self):
+        with mock.patch.dict(os.environ, {"cpu_ms": "lots"}):
+            with self.assertRaises(ValueError):
+                handler.handle("x")
+
+
+if __name__ == "__main__":
+    unittest.main()

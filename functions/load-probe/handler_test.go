@@ -1,0 +1,118 @@
+package function
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/gwtest"
+	"github.com/prescale/prescale/pkg/natstest"
+)
+
+func call(t *testing.T) (handler.Response, map[string]any) {
+	t.Helper()
+	res, err := Handle(handler.Request{Method: http.MethodPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(res.Body, &body); err != nil {
+		t.Fatalf("response is not JSON: %v: %s", err, res.Body)
+	}
+	return res, body
+}
+
+func TestProbeChain(t *testing.T) {
+	gw := gwtest.New(t)
+	ns := natstest.Start(t)
+	gw.Env(t, ns.ClientURL())
+	gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "4"})
+	gw.SetFunction("not-me", 1, nil)
+	gw.SetMetrics(gwtest.Metrics("hello-python", 100, 0, 100, 1, 5, map[string]float64{"0.05": 100, "0.1": 100}))
+
+	res, body := call(t)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
+	}
+	if len(gw.Asyncs()) != 0 || !strings.Contains(string(res.Body), "baseline recorded") || !strings.Contains(string(res.Body), "not-me") {
+		t.Fatalf("first run must record a baseline only: %s", res.Body)
+	}
+
+	gw.SetMetrics(gwtest.Metrics("hello-python", 160, 4, 170, 2, 5+64*0.2, map[string]float64{"0.05": 100, "0.1": 120, "0.25": 164}))
+	res, body = call(t)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
+	}
+	as := gw.Asyncs()
+	if len(as) != 1 || as[0].Function != "predictor" || as[0].Callback != gw.URL+"/function/scaler" {
+		t.Fatalf("async calls %+v", as)
+	}
+	var p chain.ProbePayload
+	if err := json.Unmarshal(as[0].Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	s := p.History[len(p.History)-1]
+	if p.Function != "hello-python" || len(p.History) != 2 || p.Labels[decide.LabelMax] != "4" || p.Replicas != 1 ||
+		s.Status200 != 60 || s.Status500 != 4 || s.InFlight != 6 || s.Replicas != 2 || s.RPS <= 0 || p.Features.Status500 != 4 {
+		t.Fatalf("payload %+v / sample %+v", p, s)
+	}
+	_ = body
+}
+
+func TestProbeErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		status int
+		want   string
+	}{
+		{"bad source", map[string]string{"source": "carrier-pigeon"}, 500, "gateway or probe"},
+		{"bad bound", map[string]string{"probe_requests": "100000"}, 500, "1..1000"},
+		{"gateway down", map[string]string{"gateway_url": "http://127.0.0.1:1"}, 502, "list functions"},
+		{"nats down", map[string]string{"NATS_URL": "nats://127.0.0.1:1"}, 503, "state store"},
+		{"no secrets", map[string]string{"secret_mount_path": "/nonexistent"}, 500, "basic-auth-user"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := gwtest.New(t)
+			ns := natstest.Start(t)
+			gw.Env(t, ns.ClientURL())
+			gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true"})
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			res, body := call(t)
+			if res.StatusCode != tc.status || !strings.Contains(body["error"].(string), tc.want) {
+				t.Fatalf("status %d body %s; want %d with %q", res.StatusCode, res.Body, tc.status, tc.want)
+			}
+			if len(gw.Asyncs()) != 0 {
+				t.Fatal("predictor invoked despite the error")
+			}
+		})
+	}
+}
+
+func TestActiveProbeSource(t *testing.T) {
+	gw := gwtest.New(t)
+	ns := natstest.Start(t)
+	gw.Env(t, ns.ClientURL())
+	t.Setenv("source", "probe")
+	t.Setenv("probe_requests", "6")
+	t.Setenv("probe_qps", "0")
+	gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true"})
+	res, _ := call(t)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
+	}
+	if n := gw.Calls("hello-python"); n != 6 {
+		t.Fatalf("probe made %d calls, want 6", n)
+	}
+	if len(gw.Asyncs()) != 1 {
+		t.Fatalf("asyncs %d", len(gw.Asyncs()))
+	}
+}

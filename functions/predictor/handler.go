@@ -1,0 +1,167 @@
+// Package function is prescale's predictor. It answers two kinds of body:
+//
+//   - load-probe's payload (chain.ProbePayload: function, history, features,
+//     labels, replicas): it forecasts the function's peak request rate over
+//     the horizon and recommends replicas with the capacity model of the
+//     function's labels; the answer (chain.Prediction) goes through the
+//     queue worker's callback to scaler;
+//   - a single seed-style feature vector, as the original Flask /predict
+//     took ({"p50":…,"p90":…,"p99":…,"error_rate":…,"Status200":…,
+//     "Status500":…}): it answers {"replicas": N, "model", "version", …}.
+//
+// Every answer names the model and version it used. Malformed input is a
+// 400 with a message.
+//
+// Environment (defaults in parentheses):
+//
+//	model       the forecaster: holt-peak (holt-peak)
+//	horizon     how far ahead to forecast, 1s..1h (30s); at least two
+//	            sample intervals are always covered
+//	max_body    largest accepted body in bytes (1048576)
+package function
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
+)
+
+type config struct {
+	forecaster decide.Forecaster
+	seed       decide.ReplicaModel
+	horizon    time.Duration
+	maxBody    int
+}
+
+// forecasterFor resolves a model name. The trained models (pkg/models)
+// plug in here.
+func forecasterFor(name string) (decide.Forecaster, error) {
+	switch name {
+	case "", "holt-peak":
+		return decide.DefaultHoltPeak(), nil
+	}
+	return nil, fmt.Errorf("env model=%q: known models: holt-peak", name)
+}
+
+func readConfig() (config, error) {
+	var c config
+	var errs []error
+	var err error
+	c.forecaster, err = forecasterFor(fnutil.Env("model", "holt-peak"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.seed = decide.DefaultCapacityRules()
+	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.maxBody, err = fnutil.EnvInt("max_body", 1<<20, 1024, 64<<20)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Handle answers a probe payload or a seed feature vector.
+func Handle(req handler.Request) (handler.Response, error) {
+	cfg, err := readConfig()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "predictor configuration: %v", err)
+	}
+	return cfg.handle(req.Body, time.Now().UTC())
+}
+
+func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0:
+		return fnutil.Error(http.StatusBadRequest, "empty body: send load-probe's payload or a feature vector such as {\"p50\":0.02,\"p90\":0.05,\"p99\":0.1,\"error_rate\":0,\"Status200\":100,\"Status500\":0}")
+	case len(body) > c.maxBody:
+		return fnutil.Error(http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", len(body), c.maxBody)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return fnutil.Error(http.StatusBadRequest, "malformed JSON: %v", err)
+	}
+	_, hasHistory := keys["history"]
+	_, hasFunction := keys["function"]
+	if hasHistory || hasFunction {
+		var p chain.ProbePayload
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&p); err != nil {
+			return fnutil.Error(http.StatusBadRequest, "malformed probe payload: %v", err)
+		}
+		pred, err := c.predict(p, now)
+		if err != nil {
+			return fnutil.Error(http.StatusBadRequest, "%v", err)
+		}
+		return fnutil.JSON(http.StatusOK, pred)
+	}
+	f, unknown, err := decide.ParseFeatures(body)
+	if err != nil {
+		return fnutil.Error(http.StatusBadRequest, "feature vector: %v (known: p50, p90, p99, error_rate, Status200, Status500, failure_ratio, rps, in_flight, service_time, replicas)", err)
+	}
+	n, reasons, err := c.seed.PredictReplicas(f)
+	if err != nil {
+		return fnutil.Error(http.StatusBadRequest, "predict: %v", err)
+	}
+	return fnutil.JSON(http.StatusOK, chain.SeedAnswer{
+		Replicas: n, Model: c.seed.Name(), Version: c.seed.Version(), Features: f, Reasons: reasons, Ignored: unknown,
+	})
+}
+
+// predict forecasts one function's demand and recommends replicas.
+func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, error) {
+	if p.Function == "" {
+		return chain.Prediction{}, errors.New("probe payload: no function name")
+	}
+	if len(p.History) == 0 {
+		return chain.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
+	}
+	set, err := decide.ParseSettings(p.Labels, decide.DefaultSettings())
+	if err != nil {
+		return chain.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
+	}
+	obs := p.History[len(p.History)-1]
+	at := p.At
+	if at.IsZero() {
+		at = obs.At
+	}
+	if at.IsZero() {
+		at = now
+	}
+	horizon := c.horizon
+	if iv := obs.Interval; iv > 0 && time.Duration(2*iv*float64(time.Second)) > horizon {
+		horizon = time.Duration(2 * iv * float64(time.Second))
+	}
+	fc, err := c.forecaster.Forecast(p.History, horizon, at)
+	if err != nil {
+		return chain.Prediction{}, fmt.Errorf("forecast %s with %s: %w", p.Function, c.forecaster.Name(), err)
+	}
+	svc := decide.ServiceTime(p.History, 12, set.Capacity.DefaultServiceTime)
+	capm := set.Capacity
+	predicted := capm.Replicas(fc.RPS, svc)
+	reactive := decide.Ceil(capm.Reactive(obs, svc))
+	rec := min(max(predicted, reactive, set.Min), set.Max)
+	reasons := append([]string(nil), fc.Reasons...)
+	reasons = append(reasons,
+		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica → %d predicted", fc.RPS, svc, capm.TargetConcurrency, predicted),
+		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),
+		fmt.Sprintf("recommend clamp(max(%d, %d), %d, %d) = %d", predicted, reactive, set.Min, set.Max, rec))
+	return chain.Prediction{
+		Function: p.Function, Namespace: p.Namespace, At: at,
+		Observed: obs, ServiceTime: svc, Forecast: &fc,
+		Replicas: rec, Predicted: predicted, Reactive: reactive, CurrentReplicas: p.Replicas,
+		Model: fc.Model, Version: fc.Version, Reasons: reasons, Labels: p.Labels,
+	}, nil
+}

@@ -1,0 +1,197 @@
+// Package function is prescale's scaler. The queue worker posts predictor's
+// answer (chain.Prediction) here as the callback of load-probe's async
+// invocation. The scaler reads the target's replicas and labels through the
+// gateway API, applies decide.Policy with its stabilization state in NATS
+// JetStream KV, calls /system/scale-function through go-sdk when the policy
+// says so, and appends every decision to the JetStream decision stream.
+//
+// A callback whose X-Function-Status is not 2xx (predictor failed) is
+// logged and changes nothing. Bad input, an unknown function, bad labels, a
+// gateway or NATS that is down: a clear error and no scale call.
+//
+// Environment (defaults in parentheses):
+//
+//	gateway_url        (http://gateway.openfaas:8080)
+//	NATS_URL           (nats://nats.openfaas:4222)
+//	secret_mount_path  basic-auth-user / basic-auth-password (/var/openfaas/secrets)
+//	namespace          ("")
+//	forecast_only      true: log decisions, never scale (false)
+//	ce_clamp           true: the gateway is OpenFaaS CE, bounds narrowed to 1..5 (false)
+//	stale_after        a prediction older than this is ignored → reactive only (90s)
+//	mode               predictive | reactive: reactive ignores forecasts (an HPA-like
+//	                   baseline for A/B runs) (predictive)
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	sdk "github.com/openfaas/go-sdk"
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
+	"github.com/prescale/prescale/pkg/state"
+)
+
+type config struct {
+	natsURL   string
+	namespace string
+	policy    decide.Policy
+	reactive  bool
+}
+
+func readConfig() (config, error) {
+	c := config{policy: decide.DefaultPolicy()}
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var err error
+	c.natsURL = fnutil.Env(fnutil.EnvNATS, fnutil.DefaultNATS)
+	c.namespace = fnutil.Env(fnutil.EnvNS, "")
+	c.policy.ForecastOnly, err = fnutil.EnvBool("forecast_only", false)
+	add(err)
+	c.policy.CEClamp, err = fnutil.EnvBool("ce_clamp", false)
+	add(err)
+	c.policy.StaleAfter, err = fnutil.EnvDuration("stale_after", c.policy.StaleAfter, time.Second, 24*time.Hour)
+	add(err)
+	switch m := fnutil.Env("mode", "predictive"); m {
+	case "predictive":
+	case "reactive":
+		c.reactive = true
+	default:
+		add(fmt.Errorf("env mode=%q: must be predictive or reactive", m))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Handle is the queue worker's callback with predictor's answer.
+func Handle(req handler.Request) (handler.Response, error) {
+	if st := req.Header.Get("X-Function-Status"); st != "" {
+		code, err := strconv.Atoi(st)
+		if err != nil || code < 200 || code > 299 {
+			msg := strings.TrimSpace(string(req.Body))
+			if len(msg) > 300 {
+				msg = msg[:300] + "…"
+			}
+			fmt.Fprintf(os.Stderr, "scaler: %s call %s returned X-Function-Status %s: no change (%s)\n",
+				req.Header.Get("X-Function-Name"), req.Header.Get("X-Call-Id"), st, msg)
+			return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": "predictor status " + st})
+		}
+	}
+	cfg, err := readConfig()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "scaler configuration: %v", err)
+	}
+	var p chain.Prediction
+	dec := json.NewDecoder(bytes.NewReader(req.Body))
+	if err := dec.Decode(&p); err != nil {
+		return fnutil.Error(http.StatusBadRequest, "malformed prediction: %v", err)
+	}
+	if p.Function == "" {
+		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
+	}
+	client, _, err := fnutil.Gateway()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
+	defer cancel()
+	store, nc, err := state.Connect(ctx, cfg.natsURL, state.DefaultConfig())
+	if err != nil {
+		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
+	}
+	defer nc.Close()
+	s := scaler{cfg: cfg, gw: client, store: store}
+	d, status, err := s.apply(ctx, p, time.Now().UTC())
+	if err != nil {
+		return fnutil.Error(status, "scaler: %v", err)
+	}
+	fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
+	return fnutil.JSON(status, d)
+}
+
+type scaler struct {
+	cfg   config
+	gw    *sdk.Client
+	store *state.Store
+}
+
+func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (decide.Decision, int, error) {
+	ns := p.Namespace
+	if ns == "" {
+		ns = s.cfg.namespace
+	}
+	fn, err := s.gw.GetFunction(ctx, p.Function, ns)
+	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)
+		}
+		return decide.Decision{}, http.StatusBadGateway, fmt.Errorf("read %s through the gateway, no change: %w", p.Function, err)
+	}
+	labels := map[string]string{}
+	if fn.Labels != nil {
+		labels = *fn.Labels
+	}
+	set, err := decide.ParseSettings(labels, decide.DefaultSettings())
+	if err != nil {
+		return decide.Decision{}, http.StatusUnprocessableEntity, fmt.Errorf("labels of %s, no change: %w", p.Function, err)
+	}
+	if !set.Enabled {
+		return decide.Decision{}, http.StatusConflict, fmt.Errorf("%s is not opted in (label %s=true), no change", p.Function, decide.LabelEnabled)
+	}
+	in := decide.Input{
+		Function: p.Function, Current: int(fn.Replicas), Observed: p.Observed,
+		ServiceTime: p.ServiceTime, Forecast: p.Forecast, Settings: set,
+	}
+	if s.cfg.reactive {
+		in.Forecast = nil
+	}
+	var d decide.Decision
+	err = s.store.UpdatePolicy(ctx, p.Function, func(st decide.State) (decide.State, error) {
+		var next decide.State
+		d, next = s.cfg.policy.Decide(in, st, now)
+		if d.Invalid {
+			return st, nil
+		}
+		return next, nil
+	})
+	if err != nil {
+		return decide.Decision{}, http.StatusServiceUnavailable, fmt.Errorf("policy state of %s, no change: %w", p.Function, err)
+	}
+	if s.cfg.reactive {
+		d.Reasons = append(d.Reasons, "scaler mode reactive: forecasts ignored")
+	}
+	status := http.StatusOK
+	if d.Scale && !d.Invalid {
+		if err := s.gw.ScaleFunction(ctx, p.Function, ns, uint64(d.After)); err != nil {
+			d.Error = err.Error()
+			status = http.StatusBadGateway
+		} else {
+			d.Applied = true
+		}
+	}
+	if err := s.store.AppendDecision(ctx, d); err != nil {
+		fmt.Fprintf(os.Stderr, "scaler: %v\n", err)
+		if status == http.StatusOK {
+			status = http.StatusServiceUnavailable
+		}
+		d.Error = strings.TrimPrefix(d.Error+"; "+err.Error(), "; ")
+	}
+	if d.Invalid {
+		status = http.StatusUnprocessableEntity
+	}
+	return d, status, nil
+}

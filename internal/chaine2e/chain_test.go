@@ -1,0 +1,280 @@
+package chaine2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/openfaas/faas-provider/types"
+
+	"github.com/prescale/prescale/internal/replay"
+	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/natstest"
+	"github.com/prescale/prescale/pkg/state"
+	"github.com/prescale/prescale/plugin"
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type gateway struct {
+	t   *testing.T
+	url string
+	pw  string
+}
+
+func (g gateway) do(method, path string, body any, out any) int {
+	g.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, g.url+path, rd)
+	req.SetBasicAuth("admin", g.pw)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(b, out); err != nil {
+			g.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return res.StatusCode
+}
+
+func (g gateway) status(name string) types.FunctionStatus {
+	var st types.FunctionStatus
+	if code := g.do(http.MethodGet, "/system/function/"+name, nil, &st); code != http.StatusOK {
+		g.t.Fatalf("status of %s: %d", name, code)
+	}
+	return st
+}
+
+func (g gateway) waitReady(names ...string) {
+	deadline := time.Now().Add(90 * time.Second)
+	for _, n := range names {
+		for g.status(n).AvailableReplicas == 0 {
+			if time.Now().After(deadline) {
+				g.t.Fatalf("%s not ready in 90s", n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+func decisions(t *testing.T, nc *nats.Conn, fn string) []decide.Decision {
+	t.Helper()
+	var out []decide.Decision
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := state.ReadDecisions(ctx, nc, state.DefaultConfig().DecisionStream, false, func(d decide.Decision) error {
+		if d.Function == fn {
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil // the stream appears with the scaler's first decision
+	}
+	return out
+}
+
+// TestChainScalesAheadOfRamp deploys the repository's stack.yml on the real
+// plugin, first with the scaler in forecast-only mode (decisions logged,
+// no replica changed), then switched to act, and replays a ramp at
+// hello-python: the chain must scale it up before the ramp's peak, and the
+// decision log must hold those decisions.
+func TestChainScalesAheadOfRamp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end chain test (about 2 minutes) skipped in -short mode")
+	}
+	root := testenv.Root(t)
+	ns := natstest.Start(t)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// stack.yml's substitutions: a fast control period for the test.
+	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
+	t.Setenv("PRESCALE_HORIZON", "20s")
+	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
+	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
+
+	logs := &syncBuffer{}
+	p, err := plugin.New(plugin.Config{
+		Port: 0, DataDir: t.TempDir(), StackFile: filepath.Join(root, "stack.yml"), Deploy: true,
+		SkipTests: true, NATSURL: ns.ClientURL(),
+	}, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+		if t.Failed() {
+			t.Logf("platform log (tail):\n%s", tail(logs.String(), 8000))
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := p.Start(ctx); err != nil {
+		t.Fatalf("start: %v\n%s", err, tail(logs.String(), 8000))
+	}
+	gw := gateway{t: t, url: p.URL(), pw: p.Password()}
+	gw.waitReady("hello-python", "load-probe", "predictor", "scaler")
+
+	// Phase 1: forecast-only. A burst makes the chain want more replicas;
+	// it must log that and change nothing.
+	burst := []float64{150, 150}
+	if _, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: burst, Speed: 6, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var would []decide.Decision
+	deadline := time.Now().Add(20 * time.Second)
+	for len(would) == 0 && time.Now().Before(deadline) {
+		for _, d := range decisions(t, nc, "hello-python") {
+			if d.ForecastOnly && d.After > d.Before {
+				would = append(would, d)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	if len(would) == 0 {
+		t.Fatalf("no forecast-only decision to scale up; decisions: %+v", decisions(t, nc, "hello-python"))
+	}
+	for _, d := range decisions(t, nc, "hello-python") {
+		if d.Scale || d.Applied {
+			t.Fatalf("forecast-only decision asked for or made a scale call: %+v", d)
+		}
+	}
+	if r := gw.status("hello-python").Replicas; r != 1 {
+		t.Fatalf("forecast-only mode changed hello-python to %d replicas", r)
+	}
+	t.Logf("forecast-only: %d decisions would scale up, e.g. %s", len(would), would[0].Summary())
+
+	// Phase 2: switch the scaler to act (an update through the gateway API,
+	// as `faas-cli deploy` would send) and replay a ramp.
+	sc := gw.status("scaler")
+	env := map[string]string{}
+	for k, v := range sc.EnvVars {
+		env[k] = v
+	}
+	env["forecast_only"] = "false"
+	fd := types.FunctionDeployment{Service: "scaler", Image: sc.Image, EnvProcess: sc.EnvProcess, EnvVars: env,
+		Secrets: sc.Secrets, Labels: sc.Labels, Annotations: sc.Annotations}
+	if code := gw.do(http.MethodPut, "/system/functions", fd, nil); code != http.StatusAccepted && code != http.StatusOK {
+		t.Fatalf("update scaler: %d", code)
+	}
+	gw.waitReady("scaler")
+	// Wait for the burst's replicas need to settle: replicas must still be 1.
+	if r := gw.status("hello-python").Replicas; r != 1 {
+		t.Fatalf("hello-python at %d replicas before the ramp", r)
+	}
+	before := len(decisions(t, nc, "hello-python"))
+
+	// The ramp: 6 trace minutes at speed 12 (5 s each): 2 → 24 requests/s;
+	// the peak minute starts 25 s in.
+	ramp := []float64{10, 30, 50, 70, 90, 120}
+	peakAt := 25 * time.Second
+	type obs struct {
+		at       time.Duration
+		replicas uint64
+	}
+	var mu sync.Mutex
+	var seen []obs
+	start := time.Now()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			var st types.FunctionStatus
+			if gw.do(http.MethodGet, "/system/function/hello-python", nil, &st) == http.StatusOK {
+				mu.Lock()
+				seen = append(seen, obs{time.Since(start), st.Replicas})
+				mu.Unlock()
+			}
+		}
+	}()
+	sum, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: ramp, Speed: 12, Seed: 2})
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sum.Write(&out)
+	t.Logf("ramp replay:%s", out.String())
+
+	firstUp := time.Duration(-1)
+	for _, o := range seen {
+		if o.replicas > 1 {
+			firstUp = o.at
+			break
+		}
+	}
+	all := decisions(t, nc, "hello-python")
+	var applied []decide.Decision
+	for _, d := range all[before:] {
+		t.Logf("decision: %s [%s %s forecast %.1f rps, predicted %d, reactive %d]", d.Summary(), d.ForecastState, d.Model, d.ForecastRPS, d.Predicted, d.Reactive)
+		if d.Applied && d.After > d.Before {
+			applied = append(applied, d)
+		}
+	}
+	if firstUp < 0 {
+		t.Fatalf("hello-python never scaled above 1 replica during the ramp")
+	}
+	if firstUp >= peakAt {
+		t.Fatalf("hello-python first scaled up %s into the ramp, not before its peak at %s", firstUp.Round(100*time.Millisecond), peakAt)
+	}
+	if len(applied) == 0 {
+		t.Fatal("no applied scale-up in the decision log")
+	}
+	d := applied[0]
+	if d.Model == "" || d.ModelVersion == "" || d.Min != 1 || d.Max != 10 || d.ForecastOnly {
+		t.Fatalf("decision lacks what it was based on: %+v", d)
+	}
+	t.Logf("first scale-up %s after the ramp began (peak at %s): %s", firstUp.Round(100*time.Millisecond), peakAt, d.Summary())
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

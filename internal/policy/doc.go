@@ -1,0 +1,10 @@
+// Package policy holds the autoscaling policies the simulator compares, each
+// a sim.Policy faithful to its published algorithm and defaults: a static
+// deployment, OpenFaaS CE's AlertManager rule, the Kubernetes HPA (CPU), the
+// Knative KPA, OpenFaaS Pro's rps mode, a PHPA-style Holt-Winters forecast
+// combined with the HPA by maximum, prescale (through pkg/decide, the code the
+// functions run) and an oracle that knows the future.
+//
+// Every controller keeps its state as plain fields; time comes from the
+// simulator's View, never from a clock.
+package policy

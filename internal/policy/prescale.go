@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/pkg/decide"
+)
+
+// PrescaleConfig is prescale's control loop as deployed: the cron connector
+// fires load-probe every Period; the sample, the predictor's forecast and the
+// scaler's decision are made by pkg/decide (the code the functions run), and
+// the scale call lands Lag seconds later (async chain: queue-worker →
+// predictor → callback → scaler → scale API).
+type PrescaleConfig struct {
+	Period  int           // seconds, the cron schedule
+	Lag     int           // seconds, the async chain's latency
+	Horizon time.Duration // forecast horizon
+	History int           // samples of history load-probe keeps
+	// TargetUtilization sets prescale.target-concurrency to this share of the
+	// per-replica concurrency (0.7, the same target as Knative's).
+	TargetUtilization float64
+	Forecaster        decide.HoltPeak
+	Policy            decide.Policy
+}
+
+// DefaultPrescale returns the defaults used in bench/RESULTS.md.
+func DefaultPrescale() PrescaleConfig {
+	return PrescaleConfig{Period: 15, Lag: 2, Horizon: 60 * time.Second, History: 40,
+		TargetUtilization: 0.7, Forecaster: decide.DefaultHoltPeak(), Policy: decide.DefaultPolicy()}
+}
+
+// Validate reports the first field out of range.
+func (c PrescaleConfig) Validate() error {
+	switch {
+	case c.Period < 1 || c.Period > 3600:
+		return fmt.Errorf("prescale period %d s: allowed range is 1..3600", c.Period)
+	case c.Lag < 0 || c.Lag >= 3600:
+		return fmt.Errorf("prescale lag %d s: allowed range is 0..3599", c.Lag)
+	case c.Horizon <= 0:
+		return fmt.Errorf("prescale horizon %s: must be > 0", c.Horizon)
+	case c.History < 2:
+		return fmt.Errorf("prescale history %d: must be >= 2 samples", c.History)
+	case c.TargetUtilization <= 0 || c.TargetUtilization > 1:
+		return fmt.Errorf("prescale target utilization %g: allowed range is (0, 1]", c.TargetUtilization)
+	}
+	if err := c.Forecaster.Validate(); err != nil {
+		return fmt.Errorf("prescale forecaster: %w", err)
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return fmt.Errorf("prescale policy: %w", err)
+	}
+	return nil
+}
+
+// Prescale is prescale's policy, through pkg/decide.
+type Prescale struct{ Config PrescaleConfig }
+
+func (Prescale) Name() string { return "prescale" }
+
+func (p Prescale) NewController(f sim.FunctionInfo) sim.Controller {
+	set := decide.DefaultSettings()
+	set.Enabled = true
+	set.Min, set.Max = f.Min, f.Max
+	set.Capacity.TargetConcurrency = p.Config.TargetUtilization * float64(f.Concurrency)
+	return &prescaleCtl{cfg: p.Config, f: f, set: set}
+}
+
+// epoch anchors simulated seconds to the time.Time pkg/decide works in.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type prescaleCtl struct {
+	cfg   PrescaleConfig
+	f     sim.FunctionInfo
+	set   decide.Settings
+	hist  []decide.Sample
+	state decide.State
+	last  decide.Decision
+}
+
+func (p *prescaleCtl) Period() int { return p.cfg.Period }
+func (p *prescaleCtl) Lag() int    { return p.cfg.Lag }
+
+func (p *prescaleCtl) Decide(v sim.View) int {
+	now := epoch.Add(time.Duration(v.Now() * float64(time.Second)))
+	s := sampleOf(v, p.f.Name, p.cfg.Period, now)
+	p.hist = append(p.hist, s)
+	if len(p.hist) > p.cfg.History {
+		p.hist = p.hist[len(p.hist)-p.cfg.History:]
+	}
+	in := decide.Input{
+		Function:    p.f.Name,
+		Current:     v.Replicas(),
+		Observed:    s,
+		ServiceTime: decide.ServiceTime(p.hist, 10, 0),
+		Settings:    p.set,
+	}
+	if fc, err := p.cfg.Forecaster.Forecast(p.hist, p.cfg.Horizon, now); err == nil {
+		in.Forecast = &fc
+	}
+	d, st := p.cfg.Policy.Decide(in, p.state, now)
+	p.state, p.last = st, d
+	if d.Invalid || !d.Scale {
+		return sim.Keep
+	}
+	return d.After
+}
+
+// sampleOf is what load-probe's gateway-metrics source reports for the last
+// period: completed requests per second, in-flight requests, the mean
+// latency through the gateway, replicas.
+func sampleOf(v sim.View, name string, period int, now time.Time) decide.Sample {
+	w := min(period, int(v.Now()))
+	s := decide.Sample{Function: name, At: now, Interval: float64(w),
+		InFlight: float64(v.InFlight()), Replicas: v.Replicas(), AvailableReplicas: v.Ready()}
+	if w > 0 {
+		c := v.Completions(w)
+		s.RPS = c / float64(w)
+		s.Status200 = c
+		if c > 0 {
+			s.MeanLatency = v.LatencySum(w) / c
+		}
+	}
+	return s
+}

@@ -1,0 +1,35 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/prescale/prescale/internal/sim"
+)
+
+// The adapter turns the view into load-probe's sample and lets pkg/decide
+// decide. Hand-computed: 70 rps at 0.5 s with 35 in flight, target
+// concurrency 0.7 × 10 = 7. HoltPeak on one sample forecasts 70 × 1.1 = 77
+// rps → 77 × 0.5 / 7 = 5.5; reactive max(70 × 0.5/7, 35/7) = 5; need 5.5 → 6.
+func TestPrescaleAdapterCallsDecide(t *testing.T) {
+	p := Prescale{Config: DefaultPrescale()}.NewController(info())
+	if p.Period() != 15 || p.Lag() != 2 {
+		t.Fatalf("period %d lag %d, want 15 and 2", p.Period(), p.Lag())
+	}
+	v := &fakeView{now: 15, replicas: 1, ready: 1, completions: 70 * 15, lat: 70 * 15 * 0.5, inflight: 35}
+	if got := p.Decide(v); got != 6 {
+		t.Fatalf("got %d, want 6", got)
+	}
+	d := p.(*prescaleCtl).last
+	if d.ForecastState != "used" || d.Reactive != 5 || d.Predicted != 6 {
+		t.Fatalf("decision %+v: want forecast used, reactive 5, predicted 6", d)
+	}
+}
+
+func TestPrescaleIdleKeepsMinimum(t *testing.T) {
+	p := Prescale{Config: DefaultPrescale()}.NewController(info())
+	for _, now := range []float64{15, 30, 45} {
+		if got := p.Decide(&fakeView{now: now, replicas: 1, ready: 1}); got != sim.Keep {
+			t.Fatalf("t=%v idle: got %d, want Keep", now, got)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/prescale/prescale/internal/sim"
+)
+
+// Names lists every policy in report order.
+func Names() []string {
+	return []string{"static", "ce-alert", "hpa", "kpa", "pro-rps", "phpa", "prescale", "oracle"}
+}
+
+// Options carries the tunable parts of the policies.
+type Options struct {
+	Prescale PrescaleConfig
+}
+
+// DefaultOptions returns every policy's defaults.
+func DefaultOptions() Options { return Options{Prescale: DefaultPrescale()} }
+
+// New returns the named policy with its defaults (prescale's from o).
+func New(name string, o Options) (sim.Policy, error) {
+	switch name {
+	case "static":
+		return Static{}, nil
+	case "ce-alert":
+		return CEAlert{Config: DefaultCEAlert()}, nil
+	case "hpa":
+		return HPA{Config: DefaultHPA()}, nil
+	case "kpa":
+		return KPA{Config: DefaultKPA()}, nil
+	case "pro-rps":
+		return ProRPS{Config: DefaultProRPS()}, nil
+	case "phpa":
+		return PHPA{Config: DefaultPHPA()}, nil
+	case "prescale":
+		if err := o.Prescale.Validate(); err != nil {
+			return nil, err
+		}
+		return Prescale{Config: o.Prescale}, nil
+	case "oracle":
+		return Oracle{}, nil
+	}
+	return nil, fmt.Errorf("unknown policy %q: known policies are %s", name, strings.Join(Names(), ", "))
+}
+
+// Parse turns a comma-separated list ("" or "all" = every policy) into policies.
+func Parse(list string, o Options) ([]sim.Policy, error) {
+	names := Names()
+	if s := strings.TrimSpace(list); s != "" && s != "all" {
+		names = strings.Split(s, ",")
+	}
+	var out []sim.Policy
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		p, err := New(n, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package promtest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/internal/testenv"
+)
+
+type dashboard struct {
+	Title      string `json:"title"`
+	UID        string `json:"uid"`
+	Templating struct {
+		List []struct {
+			Name  string          `json:"name"`
+			Type  string          `json:"type"`
+			Query json.RawMessage `json:"query"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		Title   string `json:"title"`
+		Type    string `json:"type"`
+		Targets []struct {
+			RefID string `json:"refId"`
+			Expr  string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(t), "charts", "prescale", "dashboards", "prescale.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatalf("dashboard JSON does not parse: %v", err)
+	}
+	return d
+}
+
+// TestDashboardShape: the panels the chart promises exist and every target has PromQL.
+func TestDashboardShape(t *testing.T) {
+	d := loadDashboard(t)
+	if d.Title == "" || d.UID == "" {
+		t.Errorf("title %q uid %q", d.Title, d.UID)
+	}
+	want := map[string]string{
+		"rps":               "gateway_function_invocation_total",
+		"latency":           "gateway_functions_seconds_bucket",
+		"replicas":          "gateway_service_count",
+		"forecast":          "prescale_forecast",
+		"decisions":         "prescale_scaler_decisions_total",
+		"forecast error":    "prescale_forecast_abs_error_ratio",
+		"recommendation":    "prescale_recommended_replicas",
+		"function variable": "label_values(gateway_function_invocation_total, function_name)",
+	}
+	all := ""
+	for _, v := range d.Templating.List {
+		all += string(v.Query) + "\n"
+	}
+	for _, p := range d.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no targets", p.Title)
+		}
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Expr) == "" {
+				t.Errorf("panel %q target %s has no expression", p.Title, tg.RefID)
+			}
+			all += tg.Expr + "\n"
+		}
+	}
+	for what, metric := range want {
+		if !strings.Contains(all, metric) {
+			t.Errorf("dashboard lacks %s (%s)", what, metric)
+		}
+	}
+}
+
+var grafanaVar = regexp.MustCompile(`\$(\{[a-zA-Z_][a-zA-Z0-9_:]*\}|[a-zA-Z_][a-zA-Z0-9_]*)`)
+
+// substitute replaces the dashboard's template variables as Grafana would.
+func substitute(t *testing.T, expr string, vars map[string]string) string {
+	t.Helper()
+	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
+		name := strings.Trim(strings.TrimPrefix(m, "$"), "{}")
+		v, ok := vars[name]
+		if !ok {
+			t.Errorf("expression uses unknown variable %s: %s", m, expr)
+			return m
+		}
+		return v
+	})
+}
+
+// checkDashboard runs every expression of the dashboard against prom at at;
+// the gateway panels must return data for the loaded function.
+func checkDashboard(t *testing.T, ctx context.Context, prom *Server, tg target, at time.Time) {
+	d := loadDashboard(t)
+	label := tg.function + tg.suffix
+	vars := map[string]string{
+		"function":        grafanaRegexEscape(label),
+		"__rate_interval": (4 * ScrapeInterval).String(),
+		"__interval":      ScrapeInterval.String(),
+		"__range":         "1m",
+		"horizon":         "1m",
+	}
+	n := 0
+	for _, p := range d.Panels {
+		for _, target := range p.Targets {
+			expr := substitute(t, target.Expr, vars)
+			series, err := instantQuery(ctx, prom, expr, at)
+			if err != nil {
+				t.Errorf("panel %q target %s: %v\n%s", p.Title, target.RefID, err, expr)
+				continue
+			}
+			n++
+			gateway := strings.Contains(expr, "gateway_") && !strings.Contains(expr, `code!~"2.."`)
+			if gateway && series == 0 {
+				t.Errorf("panel %q target %s returned no series for %s:\n%s", p.Title, target.RefID, label, expr)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no expression ran")
+	}
+	t.Logf("ran %d dashboard expressions without error", n)
+
+	// The $function variable: label_values(gateway_function_invocation_total, function_name).
+	values, err := labelValues(ctx, prom, "function_name", "gateway_function_invocation_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range values {
+		found = found || v == label
+	}
+	if !found {
+		t.Errorf("$function values %v lack %s", values, label)
+	}
+}
+
+func instantQuery(ctx context.Context, prom *Server, expr string, at time.Time) (int, error) {
+	form := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1e3, 'f', 3, 64)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prom.URL+"/api/v1/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string            `json:"resultType"`
+			Result     []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	if body.Status != "success" {
+		return 0, &queryError{body.Error}
+	}
+	return len(body.Data.Result), nil
+}
+
+type queryError struct{ msg string }
+
+func (e *queryError) Error() string { return "prometheus: " + e.msg }
+
+func labelValues(ctx context.Context, prom *Server, label, match string) ([]string, error) {
+	u := prom.URL + "/api/v1/label/" + label + "/values?" + url.Values{"match[]": {match}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data []string `json:"data"`
+	}
+	if err := decodeJSON(resp, &body); err != nil {
+		return nil, err
+	}
+	return body.Data, nil
+}
+
+// grafanaRegexEscape escapes a variable value for a =~ matcher as Grafana's
+// Prometheus data source does: regex metacharacters get a backslash, itself
+// escaped inside the PromQL string literal.
+func grafanaRegexEscape(v string) string {
+	return strings.ReplaceAll(regexp.QuoteMeta(v), `\`, `\\`)
+}

@@ -1,0 +1,196 @@
+package promtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/source/promsrc"
+)
+
+// Tolerances of the comparison between promsrc (Prometheus, scraping every
+// second) and the load driver:
+//   - rates and counts: 10 % (rate() extrapolates the first and last scrape
+//     of the window to its edges);
+//   - mean latency: 10 % + 2 ms (the driver's latency includes the client's
+//     side of loopback HTTP);
+//   - percentiles: histogram_quantile can only place a quantile inside its
+//     bucket, so the estimate must lie in the bucket holding the driver's
+//     value, or a neighbouring one when the driver's value is within
+//     2 ms + 5 % of that bucket's edge (the client's side of the request, and
+//     for History the responses on either side of a step's edge).
+const (
+	rateTolerance = 0.10
+	clientSlack   = 2 * time.Millisecond
+	loadDuration  = 15 * time.Second
+	concurrency   = 4
+)
+
+// defBuckets are the gateway histogram's buckets (prometheus.DefBuckets).
+var defBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+func TestPrometheusSourceAgainstDriver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+	tg := startTarget(t)
+	prom := Start(t, Target{Job: "gateway", URL: tg.base})
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+	invoke := tg.base + "/function/" + tg.function
+
+	// Warm up so the series exist before the measured window, and let Prometheus scrape them.
+	warm := Drive(ctx, client, invoke, "warm-up", 1, 300*time.Millisecond)
+	if warm.Total() == 0 {
+		t.Fatalf("warm-up got no responses: %s", warm)
+	}
+	if err := prom.WaitScraped(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(ScrapeInterval)
+
+	load := Drive(ctx, client, invoke, "prescale", concurrency, loadDuration)
+	t.Logf("driver: %s", load)
+	if load.Errors > 0 || load.Total() < 30 {
+		t.Fatalf("driver: too few responses or transport errors: %s", load)
+	}
+	if err := prom.WaitScraped(ctx, load.End.Add(ScrapeInterval/2)); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now() // a scrape after the load has completed
+
+	cfg := promsrc.DefaultConfig()
+	cfg.URL = prom.URL
+	cfg.LabelSuffix = tg.suffix
+	cfg.Window = load.End.Sub(load.Start).Truncate(time.Millisecond)
+	src, err := promsrc.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("Observe", func(t *testing.T) {
+		s, err := src.Observe(ctx, tg.function, load.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("promsrc: rps %.2f p50 %.1fms p90 %.1fms p99 %.1fms mean %.1fms 200s %.0f 5xx %.0f errors %.3f in-flight %.0f replicas %d",
+			s.RPS, s.P50*1e3, s.P90*1e3, s.P99*1e3, s.MeanLatency*1e3, s.Status200, s.Status500, s.ErrorRate, s.InFlight, s.Replicas)
+		t.Logf("agreement: rps %+.1f%%, 200s %+.1f%%, mean latency %+.1f%%",
+			pct(s.RPS, load.RPS()), pct(s.Status200, float64(load.Codes[200])), pct(s.MeanLatency, load.Mean()))
+		within(t, "rps", s.RPS, load.RPS(), rateTolerance, 0)
+		within(t, "status 200 count", s.Status200, float64(load.Codes[200]), rateTolerance, 0)
+		within(t, "mean latency", s.MeanLatency, load.Mean(), rateTolerance, clientSlack.Seconds())
+		for _, q := range []struct {
+			name string
+			q    float64
+			got  float64
+		}{{"p50", 0.5, s.P50}, {"p90", 0.9, s.P90}, {"p99", 0.99, s.P99}} {
+			if err := inBucket(q.got, load.Quantile(q.q)); err != nil {
+				t.Errorf("%s: %v", q.name, err)
+			}
+		}
+		errs := float64(load.Total() - load.Codes[200])
+		if errs == 0 && (s.ErrorRate != 0 || s.Status500 != 0) {
+			t.Errorf("driver saw only 200s, promsrc error rate %v, 5xx %v", s.ErrorRate, s.Status500)
+		}
+		if s.Replicas != tg.replicas || s.AvailableReplicas != tg.replicas {
+			t.Errorf("replicas %d/%d, want %d", s.Replicas, s.AvailableReplicas, tg.replicas)
+		}
+		if s.InFlight < 0 || s.InFlight > concurrency {
+			t.Errorf("in-flight %v at the end of the load, want 0..%d (the driver's concurrency)", s.InFlight, concurrency)
+		}
+		idle, err := src.Observe(ctx, tg.function, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idle.InFlight != 0 {
+			t.Errorf("in-flight %v after the load completed, want 0", idle.InFlight)
+		}
+	})
+
+	t.Run("History", func(t *testing.T) {
+		step := 5 * time.Second
+		from := load.Start.Add(-step).Truncate(time.Second)
+		to := load.End.Add(step)
+		hist, err := src.History(ctx, tg.function, from, to, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inside []decide.Sample
+		for _, s := range hist {
+			// Steps wholly inside the load, one scrape clear of its edges.
+			if s.At.Add(-step).After(load.Start.Add(ScrapeInterval)) && s.At.Before(load.End) {
+				inside = append(inside, s)
+			}
+		}
+		if len(inside) < 1 {
+			t.Fatalf("no history step inside the load: %v", hist)
+		}
+		for _, s := range inside {
+			// The driver's responses completed in the same step.
+			part := load.Between(s.At.Add(-step), s.At)
+			t.Logf("history %s: rps %.2f (driver %.2f), 200s %.0f (driver %d), p50 %.1fms (driver %.1fms)",
+				s.At.Format("15:04:05"), s.RPS, part.RPS(), s.Status200, part.Codes[200], s.P50*1e3, part.Quantile(0.5)*1e3)
+			// A step holds few responses and its edges fall between scrapes: 25 % + 1 response.
+			within(t, "history rps at "+s.At.Format(time.TimeOnly), s.RPS, part.RPS(), 0.25, 1/step.Seconds())
+			if err := inBucket(s.P50, part.Quantile(0.5)); err != nil {
+				t.Errorf("history p50 at %s: %v", s.At.Format(time.TimeOnly), err)
+			}
+		}
+		first := hist[0]
+		if first.RPS != 0 || first.Status200 != 0 {
+			t.Errorf("the step before the load shows traffic: %+v", first)
+		}
+	})
+
+	t.Run("Dashboard", func(t *testing.T) {
+		checkDashboard(t, ctx, prom, tg, load.End)
+	})
+}
+
+func pct(got, want float64) float64 {
+	if want == 0 {
+		return math.Inf(1)
+	}
+	return (got - want) / want * 100
+}
+
+func within(t *testing.T, what string, got, want, rel, abs float64) {
+	t.Helper()
+	if math.Abs(got-want) > rel*math.Abs(want)+abs {
+		t.Errorf("%s: promsrc %.4g, driver %.4g: off by more than %.0f%% + %g", what, got, want, rel*100, abs)
+	}
+}
+
+// inBucket checks a histogram_quantile estimate against the driver's value
+// (both in seconds): see the tolerances above.
+func inBucket(est, driver float64) error {
+	slack := clientSlack.Seconds() + 0.05*driver
+	lo, hi := bucketOf(driver)
+	okLo, okHi := lo, hi
+	if driver-lo <= slack {
+		okLo, _ = bucketOf(lo - 1e-9)
+	}
+	if hi-driver <= slack {
+		_, okHi = bucketOf(hi + 1e-9)
+	}
+	if est < okLo || est > okHi {
+		return fmt.Errorf("estimate %.2fms outside [%.1fms, %.1fms], the bucket of the driver's %.2fms",
+			est*1e3, okLo*1e3, okHi*1e3, driver*1e3)
+	}
+	return nil
+}
+
+// bucketOf returns the bounds (lo, hi] of the default bucket holding v.
+func bucketOf(v float64) (float64, float64) {
+	lo := 0.0
+	for _, b := range defBuckets {
+		if v <= b {
+			return lo, b
+		}
+		lo = b
+	}
+	return lo, math.Inf(1)
+}

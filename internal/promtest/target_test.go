@@ -1,0 +1,134 @@
+package promtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/plugin"
+)
+
+// target is a gateway under test: where to invoke the function and where its /metrics is.
+type target struct {
+	base     string // gateway base URL; /metrics is scraped here
+	function string
+	suffix   string // function_name label suffix
+	replicas int    // what gateway_service_count should report
+}
+
+// stackYML deploys only the workload; its templates and handler are copied
+// from the repository.
+const stackYML = `version: 1.0
+provider:
+  name: openfaas
+  gateway: http://127.0.0.1:8080
+configuration:
+  templates:
+    - name: python3
+functions:
+  hello-python:
+    lang: python3
+    handler: ./functions/hello-python
+    image: prescale/hello-python:latest
+    environment:
+      cpu_ms: "5"
+`
+
+// startTarget runs the plugin (the embedded OpenFaaS platform) with
+// hello-python deployed, its function_name labels carrying ".openfaas-fn" as
+// a Kubernetes gateway's do, and waits until the function answers.
+func startTarget(t *testing.T) target {
+	t.Helper()
+	root := testenv.Root(t)
+	dir := t.TempDir()
+	for _, c := range []struct{ from, to string }{
+		{filepath.Join(root, "template", "python3"), filepath.Join("template", "python3")},
+		{filepath.Join(root, "functions", "hello-python"), filepath.Join("functions", "hello-python")},
+	} {
+		if err := copyTree(c.from, filepath.Join(dir, c.to)); err != nil {
+			t.Fatalf("copy %s: %v", c.from, err)
+		}
+	}
+	stackFile := filepath.Join(dir, "stack.yml")
+	if err := os.WriteFile(stackFile, []byte(stackYML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg := plugin.DefaultConfig()
+	cfg.Port = 0
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.StackFile = stackFile
+	cfg.Deploy = true
+	cfg.MetricsNamespaceSuffix = true
+	p, err := plugin.New(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			t.Logf("plugin close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("plugin log:\n%s", logs.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Start(ctx); err != nil {
+		t.Fatalf("plugin start: %v\n%s", err, logs.String())
+	}
+	tg := target{base: p.URL(), function: "hello-python", suffix: ".openfaas-fn", replicas: 1}
+	for {
+		resp, err := http.Post(tg.base+"/function/"+tg.function, "text/plain", strings.NewReader("ready?"))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return tg
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("hello-python not ready: %v\n%s", err, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			if d.Name() == "__pycache__" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(to, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, data, info.Mode().Perm())
+	})
+}

@@ -1,0 +1,154 @@
+package decide
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Features is the original system's feature vector plus what prescale adds.
+// Latencies are seconds; counts are per interval.
+type Features struct {
+	P50          float64 `json:"p50"`
+	P90          float64 `json:"p90"`
+	P99          float64 `json:"p99"`
+	ErrorRate    float64 `json:"error_rate"`
+	Status200    float64 `json:"status_200"`
+	Status500    float64 `json:"status_500"`
+	FailureRatio float64 `json:"failure_ratio"` // (Status500/Status200)+Status500
+
+	RPS         float64 `json:"rps"`
+	InFlight    float64 `json:"in_flight"`
+	ServiceTime float64 `json:"service_time"` // mean latency, seconds
+	Replicas    int     `json:"replicas"`
+}
+
+// FeaturesOf extracts the feature vector of one sample.
+func FeaturesOf(s Sample) Features {
+	return Features{
+		P50: s.P50, P90: s.P90, P99: s.P99,
+		ErrorRate: s.ErrorRate, Status200: s.Status200, Status500: s.Status500,
+		FailureRatio: s.FailureRatio(),
+		RPS:          s.RPS, InFlight: s.InFlight, ServiceTime: s.MeanLatency,
+		Replicas: s.Replicas,
+	}
+}
+
+// featureKeys maps normalised JSON keys (lower case, without '_', '-', ' ',
+// '(', ')', '/', '+') to setters, so the seed's spellings are accepted too
+// ("Status200", "status_200", "(Status500/Status200)+Status500", …).
+var featureKeys = map[string]func(*Features, float64){
+	"p50": func(f *Features, v float64) { f.P50 = v },
+	"p90": func(f *Features, v float64) { f.P90 = v },
+	"p99": func(f *Features, v float64) { f.P99 = v },
+
+	"errorrate":                       func(f *Features, v float64) { f.ErrorRate = v },
+	"status200":                       func(f *Features, v float64) { f.Status200 = v },
+	"status500":                       func(f *Features, v float64) { f.Status500 = v },
+	"failureratio":                    func(f *Features, v float64) { f.FailureRatio = v },
+	"status500status200status500":     func(f *Features, v float64) { f.FailureRatio = v },
+	"rps":                             func(f *Features, v float64) { f.RPS = v },
+	"requestspersecond":               func(f *Features, v float64) { f.RPS = v },
+	"inflight":                        func(f *Features, v float64) { f.InFlight = v },
+	"servicetime":                     func(f *Features, v float64) { f.ServiceTime = v },
+	"meanlatency":                     func(f *Features, v float64) { f.ServiceTime = v },
+	"replicas":                        func(f *Features, v float64) { f.Replicas = int(math.Round(v)) },
+	"currentreplicas":                 func(f *Features, v float64) { f.Replicas = int(math.Round(v)) },
+	"latencyp50":                      func(f *Features, v float64) { f.P50 = v },
+	"latencyp90":                      func(f *Features, v float64) { f.P90 = v },
+	"latencyp99":                      func(f *Features, v float64) { f.P99 = v },
+	"status500status200plusstatus500": func(f *Features, v float64) { f.FailureRatio = v },
+}
+
+func normaliseKey(k string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(k) {
+		switch r {
+		case '_', '-', ' ', '(', ')', '/', '+', '.':
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ErrNoFeatures means a feature vector named none of the known features.
+var ErrNoFeatures = errors.New("no known feature in the vector")
+
+// ParseFeatures decodes a seed-style JSON feature vector, e.g.
+// {"p50":0.02,"p90":0.05,"p99":0.1,"error_rate":0,"status_200":100,"status_500":0}.
+// Keys are matched case- and punctuation-insensitively; unknown keys are
+// returned so the caller can report them; a non-numeric or negative value is
+// an error naming the key. A missing failure ratio is computed.
+func ParseFeatures(body []byte) (Features, []string, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return Features{}, nil, fmt.Errorf("feature vector is not a JSON object: %w", err)
+	}
+	var f Features
+	var unknown []string
+	known, haveRatio := 0, false
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		nk := normaliseKey(k)
+		set, ok := featureKeys[nk]
+		if !ok {
+			unknown = append(unknown, k)
+			continue
+		}
+		var v float64
+		if err := json.Unmarshal(raw[k], &v); err != nil {
+			return Features{}, unknown, fmt.Errorf("feature %q must be a number: %w", k, err)
+		}
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return Features{}, unknown, fmt.Errorf("feature %q must be a finite number >= 0, got %v", k, v)
+		}
+		set(&f, v)
+		known++
+		if set != nil && (nk == "failureratio" || strings.HasPrefix(nk, "status500status200")) {
+			haveRatio = true
+		}
+	}
+	if known == 0 {
+		return Features{}, unknown, ErrNoFeatures
+	}
+	if !haveRatio {
+		f.FailureRatio = Sample{Status200: f.Status200, Status500: f.Status500}.FailureRatio()
+	}
+	return f, unknown, nil
+}
+
+// ServiceTime estimates the mean service time (seconds) from history: the
+// request-weighted mean latency of the newest samples that served requests
+// (up to window of them). fallback is returned when none did.
+func ServiceTime(history []Sample, window int, fallback float64) float64 {
+	if window <= 0 {
+		window = len(history)
+	}
+	var sum, n float64
+	used := 0
+	for i := len(history) - 1; i >= 0 && used < window; i-- {
+		s := history[i]
+		if s.MeanLatency <= 0 {
+			continue
+		}
+		w := s.RPS * s.Interval
+		if w <= 0 {
+			w = 1
+		}
+		sum += s.MeanLatency * w
+		n += w
+		used++
+	}
+	if n == 0 {
+		return fallback
+	}
+	return sum / n
+}

@@ -1,0 +1,173 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultBucket is the JetStream object store bucket models are published to.
+const DefaultBucket = "prescale-models"
+
+// ObjectName is the object a model of the given kind is published under:
+// publishing a new one replaces the previous one of that kind.
+func ObjectName(kind string) string { return kind + ".json" }
+
+// Publish validates an artefact and puts it into the object store.
+func Publish(ctx context.Context, store jetstream.ObjectStore, a *Artefact) (*jetstream.ObjectInfo, error) {
+	data, err := a.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	info, err := store.Put(ctx, jetstream.ObjectMeta{
+		Name:        ObjectName(a.Kind),
+		Description: a.Version,
+		Headers:     map[string][]string{"Prescale-Model-Version": {a.Version}},
+	}, bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", a.Version, err)
+	}
+	return info, nil
+}
+
+// Set is the models a predictor serves.
+type Set struct {
+	Replica    *ReplicaModel
+	Forecaster *Forecaster
+}
+
+// Watcher holds the current models and replaces them when a new artefact is
+// published to the object store. A corrupt, mismatched or wrong-kind
+// artefact is refused with a logged error and the previous model stays.
+type Watcher struct {
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	set     Set
+	lastErr error
+	applied int
+}
+
+// NewWatcher starts from the given models (normally the embedded defaults).
+func NewWatcher(initial Set, log *slog.Logger) *Watcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Watcher{log: log, set: initial}
+}
+
+// Models returns the current models.
+func (w *Watcher) Models() Set {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.set
+}
+
+// LastError is the error of the last refused artefact (nil if none since the last success).
+func (w *Watcher) LastError() error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.lastErr
+}
+
+// Applied counts the artefacts accepted so far.
+func (w *Watcher) Applied() int {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.applied
+}
+
+// Apply validates artefact bytes published under object name and, when
+// they check out, swaps in the new model of that kind.
+func (w *Watcher) Apply(name string, data []byte) error {
+	err := w.apply(name, data)
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
+	if err != nil {
+		w.log.Error("refused model artefact; keeping the previous model", "object", name, "err", err)
+	}
+	return err
+}
+
+func (w *Watcher) apply(name string, data []byte) error {
+	a, err := Parse(data)
+	if err != nil {
+		return fmt.Errorf("object %s: %w", name, err)
+	}
+	if want := ObjectName(a.Kind); name != want {
+		return fmt.Errorf("%w: object %s holds a %s artefact (expected under %s)", ErrInvalid, name, a.Kind, want)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch a.Kind {
+	case KindReplicaForest:
+		m, err := NewReplicaModel(a)
+		if err != nil {
+			return err
+		}
+		if old := w.set.Replica; old != nil && !sameFeatures(old.art.Features, a.Features) {
+			return fmt.Errorf("%w %s: features %v differ from the serving model's %v", ErrInvalid, a.Version, a.Features, old.art.Features)
+		}
+		w.set.Replica = m
+	case KindForecaster:
+		f, err := NewForecaster(a)
+		if err != nil {
+			return err
+		}
+		w.set.Forecaster = f
+	}
+	w.applied++
+	w.log.Info("model updated", "kind", a.Kind, "version", a.Version)
+	return nil
+}
+
+func sameFeatures(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Run follows the object store until ctx ends, applying every model
+// object already there and every new version put. Deletions are ignored
+// (the current model stays).
+func (w *Watcher) Run(ctx context.Context, store jetstream.ObjectStore) error {
+	watcher, err := store.Watch(ctx)
+	if err != nil {
+		return fmt.Errorf("watch model store: %w", err)
+	}
+	defer watcher.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case info, ok := <-watcher.Updates():
+			if !ok {
+				return nil
+			}
+			if info == nil || info.Deleted {
+				continue // nil marks the end of the initial values
+			}
+			data, err := store.GetBytes(ctx, info.Name)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				w.log.Error("read model object", "object", info.Name, "err", err)
+				continue
+			}
+			_ = w.Apply(info.Name, data) // logged; the previous model stays
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func startJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("embedded NATS did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
+	js := startJetStream(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: DefaultBucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWatcher(defaults, nil)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, store) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// A retrained forecaster (another margin) is published and picked up.
+	next := *defaults.Forecaster.Artefact()
+	spec := *next.Forecaster
+	spec.Params = map[string]float64{}
+	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
+		spec.Params[k] = v
+	}
+	spec.Params["k"] += 0.25
+	next.Forecaster = &spec
+	if err := next.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if next.Version == defaults.Forecaster.Version() {
+		t.Fatal("a changed model kept its version")
+	}
+	if _, err := Publish(ctx, store, &next); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new forecaster", func() bool { return w.Models().Forecaster.Version() == next.Version })
+	if w.Models().Replica.Version() != defaults.Replica.Version() {
+		t.Fatal("publishing a forecaster changed the replica model")
+	}
+
+	cases := []struct {
+		name string
+		obj  string
+		data func() []byte
+		want string
+	}{
+		{"corrupt bytes", ObjectName(KindForecaster), func() []byte {
+			b, _ := next.Marshal()
+			return bytes.Replace(b, []byte(`"k":`), []byte(`"k":9`), 1)
+		}, "checksum mismatch"},
+		{"not JSON", ObjectName(KindForecaster), func() []byte { return []byte("not a model") }, "decode"},
+		{"wrong kind under the forecaster's name", ObjectName(KindForecaster), func() []byte {
+			b, _ := defaults.Replica.Artefact().Marshal()
+			return b
+		}, "holds a replica-forest"},
+		{"replica model with other features", ObjectName(KindReplicaForest), func() []byte {
+			a := *defaults.Replica.Artefact()
+			a.Features = append([]string(nil), a.Features...)
+			a.Features[0], a.Features[1] = a.Features[1], a.Features[0]
+			if err := a.Seal(); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := a.Marshal()
+			return b
+		}, "differ from the serving model"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := w.Applied()
+			if _, err := store.PutBytes(ctx, tc.obj, tc.data()); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the refusal", func() bool {
+				err := w.LastError()
+				return err != nil && strings.Contains(err.Error(), tc.want)
+			})
+			m := w.Models()
+			if m.Forecaster.Version() != next.Version || m.Replica.Version() != defaults.Replica.Version() || w.Applied() != before {
+				t.Fatalf("after a bad artefact the models are %s / %s", m.Forecaster.Version(), m.Replica.Version())
+			}
+		})
+	}
+
+	// A good model after the bad ones is still picked up.
+	if _, err := Publish(ctx, store, defaults.Forecaster.Artefact()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the default forecaster again", func() bool { return w.Models().Forecaster.Version() == defaults.Forecaster.Version() })
+	if w.LastError() != nil {
+		t.Fatalf("last error after a good model: %v", w.LastError())
+	}
+}

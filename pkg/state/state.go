@@ -1,0 +1,357 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/source"
+)
+
+// Config names the buckets and stream and bounds their size.
+type Config struct {
+	HistoryBucket  string
+	CountersBucket string
+	PolicyBucket   string
+	DecisionStream string
+	// DecisionSubject is the subject prefix; a decision of function f goes
+	// to <prefix>.<f>.
+	DecisionSubject string
+	HistoryLen      int           // samples kept per function
+	DecisionMaxAge  time.Duration // decisions older than this are dropped
+	DecisionMaxMsgs int64
+	Storage         jetstream.StorageType
+}
+
+// DefaultConfig: the names above, 360 samples per function (30 min at a 5 s
+// period, 3 h at 30 s), decisions kept 7 days and at most 100,000, file storage.
+func DefaultConfig() Config {
+	return Config{
+		HistoryBucket: "prescale_history", CountersBucket: "prescale_counters", PolicyBucket: "prescale_policy",
+		DecisionStream: "PRESCALE_DECISIONS", DecisionSubject: "prescale.decisions",
+		HistoryLen: 360, DecisionMaxAge: 7 * 24 * time.Hour, DecisionMaxMsgs: 100000,
+		Storage: jetstream.FileStorage,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.HistoryLen < 1 || c.HistoryLen > 100000 {
+		return fmt.Errorf("history length %d: must be in 1..100000", c.HistoryLen)
+	}
+	if c.HistoryBucket == "" || c.CountersBucket == "" || c.PolicyBucket == "" || c.DecisionStream == "" || c.DecisionSubject == "" {
+		return errors.New("state: bucket, stream and subject names must not be empty")
+	}
+	return nil
+}
+
+// Store is prescale's state in JetStream.
+type Store struct {
+	cfg      Config
+	js       jetstream.JetStream
+	history  jetstream.KeyValue
+	counters jetstream.KeyValue
+	policy   jetstream.KeyValue
+}
+
+var keyRE = regexp.MustCompile(`^[-_=a-zA-Z0-9][-/_=.a-zA-Z0-9]*$`)
+
+func checkKey(function string) error {
+	if !keyRE.MatchString(function) || len(function) > 253 {
+		return fmt.Errorf("function name %q: must match [-a-zA-Z_0-9.]+ (at most 253 characters)", function)
+	}
+	return nil
+}
+
+// Open creates (or updates) the buckets and the stream on nc.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &Store{cfg: cfg, js: js}
+	kv := func(name, desc string) (jetstream.KeyValue, error) {
+		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Description: desc, History: 1, Storage: cfg.Storage})
+		if err != nil {
+			return nil, fmt.Errorf("kv bucket %s: %w", name, err)
+		}
+		return b, nil
+	}
+	if s.history, err = kv(cfg.HistoryBucket, "prescale: per-function sample history"); err != nil {
+		return nil, err
+	}
+	if s.counters, err = kv(cfg.CountersBucket, "prescale: previous gateway counters"); err != nil {
+		return nil, err
+	}
+	if s.policy, err = kv(cfg.PolicyBucket, "prescale: scaler stabilization state"); err != nil {
+		return nil, err
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: cfg.DecisionStream, Description: "prescale: scaler decisions",
+		Subjects: []string{cfg.DecisionSubject + ".>"}, MaxAge: cfg.DecisionMaxAge, MaxMsgs: cfg.DecisionMaxMsgs,
+		Storage: cfg.Storage, Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decision stream %s: %w", cfg.DecisionStream, err)
+	}
+	return s, nil
+}
+
+// Connect dials url (with a bounded timeout) and opens the store. Close
+// the returned connection when done.
+func Connect(ctx context.Context, url string, cfg Config) (*Store, *nats.Conn, error) {
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second), nats.Name("prescale"), nats.MaxReconnects(2))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	s, err := Open(ctx, nc, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return s, nc, nil
+}
+
+// casLoop reads key, applies f and writes it back with compare-and-set,
+// retrying on a concurrent update.
+func casLoop(ctx context.Context, kv jetstream.KeyValue, key string, f func(old []byte) ([]byte, error)) error {
+	for attempt := 0; attempt < 50; attempt++ {
+		if attempt > 0 { // back off with jitter so concurrent writers interleave
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(rand.IntN(1+attempt*2)) * time.Millisecond):
+			}
+		}
+		var old []byte
+		var rev uint64
+		e, err := kv.Get(ctx, key)
+		switch {
+		case err == nil:
+			old, rev = e.Value(), e.Revision()
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		default:
+			return fmt.Errorf("get %s/%s: %w", kv.Bucket(), key, err)
+		}
+		val, err := f(old)
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = kv.Create(ctx, key, val)
+		} else {
+			_, err = kv.Update(ctx, key, val, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+			continue
+		}
+		return fmt.Errorf("put %s/%s: %w", kv.Bucket(), key, err)
+	}
+	return fmt.Errorf("put %s/%s: too many concurrent updates", kv.Bucket(), key)
+}
+
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// AppendHistory appends samples to a function's history, keeps the newest
+// HistoryLen, and returns the history after the append (oldest first).
+func (s *Store) AppendHistory(ctx context.Context, function string, samples ...decide.Sample) ([]decide.Sample, error) {
+	if err := checkKey(function); err != nil {
+		return nil, err
+	}
+	var out []decide.Sample
+	err := casLoop(ctx, s.history, function, func(old []byte) ([]byte, error) {
+		out = nil
+		if len(old) > 0 {
+			if err := json.Unmarshal(old, &out); err != nil {
+				out = nil // a corrupt history is replaced, not fatal
+			}
+		}
+		out = append(out, samples...)
+		if len(out) > s.cfg.HistoryLen {
+			out = append([]decide.Sample(nil), out[len(out)-s.cfg.HistoryLen:]...)
+		}
+		return json.Marshal(out)
+	})
+	return out, err
+}
+
+// History returns a function's history (nil when none).
+func (s *Store) History(ctx context.Context, function string) ([]decide.Sample, error) {
+	if err := checkKey(function); err != nil {
+		return nil, err
+	}
+	e, err := s.history.Get(ctx, function)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", function, err)
+	}
+	var out []decide.Sample
+	if err := json.Unmarshal(e.Value(), &out); err != nil {
+		return nil, fmt.Errorf("history of %s is corrupt: %w", function, err)
+	}
+	return out, nil
+}
+
+// LoadSnapshot implements source.SnapshotStore.
+func (s *Store) LoadSnapshot(ctx context.Context, function string) (source.Snapshot, bool, error) {
+	if err := checkKey(function); err != nil {
+		return source.Snapshot{}, false, err
+	}
+	e, err := s.counters.Get(ctx, function)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return source.Snapshot{}, false, nil
+	}
+	if err != nil {
+		return source.Snapshot{}, false, fmt.Errorf("counters of %s: %w", function, err)
+	}
+	var snap source.Snapshot
+	if err := json.Unmarshal(e.Value(), &snap); err != nil {
+		return source.Snapshot{}, false, nil // corrupt: start a new baseline
+	}
+	return snap, true, nil
+}
+
+// SaveSnapshot implements source.SnapshotStore.
+func (s *Store) SaveSnapshot(ctx context.Context, function string, snap source.Snapshot) error {
+	if err := checkKey(function); err != nil {
+		return err
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return fmt.Errorf("encode counters of %s: %w", function, err)
+	}
+	if _, err := s.counters.Put(ctx, function, b); err != nil {
+		return fmt.Errorf("save counters of %s: %w", function, err)
+	}
+	return nil
+}
+
+// UpdatePolicy runs f on a function's policy state and stores the result
+// with compare-and-set (retrying f on a concurrent update).
+func (s *Store) UpdatePolicy(ctx context.Context, function string, f func(decide.State) (decide.State, error)) error {
+	if err := checkKey(function); err != nil {
+		return err
+	}
+	return casLoop(ctx, s.policy, function, func(old []byte) ([]byte, error) {
+		var st decide.State
+		if len(old) > 0 {
+			if err := json.Unmarshal(old, &st); err != nil {
+				st = decide.State{}
+			}
+		}
+		next, err := f(st)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(next)
+	})
+}
+
+// Policy returns a function's stored policy state.
+func (s *Store) Policy(ctx context.Context, function string) (decide.State, error) {
+	if err := checkKey(function); err != nil {
+		return decide.State{}, err
+	}
+	e, err := s.policy.Get(ctx, function)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return decide.State{}, nil
+	}
+	if err != nil {
+		return decide.State{}, fmt.Errorf("policy state of %s: %w", function, err)
+	}
+	var st decide.State
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return decide.State{}, fmt.Errorf("policy state of %s is corrupt: %w", function, err)
+	}
+	return st, nil
+}
+
+// AppendDecision publishes a decision to the decision stream.
+func (s *Store) AppendDecision(ctx context.Context, d decide.Decision) error {
+	if err := checkKey(d.Function); err != nil {
+		return err
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode decision: %w", err)
+	}
+	if _, err := s.js.Publish(ctx, s.cfg.DecisionSubject+"."+d.Function, b); err != nil {
+		return fmt.Errorf("append decision of %s: %w", d.Function, err)
+	}
+	return nil
+}
+
+// ReadDecisions calls f for every decision in the stream, oldest first.
+// With follow it then waits for new ones until ctx ends; without, it
+// returns after the last one present at the start.
+func ReadDecisions(ctx context.Context, nc *nats.Conn, stream string, follow bool, f func(decide.Decision) error) error {
+	outer := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("decision stream %s: %w", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("decision stream %s: %w", stream, err)
+	}
+	last := info.State.LastSeq
+	if !follow && info.State.Msgs == 0 {
+		return nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return fmt.Errorf("read decisions: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("read decisions: %w", err)
+	}
+	defer it.Stop()
+	go func() { <-ctx.Done(); it.Stop() }()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if outer.Err() != nil {
+				if follow {
+					return nil
+				}
+				return outer.Err()
+			}
+			return fmt.Errorf("read decisions: %w", err)
+		}
+		var d decide.Decision
+		if err := json.Unmarshal(msg.Data(), &d); err == nil {
+			if err := f(d); err != nil {
+				return err
+			}
+		}
+		if md, err := msg.Metadata(); err == nil && !follow && md.Sequence.Stream >= last {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package async
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Request is a queued asynchronous invocation, stored as JSON on the stream.
+// Its fields mirror faas-provider's types.QueueRequest, with the callback URL
+// as a string and the call id and enqueue time added.
+type Request struct {
+	CallID      string      `json:"callId"`
+	Function    string      `json:"function"`
+	Method      string      `json:"method"`
+	Path        string      `json:"path,omitempty"`
+	QueryString string      `json:"queryString,omitempty"`
+	Header      http.Header `json:"header,omitempty"`
+	Host        string      `json:"host,omitempty"`
+	Body        []byte      `json:"body,omitempty"`
+	CallbackURL string      `json:"callbackUrl,omitempty"`
+	QueuedAt    time.Time   `json:"queuedAt"`
+}
+
+// DeadLetter is a request that exhausted its attempts, as stored on the
+// dead-letter stream.
+type DeadLetter struct {
+	Request    Request   `json:"request"`
+	Attempts   int       `json:"attempts"`
+	LastStatus int       `json:"lastStatus,omitempty"`
+	LastError  string    `json:"lastError"`
+	FailedAt   time.Time `json:"failedAt"`
+}
+
+// functionName accepts OpenFaaS function names (faas-provider's expression)
+// with an optional ".namespace" suffix.
+var functionName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$`)
+
+// ValidFunctionName reports whether name can be queued.
+func ValidFunctionName(name string) bool {
+	return len(name) <= 253 && functionName.MatchString(name)
+}
+
+// consumerName is the durable consumer of one function's subject.
+func consumerName(function string) string {
+	return "fn_" + strings.ReplaceAll(function, ".", "_")
+}

@@ -1,0 +1,133 @@
+package async
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Embedded is a NATS server with JetStream on file storage, run in-process.
+type Embedded struct {
+	srv      *server.Server
+	storeDir string
+}
+
+// StartEmbedded starts a NATS server with JetStream storing under storeDir,
+// listening on host:port (port 0 picks a free port). It writes the client URL
+// to storeDir/nats.url.
+func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded nats: store dir: %w", err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	opts := &server.Options{
+		ServerName: "prescale",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   storeDir,
+		MaxPayload: 8 << 20,
+		NoSigs:     true,
+		NoLog:      true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(15 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded nats: not ready for connections within 15s (store %s)", storeDir)
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded nats: JetStream did not start on store %s", storeDir)
+	}
+	e := &Embedded{srv: srv, storeDir: storeDir}
+	if err := os.WriteFile(filepath.Join(storeDir, URLFile), []byte(srv.ClientURL()+"\n"), 0o600); err != nil {
+		e.Shutdown()
+		return nil, fmt.Errorf("embedded nats: write url file: %w", err)
+	}
+	return e, nil
+}
+
+// ClientURL is the nats:// URL clients (and functions) connect to.
+func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+
+// Connect opens an in-process client connection.
+func (e *Embedded) Connect(name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(e.srv.ClientURL(), nats.Name(name), nats.InProcessServer(e.srv))
+	if err != nil {
+		return nil, fmt.Errorf("connect embedded nats: %w", err)
+	}
+	return nc, nil
+}
+
+// Shutdown stops the server and removes the URL file.
+func (e *Embedded) Shutdown() {
+	_ = os.Remove(filepath.Join(e.storeDir, URLFile))
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// Connect dials an external NATS server with reconnects.
+func Connect(url, name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// Names are the streams and subjects a queue uses.
+type Names struct {
+	Stream, Subject, DLQStream, DLQSubject string
+}
+
+// DefaultNames are the names used when Config leaves them empty.
+func DefaultNames() Names {
+	return Names{Stream: DefaultStream, Subject: DefaultSubject, DLQStream: DefaultDLQStream, DLQSubject: DefaultDLQSubject}
+}
+
+func (n Names) subject(function string) string    { return n.Subject + "." + function }
+func (n Names) dlqSubject(function string) string { return n.DLQSubject + "." + function }
+
+// ensureStreams creates (or updates) the work-queue stream and the
+// dead-letter stream, both on file storage.
+func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        n.Stream,
+		Description: "prescale asynchronous invocations (one subject per function)",
+		Subjects:    []string{n.Subject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.WorkQueuePolicy,
+		Discard:     jetstream.DiscardNew,
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", n.Stream, err)
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        n.DLQStream,
+		Description: "prescale asynchronous invocations that exhausted their attempts",
+		Subjects:    []string{n.DLQSubject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", n.DLQStream, err)
+	}
+	return nil
+}
+
+// errClosed is returned by a closed queue.
+var errClosed = errors.New("async queue closed")

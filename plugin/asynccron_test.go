@@ -1,0 +1,175 @@
+package plugin
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openfaas/connector-sdk/types"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/plugin/cron"
+	"github.com/prescale/prescale/plugin/runtime"
+)
+
+const tickHandler = `import os
+
+def handle(req):
+    return "tick:%s|%s|%s" % (req, os.environ.get("Http_X_Topic", ""), os.environ.get("NATS_URL", ""))
+`
+
+// TestAsyncAndCronWired runs a real platform whose python function is
+// scheduled "@every 2s" and invoked asynchronously with a callback.
+func TestAsyncAndCronWired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real replicas")
+	}
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(testenv.Root(t), "template", "python3"), filepath.Join(dir, "template", "python3"))
+	if err := os.MkdirAll(filepath.Join(dir, "tick"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tick", "handler.py"), []byte(tickHandler), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stack := `version: 1.0
+provider:
+  name: openfaas
+functions:
+  tick:
+    lang: python3
+    handler: ./tick
+    image: test/tick:latest
+    annotations:
+      topic: cron-function
+      schedule: "@every 2s"
+      com.openfaas.queue.concurrency: "2"
+`
+	if err := os.WriteFile(filepath.Join(dir, "stack.yml"), []byte(stack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	sub := &cronBodies{ch: make(chan string, 100)}
+	p, err := New(Config{Port: 0, DataDir: data, StackFile: filepath.Join(dir, "stack.yml"), Deploy: true,
+		Runtime: runtime.Config{StopGrace: 2 * time.Second},
+		Cron:    cron.Config{RebuildInterval: 300 * time.Millisecond, Subscriber: sub}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(data, "nats", "nats.url")); !os.IsNotExist(err) {
+			t.Errorf("nats.url left after Close: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	natsURL := p.functionEnv()["NATS_URL"]
+	if !strings.HasPrefix(natsURL, "nats://127.0.0.1:") {
+		t.Fatalf("functions' NATS_URL = %q, want the embedded server on loopback", natsURL)
+	}
+	if _, err := os.Stat(filepath.Join(data, "nats", "jetstream")); err != nil {
+		t.Errorf("JetStream store not under DataDir/nats: %v", err)
+	}
+
+	got := make(chan *http.Request, 10)
+	bodies := make(chan string, 10)
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- string(b)
+	}))
+	defer cb.Close()
+
+	post := func(path string, hdr map[string]string) int {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.URL()+path, strings.NewReader("queued"))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post("/async-function/tick", map[string]string{"X-Callback-Url": cb.URL}); code != http.StatusAccepted {
+		t.Fatalf("async invoke: %d, want 202", code)
+	}
+	select {
+	case r := <-got:
+		body := <-bodies
+		if r.Header.Get("X-Function-Status") != "200" || r.Header.Get("X-Function-Name") != "tick" ||
+			!strings.HasPrefix(body, "tick:queued||"+natsURL) {
+			t.Errorf("callback: status %q name %q body %q", r.Header.Get("X-Function-Status"), r.Header.Get("X-Function-Name"), body)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no callback within 20s")
+	}
+	if code := post("/async-function/nope", nil); code != http.StatusNotFound {
+		t.Errorf("unknown function: %d, want 404", code)
+	}
+
+	// cron: the first rebuild after the deploy schedules tick every 2s
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := http.Get(p.URL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parser expfmt.TextParser
+		fams, err := parser.TextToMetricFamilies(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fires := value(fams["prescale_cron_fires_total"], map[string]string{"function_name": "tick.openfaas-fn"})
+		calls := value(fams["gateway_function_invocation_total"], map[string]string{"function_name": "tick", "code": "200"})
+		if fires >= 2 && calls >= fires { // every fire reached tick through the proxy with 200
+			if f := value(fams["prescale_cron_failures_total"], map[string]string{"function_name": "tick.openfaas-fn"}); f > 0 {
+				t.Errorf("cron failures %v", f)
+			}
+			select {
+			case b := <-sub.ch:
+				if want := "tick:|cron-function|" + natsURL; !strings.HasPrefix(b, want) {
+					t.Errorf("cron invocation answered %q, want %q (empty body, X-Topic header)", b, want)
+				}
+			default:
+				t.Errorf("cron subscriber got no response")
+			}
+			if q := value(fams["prescale_async_queued_total"], map[string]string{"function_name": "tick"}); q != 1 {
+				t.Errorf("prescale_async_queued_total{tick} = %v, want 1", q)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cron fires %v, gateway 200s %v after 15s", fires, calls)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type cronBodies struct{ ch chan string }
+
+func (c *cronBodies) Response(r types.InvokerResponse) {
+	if r.Body != nil {
+		select {
+		case c.ch <- string(*r.Body):
+		default:
+		}
+	}
+}

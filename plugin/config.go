@@ -1,0 +1,127 @@
+package plugin
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/prescale/prescale/plugin/api"
+	"github.com/prescale/prescale/plugin/async"
+	"github.com/prescale/prescale/plugin/cron"
+	"github.com/prescale/prescale/plugin/runtime"
+)
+
+// Config configures a Platform: DefaultConfig → RegisterFlags/parse → Validate.
+// Zero BodyLimit, ReadTimeout and WriteTimeout take the defaults in New.
+type Config struct {
+	// Port is the gateway's loopback port (0 = a random free port, for tests).
+	Port int
+	// DataDir holds the credentials, secrets, builds and replica state.
+	DataDir string
+	// StackFile is the stack.yml whose functions are built ("" = none).
+	StackFile string
+	// Deploy deploys every function of the stack on start, as `faas-cli deploy` would.
+	Deploy bool
+	// NATSURL selects an external NATS with JetStream ("" = the embedded
+	// one). Functions get the URL in use as NATS_URL (see SetNATSURL).
+	NATSURL string
+	// BodyLimit bounds request bodies (/function/ and /system/) in bytes; 413 beyond.
+	BodyLimit int64
+	// ReadTimeout and WriteTimeout are the HTTP server's (60s, as the gateway's).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// SkipTests skips `go test` when building Go functions.
+	SkipTests bool
+	// MetricsNamespaceSuffix appends ".openfaas-fn" to function_name labels,
+	// as a gateway with function_namespace set does.
+	MetricsNamespaceSuffix bool
+	// Runtime tunes the replica runtime; zero fields take its defaults.
+	// BaseDir defaults to <DataDir>/run.
+	Runtime runtime.Config
+	// Queue tunes the async queue (plugin/async); zero fields take its
+	// defaults. StoreDir (<DataDir>/nats), NATSURL, GatewayURL and Functions
+	// are set by the platform.
+	Queue async.Config
+	// Cron tunes the cron connector (plugin/cron); GatewayURL and the
+	// credentials are the platform's own.
+	Cron cron.Config
+}
+
+// Ranges checked by Validate.
+const (
+	MinBodyLimit = 1 << 10
+	MaxBodyLimit = 1 << 30
+	MinTimeout   = time.Second
+	MaxTimeout   = time.Hour
+)
+
+// DefaultConfig is the configuration of `prescale up` before flags.
+func DefaultConfig() Config {
+	return Config{
+		Port:         8080,
+		DataDir:      ".prescale",
+		StackFile:    "stack.yml",
+		Deploy:       true,
+		BodyLimit:    api.DefaultBodyLimit,
+		ReadTimeout:  60 * time.Second,
+		WriteTimeout: 60 * time.Second,
+	}
+}
+
+// RegisterFlags binds the configuration to fs, with c's values as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.StackFile, "f", c.StackFile, "stack file whose functions are built and served")
+	fs.StringVar(&c.StackFile, "yaml", c.StackFile, "alias of -f")
+	fs.IntVar(&c.Port, "port", c.Port, "gateway port on 127.0.0.1 (0 = random)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory: credentials, secrets, builds, NATS state")
+	fs.BoolVar(&c.Deploy, "deploy", c.Deploy, "deploy every function of the stack on start")
+	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "external NATS URL with JetStream (default: embedded)")
+	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "request body limit in bytes")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP server read timeout")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP server write timeout")
+	fs.BoolVar(&c.SkipTests, "skip-tests", c.SkipTests, "skip `go test` when building Go functions")
+	fs.BoolVar(&c.MetricsNamespaceSuffix, "metrics-namespace-suffix", c.MetricsNamespaceSuffix,
+		`append ".openfaas-fn" to function_name metric labels`)
+	fs.IntVar(&c.Queue.Concurrency, "async-concurrency", c.Queue.Concurrency,
+		"async queue: invocations in flight per function (0 = 4; annotation com.openfaas.queue.concurrency overrides)")
+	fs.BoolVar(&c.Cron.Async, "cron-async", c.Cron.Async, "cron connector: invoke through /async-function/")
+}
+
+// withDefaults fills the zero values that have a default.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BodyLimit == 0 {
+		c.BodyLimit = d.BodyLimit
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = d.ReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	return c
+}
+
+// Validate states every value outside its allowed range.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("port %d out of range (allowed 0..65535; 0 = random)", c.Port))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory is empty (allowed: any writable directory)"))
+	}
+	if c.BodyLimit < MinBodyLimit || c.BodyLimit > MaxBodyLimit {
+		errs = append(errs, fmt.Errorf("body limit %d out of range (allowed %d..%d bytes)", c.BodyLimit, MinBodyLimit, MaxBodyLimit))
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Duration
+	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}} {
+		if t.v < MinTimeout || t.v > MaxTimeout {
+			errs = append(errs, fmt.Errorf("%s %s out of range (allowed %s..%s)", t.name, t.v, MinTimeout, MaxTimeout))
+		}
+	}
+	return errors.Join(errs...)
+}

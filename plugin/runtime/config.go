@@ -1,0 +1,132 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a Manager. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// BaseDir holds one run directory per Manager and, under it, a TMPDIR per
+	// replica (so the watchdog lock file $TMPDIR/.lock never collides).
+	// Default: os.TempDir().
+	BaseDir string
+	// WatchdogCommand is the argv that starts the fork-mode watchdog, e.g.
+	// [os.Args[0], "watchdog"]. Default: [this executable, "watchdog"].
+	WatchdogCommand []string
+	// ReadyTimeout is how long a new process may take to pass its readiness
+	// check before it is killed and restarted (default 30s; 100ms..10m).
+	ReadyTimeout time.Duration
+	// ColdStartWait is the longest a request waits for a replica slot (no
+	// replica ready, or all busy at MaxInflight) before a 503 (default 30s; 10ms..10m).
+	ColdStartWait time.Duration
+	// StopGrace bounds a replica's stop: routing stops at once, in-flight
+	// requests drain, SIGTERM, and SIGKILL once StopGrace has passed since the
+	// stop began (default 10s, also when 0; up to 10m).
+	StopGrace time.Duration
+	// RestartBackoff is the first delay before restarting a crashed replica; it
+	// doubles per consecutive failure up to RestartBackoffMax (defaults 200ms
+	// and 10s; 1ms..1m and RestartBackoff..10m). The backoff resets after a
+	// replica has been ready for RestartBackoffMax.
+	RestartBackoff    time.Duration
+	RestartBackoffMax time.Duration
+	// ProbeInterval is the readiness poll period (default 20ms; 1ms..5s).
+	ProbeInterval time.Duration
+	// LogLines is how many log lines are kept per function (default 1000; 1..1000000).
+	LogLines int
+	// DisableScaleFromZero turns off OpenFaaS's scale_from_zero: by default a
+	// request to a function with 0 desired replicas scales it to
+	// max(1, com.openfaas.scale.min) and waits for a ready replica.
+	DisableScaleFromZero bool
+	// Logger receives the manager's log lines (default: discard).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		BaseDir:           os.TempDir(),
+		ReadyTimeout:      30 * time.Second,
+		ColdStartWait:     30 * time.Second,
+		StopGrace:         10 * time.Second,
+		RestartBackoff:    200 * time.Millisecond,
+		RestartBackoffMax: 10 * time.Second,
+		ProbeInterval:     20 * time.Millisecond,
+		LogLines:          1000,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BaseDir == "" {
+		c.BaseDir = d.BaseDir
+	}
+	if len(c.WatchdogCommand) == 0 {
+		if exe, err := os.Executable(); err == nil {
+			c.WatchdogCommand = []string{exe, "watchdog"}
+		}
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = d.ReadyTimeout
+	}
+	if c.ColdStartWait == 0 {
+		c.ColdStartWait = d.ColdStartWait
+	}
+	if c.StopGrace == 0 {
+		c.StopGrace = d.StopGrace
+	}
+	if c.RestartBackoff == 0 {
+		c.RestartBackoff = d.RestartBackoff
+	}
+	if c.RestartBackoffMax == 0 {
+		c.RestartBackoffMax = d.RestartBackoffMax
+		if c.RestartBackoffMax < c.RestartBackoff {
+			c.RestartBackoffMax = c.RestartBackoff
+		}
+	}
+	if c.ProbeInterval == 0 {
+		c.ProbeInterval = d.ProbeInterval
+	}
+	if c.LogLines == 0 {
+		c.LogLines = d.LogLines
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	return c
+}
+
+// Validate states every value out of its allowed range.
+func (c Config) Validate() error {
+	var errs []error
+	rng := func(name string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("%s %s out of range (allowed %s..%s)", name, v, lo, hi))
+		}
+	}
+	if c.BaseDir == "" {
+		errs = append(errs, errors.New("BaseDir is empty (allowed: a writable directory)"))
+	} else if !filepath.IsAbs(c.BaseDir) {
+		errs = append(errs, fmt.Errorf("BaseDir %q is not absolute (allowed: an absolute path)", c.BaseDir))
+	}
+	if len(c.WatchdogCommand) == 0 || c.WatchdogCommand[0] == "" {
+		errs = append(errs, errors.New("WatchdogCommand is empty (allowed: the argv of `prescale watchdog`)"))
+	}
+	rng("ReadyTimeout", c.ReadyTimeout, 100*time.Millisecond, 10*time.Minute)
+	rng("ColdStartWait", c.ColdStartWait, 10*time.Millisecond, 10*time.Minute)
+	rng("StopGrace", c.StopGrace, 0, 10*time.Minute)
+	rng("RestartBackoff", c.RestartBackoff, time.Millisecond, time.Minute)
+	rng("RestartBackoffMax", c.RestartBackoffMax, c.RestartBackoff, 10*time.Minute)
+	rng("ProbeInterval", c.ProbeInterval, time.Millisecond, 5*time.Second)
+	if c.LogLines < 1 || c.LogLines > 1000000 {
+		errs = append(errs, fmt.Errorf("LogLines %d out of range (allowed 1..1000000)", c.LogLines))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,222 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/plugin/watchdog"
+	dto "github.com/prometheus/client_model/go"
+)
+
+type dtoMetric = dto.Metric
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// fnServer is the path of the testdata/fnserver binary built by TestMain.
+var fnServer string
+
+func TestMain(m *testing.M) {
+	// Re-exec trick: the test binary doubles as `prescale watchdog` for fork mode.
+	if len(os.Args) > 1 && os.Args[1] == "watchdog" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		err := watchdog.RunFromEnv(ctx, os.Getenv, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "watchdog:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "prescale-runtime-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fnServer = filepath.Join(dir, "fnserver")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go not found on PATH:", err)
+		os.Exit(1)
+	}
+	cmd := exec.Command(goBin, "build", "-o", fnServer, "./testdata/fnserver")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building testdata/fnserver:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func testConfig(t testing.TB) Config {
+	return Config{
+		BaseDir:           t.TempDir(),
+		WatchdogCommand:   []string{os.Args[0], "watchdog"},
+		ReadyTimeout:      10 * time.Second,
+		ColdStartWait:     10 * time.Second,
+		StopGrace:         3 * time.Second,
+		RestartBackoff:    50 * time.Millisecond,
+		RestartBackoffMax: time.Second,
+		ProbeInterval:     10 * time.Millisecond,
+	}
+}
+
+// newManager starts a Manager that is closed, with every process checked
+// dead, when the test ends.
+func newManager(t testing.TB, mod func(*Config)) *Manager {
+	t.Helper()
+	cfg := testConfig(t)
+	if mod != nil {
+		mod(&cfg)
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		var pids []int
+		for _, st := range m.List() {
+			rs, _ := m.Replicas(st.Spec.Name)
+			for _, r := range rs {
+				if r.PID > 0 {
+					pids = append(pids, r.PID)
+				}
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, pid := range pids {
+			if alive(pid) {
+				t.Errorf("process %d still alive after Close", pid)
+			}
+		}
+	})
+	return m
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+func httpSpec(name string, replicas int) Spec {
+	return Spec{
+		Name:     name,
+		Dir:      filepath.Dir(fnServer),
+		Command:  []string{fnServer},
+		Mode:     ModeHTTP,
+		Replicas: replicas,
+		Env:      map[string]string{},
+	}
+}
+
+// forkSpec runs a /bin/sh script through the watchdog.
+func forkSpec(t testing.TB, name, script string, replicas int) Spec {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fn.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return Spec{
+		Name:     name,
+		Dir:      dir,
+		Command:  []string{"/bin/sh", "fn.sh"},
+		Mode:     ModeFork,
+		Replicas: replicas,
+	}
+}
+
+func deploy(t testing.TB, m *Manager, s Spec) {
+	t.Helper()
+	if err := m.Deploy(context.Background(), s); err != nil {
+		t.Fatalf("Deploy %s: %v", s.Name, err)
+	}
+}
+
+func waitAvailable(t testing.TB, m *Manager, name string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.WaitAvailable(ctx, name, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond every 10 ms for up to d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// gateway serves /function/{name}[/path] through m.Invoke, as the API layer does.
+func gateway(t testing.TB, m *Manager) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/function/")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		name, path, _ := strings.Cut(rest, "/")
+		m.Invoke(w, r, name, path)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type result struct {
+	code   int
+	body   string
+	header http.Header
+	err    error
+}
+
+func do(client *http.Client, method, url, body string, hdr map[string]string) result {
+	var rb io.Reader
+	if body != "" {
+		rb = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rb)
+	if err != nil {
+		return result{err: err}
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return result{code: resp.StatusCode, body: string(b), header: resp.Header, err: err}
+}
+
+func pids(t testing.TB, m *Manager, name string) []int {
+	t.Helper()
+	rs, err := m.Replicas(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, r := range rs {
+		out = append(out, r.PID)
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	descDesired = prometheus.NewDesc("prescale_plugin_replicas_desired",
+		"Desired replicas of the function.", []string{"function_name"}, nil)
+	descAvailable = prometheus.NewDesc("prescale_plugin_replicas_available",
+		"Replicas ready to take requests.", []string{"function_name"}, nil)
+	descStarting = prometheus.NewDesc("prescale_plugin_replicas_starting",
+		"Replicas whose process is starting, restarting or not ready yet.", []string{"function_name"}, nil)
+	descDraining = prometheus.NewDesc("prescale_plugin_replicas_draining",
+		"Replicas stopping: draining in-flight requests.", []string{"function_name"}, nil)
+	descInflight = prometheus.NewDesc("prescale_plugin_inflight_requests",
+		"Requests being served by the function's replicas.", []string{"function_name"}, nil)
+	descQueue = prometheus.NewDesc("prescale_plugin_queue_length",
+		"Requests waiting for a replica slot.", []string{"function_name"}, nil)
+	descRestarts = prometheus.NewDesc("prescale_plugin_replica_restarts_total",
+		"Replica processes that exited unexpectedly (or failed to start) and were restarted.", []string{"function_name"}, nil)
+	descColdWaits = prometheus.NewDesc("prescale_plugin_cold_start_waits_total",
+		"Requests that had to wait because no replica was ready.", []string{"function_name"}, nil)
+	descColdWaitSeconds = prometheus.NewDesc("prescale_plugin_cold_start_wait_seconds_total",
+		"Total seconds requests waited because no replica was ready.", []string{"function_name"}, nil)
+	descQueueTimeouts = prometheus.NewDesc("prescale_plugin_queue_timeouts_total",
+		"Requests that got 503 after waiting ColdStartWait for a replica slot.", []string{"function_name"}, nil)
+	descScaleFromZero = prometheus.NewDesc("prescale_plugin_scale_from_zero_total",
+		"Times a request scaled the function up from zero replicas.", []string{"function_name"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDesired, descAvailable, descStarting, descDraining, descInflight,
+		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descQueueTimeouts, descScaleFromZero} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector with the current state of every function.
+func (m *Manager) Collect(ch chan<- prometheus.Metric) {
+	type row struct {
+		name                                          string
+		desired, avail, starting, draining, inflight  float64
+		queue, restarts, cold, coldS, timeouts, fromZ float64
+	}
+	m.mu.Lock()
+	rows := make([]row, 0, len(m.fns))
+	for _, fn := range m.fns {
+		r := row{name: fn.name, desired: float64(fn.desired), queue: float64(fn.waiters.Len()),
+			restarts: fn.restarts, cold: fn.coldStartWaits, coldS: fn.coldStartWaitS,
+			timeouts: fn.queueTimeouts, fromZ: fn.scaleFromZeroes}
+		for _, x := range fn.replicas {
+			r.inflight += float64(x.inflight)
+			switch {
+			case x.routable():
+				r.avail++
+			case x.stopping:
+				r.draining++
+			default:
+				r.starting++
+			}
+		}
+		rows = append(rows, r)
+	}
+	m.mu.Unlock()
+	g, c := prometheus.GaugeValue, prometheus.CounterValue
+	emit := func(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, fn string) {
+		if mt, err := prometheus.NewConstMetric(d, t, v, fn); err == nil {
+			ch <- mt
+		}
+	}
+	for _, r := range rows {
+		emit(ch, descDesired, g, r.desired, r.name)
+		emit(ch, descAvailable, g, r.avail, r.name)
+		emit(ch, descStarting, g, r.starting, r.name)
+		emit(ch, descDraining, g, r.draining, r.name)
+		emit(ch, descInflight, g, r.inflight, r.name)
+		emit(ch, descQueue, g, r.queue, r.name)
+		emit(ch, descRestarts, c, r.restarts, r.name)
+		emit(ch, descColdWaits, c, r.cold, r.name)
+		emit(ch, descColdWaitSeconds, c, r.coldS, r.name)
+		emit(ch, descQueueTimeouts, c, r.timeouts, r.name)
+		emit(ch, descScaleFromZero, c, r.fromZ, r.name)
+	}
+}

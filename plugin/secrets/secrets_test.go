@@ -1,0 +1,133 @@
+package secrets
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"basic-auth-password", true},
+		{"a.b_c-1", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"../x", false},
+		{"a/b", false},
+		{"-x", false},
+		{string(make([]byte, MaxNameLength+1)), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateName(tc.name)
+			if (err == nil) != tc.ok {
+				t.Fatalf("ValidateName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestStoreAndMount(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create("db", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create("db", []byte("v1")); !errors.Is(err, ErrExists) {
+		t.Errorf("second Create: %v, want ErrExists", err)
+	}
+	if err := s.Update("nope", []byte("x")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Update absent: %v, want ErrNotFound", err)
+	}
+	if err := s.Create("api", []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(s.Dir(), "db"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode: %v %v, want 0600", fi, err)
+	}
+	names, err := s.List()
+	if err != nil || len(names) != 2 || names[0] != "api" || names[1] != "db" {
+		t.Fatalf("List = %v %v", names, err)
+	}
+
+	mount := filepath.Join(t.TempDir(), "fn", "secrets")
+	if err := s.Mount(mount, []string{"db", "missing"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Mount with a missing secret: %v, want ErrNotFound", err)
+	}
+	if err := s.Mount(mount, []string{"db"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update("db", []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(mount, "db")); err != nil || string(b) != "v2" {
+		t.Errorf("mounted secret reads %q %v, want the updated v2", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(mount, "api")); !os.IsNotExist(err) {
+		t.Errorf("unrequested secret visible to the function: %v", err)
+	}
+	if err := s.Mount(mount, nil); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(mount); len(entries) != 0 {
+		t.Errorf("remount with no secrets left %d entries", len(entries))
+	}
+	if err := s.Delete("db"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("db"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestEnsureCredentials(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := EnsureCredentials(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c1.Created || c1.User != AdminUser || len(c1.Password) != 40 {
+		t.Fatalf("first: %+v", c1)
+	}
+	// A loosened mode is repaired; the password is kept.
+	if err := os.Chmod(c1.PasswordFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := EnsureCredentials(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Created || c2.Password != c1.Password {
+		t.Fatalf("second: created=%v same=%v", c2.Created, c2.Password == c1.Password)
+	}
+	fi, _ := os.Stat(c1.PasswordFile)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("password file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.Dir(), PasswordFile)); string(b) != c1.Password {
+		t.Errorf("secret %s does not hold the password", PasswordFile)
+	}
+	// Whitespace around a hand-edited password is trimmed, as faas-provider does.
+	if err := os.WriteFile(c1.PasswordFile, []byte("  pw-x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := EnsureCredentials(dir, s)
+	if err != nil || c3.Password != "pw-x" {
+		t.Errorf("trimmed: %q %v", c3.Password, err)
+	}
+}

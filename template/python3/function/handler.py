@@ -1,0 +1,7 @@
+def handle(req):
+    """Handle a request to the function.
+
+    Args:
+        req (str): the request body
+    """
+    return req
