@@ -3,7 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
-		"sort"
+	"sort"
 
 	"github.com/prescale/prescale/pkg/models"
 )

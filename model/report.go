@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -51,6 +52,18 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 	w("Exact accuracy is the stricter figure and the one the predictor's answer depends on.\n\n")
 	w("Why these variants: golearn has no random-forest regressor, and its `ensemble.RandomForest` (ID3 classifiers) draws features and bootstrap rows from the global `math/rand` in concurrent goroutines, so it cannot be made deterministic. We bag golearn's own CART trees (`trees.CARTDecisionTreeRegressor` with MSE, `trees.CARTDecisionTreeClassifier` with Gini) on seeded bootstrap samples with a random feature subset per tree. ")
 	w("The exported forest (`pkg/models`, no golearn) was checked against golearn's trees on all %d test rows: %d disagreements.\n\n", sr.ParityRows, sr.ParityMismatches)
+
+	if lc := res.Live; lc != nil {
+		lm := lc.Manifest
+		w("### Live sweep on the plugin (`%s`)\n\n", filepath.Base(lc.Dir))
+		w("Generator `%s`, %d windows, sha256 `%.16s…`, measured on %s. %s SLO for its labels: p99 ≤ %.3g s, error rate ≤ %.3g.\n\n", lm.Generator, len(lc.Windows), lc.SHA256, lm.Machine, lm.Description, lm.SLO.P99, lm.SLO.MaxError)
+		w("| offered rps | replicas | p50 s | p90 s | p99 s | error rate | measured rps | label | seed model says |\n|---|---|---|---|---|---|---|---|---|\n")
+		for i, x := range lc.Windows {
+			w("| %g | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %d | %d |\n", x.Rate, x.Replicas, x.P50, x.P90, x.P99, x.ErrorRate, x.RPS, x.Label, lc.Predicted[i])
+		}
+		w("\nThe seed model (trained on the queueing-model dataset) on these live windows: exact %s, within ±1 %s, MAE %.3f replicas. ", pct(lc.Scores.Exact), pct(lc.Scores.Within), lc.Scores.MAE)
+		w("The live labels use this machine's SLO and this machine's hello-python (a python process per request on 2 shared cores), so this measures transfer to another service time and machine, not the model's held-out accuracy above.\n\n")
+	}
 
 	// Forecaster.
 	cf := fr.Config

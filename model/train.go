@@ -18,6 +18,10 @@ type TrainConfig struct {
 	TraceFiles []string
 	// DataDir holds the seed dataset (dataset.csv + manifest.json from `prescale gen`).
 	DataDir string
+	// PluginDataDir optionally holds a live sweep measured on the plugin
+	// (`prescale gen --generator plugin`); the report scores the seed model
+	// on it. Empty or missing: no such section.
+	PluginDataDir string
 	// Out receives artefacts/*.json, plots/*.png and REPORT.md.
 	Out string
 	// TracesLabel is how the report names the traces directory.
@@ -39,7 +43,8 @@ func DefaultTrainConfig(tracesDir, dataDir, out string) (TrainConfig, error) {
 		return TrainConfig{}, err
 	}
 	return TrainConfig{TraceFiles: files, DataDir: dataDir, Out: out, TracesLabel: tracesDir,
-		Series: DefaultSeriesOptions(), Forecast: DefaultForecastConfig(), Seed: SeedVariants(1)}, nil
+		PluginDataDir: filepath.Join(filepath.Dir(dataDir), "data-plugin"),
+		Series:        DefaultSeriesOptions(), Forecast: DefaultForecastConfig(), Seed: SeedVariants(1)}, nil
 }
 
 // Steps is the number of Tick calls a run makes.
@@ -60,7 +65,9 @@ type TrainResult struct {
 	Forecaster *models.Artefact
 	SeedForest *models.Artefact
 	Report     string
-	Files      []string // written, relative to Out
+	// Live is the plugin sweep and the seed model's answers on it (if any).
+	Live  *LiveCheck
+	Files []string // written, relative to Out
 }
 
 // Train runs both experiments, writes the artefacts, plots and REPORT.md.
@@ -165,6 +172,16 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	res.SeedForest = sa
 
+	if cfg.PluginDataDir != "" {
+		if _, err := os.Stat(filepath.Join(cfg.PluginDataDir, "dataset.csv")); err == nil {
+			lc, err := CheckLive(cfg.PluginDataDir, sa)
+			if err != nil {
+				return nil, err
+			}
+			res.Live = lc
+		}
+	}
+
 	say("writing artefacts, plots and REPORT.md")
 	artDir := filepath.Join(cfg.Out, "artefacts")
 	if err := os.MkdirAll(artDir, 0o755); err != nil {
@@ -225,4 +242,44 @@ func round6(v float64) float64 {
 	s := strconv.FormatFloat(v, 'f', 6, 64)
 	r, _ := strconv.ParseFloat(s, 64)
 	return r
+}
+
+// LiveCheck is the seed model scored on a live sweep from the plugin.
+type LiveCheck struct {
+	Dir       string
+	Manifest  Manifest
+	Windows   []Window
+	Predicted []int
+	Scores    SeedScores
+	SHA256    string
+}
+
+// CheckLive scores a replica-forest artefact on the live sweep in dir.
+func CheckLive(dir string, a *models.Artefact) (*LiveCheck, error) {
+	ws, man, err := ReadDataset(dir)
+	if err != nil {
+		return nil, err
+	}
+	in, err := HashFile(filepath.Join(dir, "dataset.csv"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := models.NewReplicaModel(a)
+	if err != nil {
+		return nil, err
+	}
+	lc := &LiveCheck{Dir: dir, Manifest: man, Windows: ws, SHA256: in.SHA256}
+	x, y, err := matrix(ws, a.Features, func(Window) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range x {
+		p, err := m.PredictVector(row)
+		if err != nil {
+			return nil, err
+		}
+		lc.Predicted = append(lc.Predicted, p.Replicas)
+	}
+	lc.Scores = scoreSeed(a.Forest, standardiseAll(a.Scaler, x), y)
+	return lc, nil
 }

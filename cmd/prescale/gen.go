@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/prescale/prescale/internal/trace"
 	"github.com/prescale/prescale/model"
+	"github.com/prescale/prescale/plugin"
 )
 
 // runGen generates the seed-parity dataset: load sweeps (offered rates ×
@@ -25,7 +28,8 @@ import (
 func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	gen := fs.String("generator", "queue", "queue (M/G/c model, service times from --durations) or live (hey against --gateway)")
+	gen := fs.String("generator", "queue", "queue (M/G/c model, service times from --durations), live (hey against --gateway) or plugin (start the embedded plugin with hello-python and measure it live)")
+	root := fs.String("root", ".", "plugin: repository root (its template/ and functions/hello-python are used)")
 	out := fs.String("out", "model/data", "directory for dataset.csv and manifest.json")
 	rates := fs.String("rates", "2:80:2", "offered rates in requests/s: a list (2,5,10) or from:to:step")
 	reps := fs.String("replicas", "1-8", "replica counts: a list (1,2,4) or a range (1-8)")
@@ -96,12 +100,30 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		man.Description = fmt.Sprintf("Queueing model, not measured: M/G/c (c = replicas, one request at a time per replica, FIFO at the gateway, "+
 			"Poisson arrivals, 5 s gateway timeout → 5xx, %.0f s warm-up per window) with service times drawn from the Azure 2019 durations of function %.12s… "+
-			"in %s (median %.0f ms, mean %.1f ms). Generated because the plugin was not available to measure hello-python live; "+
-			"`prescale gen --generator live` measures the real function with hey instead.", qc.Warmup, pick[0].Hash, baseName(*durations), pick[0].P50, st.Mean()*1000)
+			"in %s (median %.0f ms, mean %.1f ms). Used for training because a sweep large enough to train on cannot be measured on this "+
+			"shared 2-core machine, where every replica is a local process (this one stands for %s of load); `prescale gen --generator plugin` "+
+			"measures the real hello-python on the embedded plugin (a small sweep is in model/data-plugin).", qc.Warmup, pick[0].Hash, baseName(*durations), pick[0].P50, st.Mean()*1000,
+			time.Duration(float64(total)*window.Seconds())*time.Second)
 		man.Params["durations"] = baseName(*durations)
 		man.Params["function_hash"] = pick[0].Hash
 		man.Params["seed"] = strconv.FormatInt(*seed, 10)
 		man.Params["timeout_seconds"] = "5"
+	case "plugin":
+		p, stop, err := startPluginForGen(ctx, *root, stderr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		lc := model.LiveConfig{Gateway: p.URL(), Function: "hello-python", User: p.User(), Password: p.Password(), Rates: rs, Replicas: rp,
+			Repeats: *repeats, Window: *window}
+		ws, err = model.GenerateLive(ctx, lc, slo, tick)
+		if err != nil {
+			return err
+		}
+		man.Description = "Measured live on the embedded plugin: hello-python (classic python3 template, default cpu_ms) deployed alone; " +
+			"hey's requester offered each rate through the plugin's gateway for each window; replicas set with POST /system/scale-function. " +
+			"Every replica is an OS process on this machine, so the labels describe this machine."
+		man.Params["function"] = "hello-python"
 	case "live":
 		pw := os.Getenv("OPENFAAS_PASSWORD")
 		if *pwFile != "" {
@@ -121,7 +143,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		man.Params["gateway"] = *gateway
 		man.Params["function"] = *target
 	default:
-		return fmt.Errorf("--generator %q: want queue or live", *gen)
+		return fmt.Errorf("--generator %q: want queue, live or plugin", *gen)
 	}
 	if err := model.WriteDataset(*out, ws, man); err != nil {
 		return err
@@ -195,4 +217,57 @@ func parseReplicas(s string) ([]int, error) {
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+// startPluginForGen starts the embedded plugin on a random port with a
+// stack holding only hello-python (so the sweep does not wait for the Go
+// functions to build), in a temporary data directory.
+func startPluginForGen(ctx context.Context, root string, stderr io.Writer) (*plugin.Platform, func(), error) {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--root: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(absRoot, "functions", "hello-python", "handler.py")); err != nil {
+		return nil, nil, fmt.Errorf("--root %s has no functions/hello-python: %w", root, err)
+	}
+	dir, err := os.MkdirTemp("", "prescale-gen-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("temp dir: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	stack := fmt.Sprintf("version: 1.0\nprovider:\n  name: openfaas\n  gateway: http://127.0.0.1:8080\nfunctions:\n  hello-python:\n    lang: python3\n    handler: %s\n    image: prescale/hello-python:latest\n",
+		filepath.Join(absRoot, "functions", "hello-python"))
+	if err := os.WriteFile(filepath.Join(dir, "stack.yml"), []byte(stack), 0o644); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("gen stack: %w", err)
+	}
+	if err := os.Symlink(filepath.Join(absRoot, "template"), filepath.Join(dir, "template")); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("gen templates: %w", err)
+	}
+	cfg := plugin.DefaultConfig()
+	cfg.Port, cfg.DataDir, cfg.StackFile, cfg.Deploy = 0, filepath.Join(dir, "data"), filepath.Join(dir, "stack.yml"), true
+	if err := cfg.Validate(); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := plugin.New(cfg, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	stop := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "prescale gen: plugin shutdown: %v\n", err)
+		}
+		cleanup()
+	}
+	if err := p.Start(ctx); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return p, stop, nil
 }

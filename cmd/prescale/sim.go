@@ -69,7 +69,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return errors.New("--all-traces needs --out DIR (where RESULTS.md goes)")
 		}
 		return sim.Bench(ctx, sim.BenchOptions{
-			TraceDir: *allTraces, OutDir: *out, Config: cfg, Policies: pols, Scale: *scale,
+			TraceDir: *allTraces, OutDir: *out, Config: cfg, Policies: pols, Scale: *scale, Variants: variantsFor(pols, opts),
 			PrescaleNote: fmt.Sprintf("cron period %d s, async-chain lag %d s, forecast horizon %s, HoltPeak forecaster, target concurrency 0.7 × slots",
 				opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.Horizon),
 			Log: stderr,
@@ -105,4 +105,14 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--out: %w", err)
 	}
 	return sim.WriteOutputs(*out, name, rows)
+}
+
+// variantsFor returns prescale's sensitivity variants when prescale is compared.
+func variantsFor(pols []sim.Policy, o policy.Options) []sim.Policy {
+	for _, p := range pols {
+		if p.Name() == "prescale" {
+			return policy.PrescaleVariants(o)
+		}
+	}
+	return nil
 }

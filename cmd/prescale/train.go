@@ -24,7 +24,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	traces := fs.String("traces", "../shared/traces", "directory of *_invocations.csv traces")
 	out := fs.String("out", "model", "output directory (artefacts/, plots/, REPORT.md)")
-	data := fs.String("data", "", "seed dataset directory (default <out>/data)")
+	data := fs.String("data", "", "seed dataset directory (default <out>/data; a live sweep in <out>/data-plugin is scored too)")
 	publish := fs.String("publish", "", "NATS URL (nats://host:port): publish the new models to the object store")
 	bucket := fs.String("bucket", models.DefaultBucket, "object store bucket for --publish")
 	if err := fs.Parse(args); err != nil {

@@ -148,7 +148,7 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	if err != nil {
 		return chain.Prediction{}, fmt.Errorf("forecast %s with %s: %w", p.Function, c.forecaster.Name(), err)
 	}
-	svc := decide.ServiceTime(p.History, 12, set.Capacity.DefaultServiceTime)
+	svc := decide.ServiceTime(p.History, 30, set.Capacity.DefaultServiceTime)
 	capm := set.Capacity
 	predicted := capm.Replicas(fc.RPS, svc)
 	reactive := decide.Ceil(capm.Reactive(obs, svc))

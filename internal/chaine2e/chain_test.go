@@ -89,6 +89,30 @@ func (g gateway) waitReady(names ...string) {
 	}
 }
 
+// update redeploys a function as `faas-cli deploy` would (PUT
+// /system/functions) after edit changes its deployment.
+func (g gateway) update(name string, edit func(*types.FunctionDeployment)) {
+	g.t.Helper()
+	st := g.status(name)
+	env := map[string]string{}
+	for k, v := range st.EnvVars {
+		env[k] = v
+	}
+	labels := map[string]string{}
+	if st.Labels != nil {
+		for k, v := range *st.Labels {
+			labels[k] = v
+		}
+	}
+	fd := types.FunctionDeployment{Service: name, Image: st.Image, EnvProcess: st.EnvProcess, EnvVars: env,
+		Secrets: st.Secrets, Labels: &labels, Annotations: st.Annotations}
+	edit(&fd)
+	if code := g.do(http.MethodPut, "/system/functions", fd, nil); code != http.StatusAccepted && code != http.StatusOK {
+		g.t.Fatalf("update %s: status %d", name, code)
+	}
+	g.waitReady(name)
+}
+
 func decisions(t *testing.T, nc *nats.Conn, fn string) []decide.Decision {
 	t.Helper()
 	var out []decide.Decision
@@ -151,10 +175,15 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	}
 	gw := gateway{t: t, url: p.URL(), pw: p.Password()}
 	gw.waitReady("hello-python", "load-probe", "predictor", "scaler")
+	// This machine's 2 shared cores serve hello-python (a Python process
+	// per request) at only a few requests per second whatever its replicas,
+	// so the test keeps the load light and asks for a low per-replica
+	// concurrency instead (label prescale.target-concurrency, default 1).
+	gw.update("hello-python", func(fd *types.FunctionDeployment) { (*fd.Labels)[decide.LabelTargetConcurrency] = "0.2" })
 
 	// Phase 1: forecast-only. A burst makes the chain want more replicas;
 	// it must log that and change nothing.
-	burst := []float64{150, 150}
+	burst := []float64{20, 30} // 2 then 3 requests/s, 10 s each
 	if _, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: burst, Speed: 6, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,30 +209,32 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		t.Fatalf("forecast-only mode changed hello-python to %d replicas", r)
 	}
 	t.Logf("forecast-only: %d decisions would scale up, e.g. %s", len(would), would[0].Summary())
+	for _, d := range decisions(t, nc, "hello-python") {
+		t.Logf("forecast-only decision: %s [svc %.3fs in-flight %.0f forecast %.1f rps predicted %d reactive %d]", d.Summary(), d.ServiceTime, d.Observed.InFlight, d.ForecastRPS, d.Predicted, d.Reactive)
+	}
 
+	// Let the burst drain from the forecast: wait for a decision that
+	// needs a single replica, so the ramp starts from a quiet function.
+	quiet := false
+	for deadline := time.Now().Add(90 * time.Second); !quiet && time.Now().Before(deadline); time.Sleep(time.Second) {
+		ds := decisions(t, nc, "hello-python")
+		quiet = len(ds) > 0 && ds[len(ds)-1].Desired <= 1
+	}
+	if !quiet {
+		t.Fatalf("the chain never settled at 1 replica after the burst: %+v", decisions(t, nc, "hello-python"))
+	}
 	// Phase 2: switch the scaler to act (an update through the gateway API,
 	// as `faas-cli deploy` would send) and replay a ramp.
-	sc := gw.status("scaler")
-	env := map[string]string{}
-	for k, v := range sc.EnvVars {
-		env[k] = v
-	}
-	env["forecast_only"] = "false"
-	fd := types.FunctionDeployment{Service: "scaler", Image: sc.Image, EnvProcess: sc.EnvProcess, EnvVars: env,
-		Secrets: sc.Secrets, Labels: sc.Labels, Annotations: sc.Annotations}
-	if code := gw.do(http.MethodPut, "/system/functions", fd, nil); code != http.StatusAccepted && code != http.StatusOK {
-		t.Fatalf("update scaler: %d", code)
-	}
+	gw.update("scaler", func(fd *types.FunctionDeployment) { fd.EnvVars["forecast_only"] = "false" })
 	gw.waitReady("scaler")
-	// Wait for the burst's replicas need to settle: replicas must still be 1.
 	if r := gw.status("hello-python").Replicas; r != 1 {
 		t.Fatalf("hello-python at %d replicas before the ramp", r)
 	}
 	before := len(decisions(t, nc, "hello-python"))
 
-	// The ramp: 6 trace minutes at speed 12 (5 s each): 2 → 24 requests/s;
+	// The ramp: 6 trace minutes at speed 12 (5 s each): 0.6 → 3 requests/s;
 	// the peak minute starts 25 s in.
-	ramp := []float64{10, 30, 50, 70, 90, 120}
+	ramp := []float64{3, 5, 8, 10, 13, 15}
 	peakAt := 25 * time.Second
 	type obs struct {
 		at       time.Duration
@@ -251,7 +282,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	all := decisions(t, nc, "hello-python")
 	var applied []decide.Decision
 	for _, d := range all[before:] {
-		t.Logf("decision: %s [%s %s forecast %.1f rps, predicted %d, reactive %d]", d.Summary(), d.ForecastState, d.Model, d.ForecastRPS, d.Predicted, d.Reactive)
+		t.Logf("decision: %s [%s %s forecast %.1f rps, svc %.3fs, in-flight %.0f, predicted %d, reactive %d]", d.Summary(), d.ForecastState, d.Model, d.ForecastRPS, d.ServiceTime, d.Observed.InFlight, d.Predicted, d.Reactive)
 		if d.Applied && d.After > d.Before {
 			applied = append(applied, d)
 		}
@@ -266,8 +297,13 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		t.Fatal("no applied scale-up in the decision log")
 	}
 	d := applied[0]
-	if d.Model == "" || d.ModelVersion == "" || d.Min != 1 || d.Max != 10 || d.ForecastOnly {
+	if d.Model == "" || d.ModelVersion == "" || d.Min != 1 || d.Max != 10 || d.Before != 1 || d.ForecastOnly {
 		t.Fatalf("decision lacks what it was based on: %+v", d)
+	}
+	// Ahead of the load: the first scale-up was asked for by the forecast,
+	// not by what the current load needed.
+	if d.ForecastState != "used" || d.PredictedRaw <= d.ReactiveRaw {
+		t.Fatalf("first scale-up was reactive (predicted %.2f, reactive %.2f replicas, forecast %s): %s", d.PredictedRaw, d.ReactiveRaw, d.ForecastState, d.Summary())
 	}
 	t.Logf("first scale-up %s after the ramp began (peak at %s): %s", firstUp.Round(100*time.Millisecond), peakAt, d.Summary())
 }

@@ -59,7 +59,7 @@ type phpaCtl struct {
 
 func (p *phpaCtl) Decide(v sim.View) int {
 	cur := v.Replicas()
-	calc := p.calc(v)
+	calc := min(max(p.calc(v), p.f.Min), p.f.Max) // the evaluation PHPA stores is within the bounds
 	p.hist = append(p.hist, float64(calc))
 	if n := p.cfg.SeasonLength * p.cfg.StoredSeasons; len(p.hist) > n {
 		p.hist = p.hist[len(p.hist)-n:]

@@ -25,9 +25,11 @@ type PrescaleConfig struct {
 	Policy            decide.Policy
 }
 
-// DefaultPrescale returns the defaults used in bench/RESULTS.md.
+// DefaultPrescale returns what ships for a cluster: the README's production
+// schedule (@every 30s), the predictor's default 30 s horizon, a 2 s chain
+// latency, and 40 samples of history (20 minutes).
 func DefaultPrescale() PrescaleConfig {
-	return PrescaleConfig{Period: 15, Lag: 2, Horizon: 60 * time.Second, History: 40,
+	return PrescaleConfig{Period: 30, Lag: 2, Horizon: 30 * time.Second, History: 40,
 		TargetUtilization: 0.7, Forecaster: decide.DefaultHoltPeak(), Policy: decide.DefaultPolicy()}
 }
 

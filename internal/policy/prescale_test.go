@@ -12,10 +12,10 @@ import (
 // rps → 77 × 0.5 / 7 = 5.5; reactive max(70 × 0.5/7, 35/7) = 5; need 5.5 → 6.
 func TestPrescaleAdapterCallsDecide(t *testing.T) {
 	p := Prescale{Config: DefaultPrescale()}.NewController(info())
-	if p.Period() != 15 || p.Lag() != 2 {
-		t.Fatalf("period %d lag %d, want 15 and 2", p.Period(), p.Lag())
+	if p.Period() != 30 || p.Lag() != 2 {
+		t.Fatalf("period %d lag %d, want 30 and 2", p.Period(), p.Lag())
 	}
-	v := &fakeView{now: 15, replicas: 1, ready: 1, completions: 70 * 15, lat: 70 * 15 * 0.5, inflight: 35}
+	v := &fakeView{now: 30, replicas: 1, ready: 1, completions: 70 * 30, lat: 70 * 30 * 0.5, inflight: 35}
 	if got := p.Decide(v); got != 6 {
 		t.Fatalf("got %d, want 6", got)
 	}
@@ -27,7 +27,7 @@ func TestPrescaleAdapterCallsDecide(t *testing.T) {
 
 func TestPrescaleIdleKeepsMinimum(t *testing.T) {
 	p := Prescale{Config: DefaultPrescale()}.NewController(info())
-	for _, now := range []float64{15, 30, 45} {
+	for _, now := range []float64{30, 60, 90} {
 		if got := p.Decide(&fakeView{now: now, replicas: 1, ready: 1}); got != sim.Keep {
 			t.Fatalf("t=%v idle: got %d, want Keep", now, got)
 		}

@@ -68,3 +68,28 @@ func Parse(list string, o Options) ([]sim.Policy, error) {
 	}
 	return out, nil
 }
+
+// Named gives a policy another name (for variants in one report).
+type Named struct {
+	sim.Policy
+	Label string
+}
+
+func (n Named) Name() string { return n.Label }
+
+// PrescaleVariants are prescale with faster control loops (15 s, HPA's sync
+// period; 5 s, the local demo's schedule) and with HPA's 50 % utilisation
+// target, for the sensitivity table of bench/RESULTS.md.
+func PrescaleVariants(o Options) []sim.Policy {
+	at := func(period int, target float64) PrescaleConfig {
+		c := o.Prescale
+		c.Period, c.TargetUtilization = period, target
+		return c
+	}
+	return []sim.Policy{
+		Named{Prescale{Config: at(15, o.Prescale.TargetUtilization)}, "prescale(15s)"},
+		Named{Prescale{Config: at(5, o.Prescale.TargetUtilization)}, "prescale(5s)"},
+		Named{Prescale{Config: at(o.Prescale.Period, 0.5)}, "prescale(50%)"},
+		Named{Prescale{Config: at(5, 0.5)}, "prescale(5s,50%)"},
+	}
+}

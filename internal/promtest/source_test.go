@@ -51,8 +51,15 @@ func TestPrometheusSourceAgainstDriver(t *testing.T) {
 	}
 	time.Sleep(ScrapeInterval)
 
+	// hello-python under load and, alongside, one worker on hello-broken (all 5xx).
+	brokenDone := make(chan Load, 1)
+	go func() {
+		brokenDone <- Drive(ctx, client, tg.base+"/function/"+tg.broken, "fail", 1, loadDuration)
+	}()
 	load := Drive(ctx, client, invoke, "prescale", concurrency, loadDuration)
+	broken := <-brokenDone
 	t.Logf("driver: %s", load)
+	t.Logf("driver (%s): %s", tg.broken, broken)
 	if load.Errors > 0 || load.Total() < 30 {
 		t.Fatalf("driver: too few responses or transport errors: %s", load)
 	}
@@ -110,6 +117,38 @@ func TestPrometheusSourceAgainstDriver(t *testing.T) {
 		}
 	})
 
+	t.Run("ObserveErrors", func(t *testing.T) {
+		var fivexx int
+		for code, n := range broken.Codes {
+			if code >= 500 {
+				fivexx += n
+			}
+		}
+		if fivexx == 0 || fivexx != broken.Total() {
+			t.Fatalf("driver: %s should fail every request with a 5xx: %v", tg.broken, broken.Codes)
+		}
+		errSrc, err := promsrc.New(withWindow(cfg, broken.End.Sub(broken.Start)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := errSrc.Observe(ctx, tg.broken, broken.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("promsrc (%s): rps %.2f error rate %.3f 5xx %.0f 200s %.0f (driver: %d 5xx, %.2f rps)",
+			tg.broken, s.RPS, s.ErrorRate, s.Status500, s.Status200, fivexx, broken.RPS())
+		if s.ErrorRate != 1 || s.Status200 != 0 {
+			t.Errorf("error rate %v, 200s %v; want 1 and 0", s.ErrorRate, s.Status200)
+		}
+		// One slow worker: a handful of requests, so allow the scrape at each edge of the window
+		// to miss one (2 requests) on top of the 10 %.
+		within(t, "5xx count", s.Status500, float64(fivexx), rateTolerance, 2)
+		within(t, "failing rps", s.RPS, broken.RPS(), rateTolerance, 2/broken.End.Sub(broken.Start).Seconds())
+		if s.FailureRatio() <= s.Status500 {
+			t.Errorf("FailureRatio %v, want above Status500 %v when nothing succeeded", s.FailureRatio(), s.Status500)
+		}
+	})
+
 	t.Run("History", func(t *testing.T) {
 		step := 5 * time.Second
 		from := load.Start.Add(-step).Truncate(time.Second)
@@ -139,15 +178,19 @@ func TestPrometheusSourceAgainstDriver(t *testing.T) {
 				t.Errorf("history p50 at %s: %v", s.At.Format(time.TimeOnly), err)
 			}
 		}
-		first := hist[0]
-		if first.RPS != 0 || first.Status200 != 0 {
-			t.Errorf("the step before the load shows traffic: %+v", first)
+		if n := len(hist); n != int(to.Sub(from)/step) {
+			t.Errorf("%d history samples for %s at a %s step", n, to.Sub(from), step)
 		}
 	})
 
 	t.Run("Dashboard", func(t *testing.T) {
 		checkDashboard(t, ctx, prom, tg, load.End)
 	})
+}
+
+func withWindow(c promsrc.Config, w time.Duration) promsrc.Config {
+	c.Window = w.Truncate(time.Millisecond)
+	return c
 }
 
 func pct(got, want float64) float64 {

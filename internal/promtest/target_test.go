@@ -19,6 +19,7 @@ import (
 type target struct {
 	base     string // gateway base URL; /metrics is scraped here
 	function string
+	broken   string // a function whose every request fails
 	suffix   string // function_name label suffix
 	replicas int    // what gateway_service_count should report
 }
@@ -39,10 +40,17 @@ functions:
     image: prescale/hello-python:latest
     environment:
       cpu_ms: "5"
+  # The same handler with an invalid setting: every request fails with a 5xx.
+  hello-broken:
+    lang: python3
+    handler: ./functions/hello-python
+    image: prescale/hello-broken:latest
+    environment:
+      cpu_ms: "not-a-number"
 `
 
 // startTarget runs the plugin (the embedded OpenFaaS platform) with
-// hello-python deployed, its function_name labels carrying ".openfaas-fn" as
+// hello-python and hello-broken deployed, its function_name labels carrying ".openfaas-fn" as
 // a Kubernetes gateway's do, and waits until the function answers.
 func startTarget(t *testing.T) target {
 	t.Helper()
@@ -87,7 +95,7 @@ func startTarget(t *testing.T) target {
 	if err := p.Start(ctx); err != nil {
 		t.Fatalf("plugin start: %v\n%s", err, logs.String())
 	}
-	tg := target{base: p.URL(), function: "hello-python", suffix: ".openfaas-fn", replicas: 1}
+	tg := target{base: p.URL(), function: "hello-python", broken: "hello-broken", suffix: ".openfaas-fn", replicas: 1}
 	for {
 		resp, err := http.Post(tg.base+"/function/"+tg.function, "text/plain", strings.NewReader("ready?"))
 		if err == nil {

@@ -31,6 +31,7 @@ type BenchOptions struct {
 	TraceDir, OutDir string
 	Config           Config
 	Policies         []Policy
+	Variants         []Policy // extra prescale configurations for the sensitivity table
 	Scale            bool
 	PrescaleNote     string
 	Log              io.Writer

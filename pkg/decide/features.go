@@ -125,30 +125,28 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 	return f, unknown, nil
 }
 
-// ServiceTime estimates the mean service time (seconds) from history: the
-// request-weighted mean latency of the newest samples that served requests
-// (up to window of them). fallback is returned when none did.
+// ServiceTime estimates the service time (seconds) from history: the lower
+// quartile of the per-interval mean latencies of the newest samples that
+// served requests (up to window of them; window <= 0 means all). The
+// gateway's latency includes the time a request queued for a busy replica,
+// so under overload every interval's mean grows with the queue; the lower
+// quartile follows the uncongested intervals of the window instead, so the
+// capacity model is not inflated by its own backlog (the backlog is counted
+// by the in-flight term of the reactive need). fallback is returned when no
+// sample served requests.
 func ServiceTime(history []Sample, window int, fallback float64) float64 {
 	if window <= 0 {
 		window = len(history)
 	}
-	var sum, n float64
-	used := 0
-	for i := len(history) - 1; i >= 0 && used < window; i-- {
-		s := history[i]
-		if s.MeanLatency <= 0 {
-			continue
+	var lat []float64
+	for i := len(history) - 1; i >= 0 && len(lat) < window; i-- {
+		if s := history[i]; s.MeanLatency > 0 && !math.IsNaN(s.MeanLatency) {
+			lat = append(lat, s.MeanLatency)
 		}
-		w := s.RPS * s.Interval
-		if w <= 0 {
-			w = 1
-		}
-		sum += s.MeanLatency * w
-		n += w
-		used++
 	}
-	if n == 0 {
+	if len(lat) == 0 {
 		return fallback
 	}
-	return sum / n
+	sort.Float64s(lat)
+	return lat[(len(lat)-1)/4]
 }

@@ -173,12 +173,22 @@ func TestParseSettings(t *testing.T) {
 }
 
 func TestServiceTime(t *testing.T) {
-	h := []Sample{{RPS: 10, Interval: 5, MeanLatency: 0.1}, {RPS: 30, Interval: 5, MeanLatency: 0.3}, {RPS: 0, Interval: 5}}
-	if got := ServiceTime(h, 0, 9); math.Abs(got-0.25) > 1e-9 {
-		t.Fatalf("weighted service time %v want 0.25", got)
+	h := []Sample{{MeanLatency: 0.1}, {MeanLatency: 0.3}, {}, {MeanLatency: 0.12}, {MeanLatency: 5}, {MeanLatency: 4}}
+	tests := []struct {
+		name   string
+		window int
+		want   float64
+	}{
+		{"lower quartile ignores the congested intervals", 0, 0.12},
+		{"window of the newest 3", 3, 0.12},
+		{"window of 1", 1, 4},
 	}
-	if got := ServiceTime(h, 1, 9); got != 0.3 {
-		t.Fatalf("window 1: %v", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ServiceTime(h, tc.window, 9); got != tc.want {
+				t.Fatalf("ServiceTime(window %d) = %v, want %v", tc.window, got, tc.want)
+			}
+		})
 	}
 	if got := ServiceTime(nil, 3, 9); got != 9 {
 		t.Fatalf("fallback: %v", got)

@@ -43,7 +43,7 @@ func (q *Queue) serveAsync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ValidFunctionName(name) {
-		httpError(w, http.StatusBadRequest, "invalid function name %q: lower-case letters, digits and '-', optionally .<namespace>", name)
+		httpError(w, http.StatusBadRequest, "invalid function name %q: letters, digits, '-' and '_', optionally .<namespace>", name)
 		return
 	}
 	if !q.cfg.Functions.Exists(name) {

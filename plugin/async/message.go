@@ -33,16 +33,21 @@ type DeadLetter struct {
 	FailedAt   time.Time `json:"failedAt"`
 }
 
-// functionName accepts OpenFaaS function names (faas-provider's expression)
-// with an optional ".namespace" suffix.
-var functionName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$`)
+// functionName accepts the plugin's function names (faas-provider's
+// [-a-zA-Z_0-9.] without empty dot-separated parts, so each is a NATS
+// subject token) with an optional ".namespace" suffix.
+var functionName = regexp.MustCompile(`^[-a-zA-Z_0-9]+(\.[-a-zA-Z_0-9]+)?$`)
 
 // ValidFunctionName reports whether name can be queued.
 func ValidFunctionName(name string) bool {
 	return len(name) <= 253 && functionName.MatchString(name)
 }
 
+// consumerEscaper maps function names one-to-one onto durable consumer
+// names, which may not contain '.'.
+var consumerEscaper = strings.NewReplacer("_", "__", ".", "_D")
+
 // consumerName is the durable consumer of one function's subject.
 func consumerName(function string) string {
-	return "fn_" + strings.ReplaceAll(function, ".", "_")
+	return "fn_" + consumerEscaper.Replace(function)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -17,6 +18,21 @@ import (
 type Embedded struct {
 	srv      *server.Server
 	storeDir string
+	lock     *os.File // flock on storeDir/lock while the server runs
+}
+
+// lockStore takes an exclusive, non-blocking flock on storeDir/lock so that
+// two servers never share a store (the kernel releases it even on kill -9).
+func lockStore(storeDir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(storeDir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedded nats: store %s is in use by another process: %w", storeDir, err)
+	}
+	return f, nil
 }
 
 // StartEmbedded starts a NATS server with JetStream storing under storeDir,
@@ -25,6 +41,10 @@ type Embedded struct {
 func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded nats: store dir: %w", err)
+	}
+	lock, err := lockStore(storeDir)
+	if err != nil {
+		return nil, err
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
@@ -41,18 +61,21 @@ func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	srv.Start()
 	if !srv.ReadyForConnections(15 * time.Second) {
 		srv.Shutdown()
+		lock.Close()
 		return nil, fmt.Errorf("embedded nats: not ready for connections within 15s (store %s)", storeDir)
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
+		lock.Close()
 		return nil, fmt.Errorf("embedded nats: JetStream did not start on store %s", storeDir)
 	}
-	e := &Embedded{srv: srv, storeDir: storeDir}
+	e := &Embedded{srv: srv, storeDir: storeDir, lock: lock}
 	if err := os.WriteFile(filepath.Join(storeDir, URLFile), []byte(srv.ClientURL()+"\n"), 0o600); err != nil {
 		e.Shutdown()
 		return nil, fmt.Errorf("embedded nats: write url file: %w", err)
@@ -77,6 +100,7 @@ func (e *Embedded) Shutdown() {
 	_ = os.Remove(filepath.Join(e.storeDir, URLFile))
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	e.lock.Close()
 }
 
 // Connect dials an external NATS server with reconnects.

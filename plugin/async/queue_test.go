@@ -112,7 +112,8 @@ func TestRejectsBadInput(t *testing.T) {
 		{"callback ftp", "POST", "/async-function/known", nil, map[string]string{"X-Callback-Url": "ftp://host/x"}, 400, "http or https"},
 		{"unknown function", "POST", "/async-function/missing", nil, nil, 404, "missing"},
 		{"no function name", "POST", "/async-function/", nil, nil, 404, "no function name"},
-		{"invalid name", "POST", "/async-function/Bad_Name", nil, nil, 400, "invalid function name"},
+		{"invalid name", "POST", "/async-function/bad*name", nil, nil, 400, "invalid function name"},
+		{"empty namespace part", "POST", "/async-function/a..b", nil, nil, 400, "invalid function name"},
 		{"GET", "GET", "/async-function/known", nil, nil, 405, "POST"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -463,4 +464,32 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "delivery through a recreated consumer", func() bool { return fn.count() == 2 })
+}
+
+func TestConsumerNamesAreDistinct(t *testing.T) {
+	names := []string{"a.b", "a_b", "a_Db", "a__b", "A.b", "a-b", "fn.openfaas-fn", "fn_openfaas-fn"}
+	seen := map[string]string{}
+	for _, n := range names {
+		if !ValidFunctionName(n) {
+			t.Fatalf("%q should be valid", n)
+		}
+		c := consumerName(n)
+		if strings.ContainsAny(c, ".*> ") {
+			t.Errorf("consumer name %q (for %q) has a character NATS forbids", c, n)
+		}
+		if prev, dup := seen[c]; dup {
+			t.Errorf("%q and %q share consumer %q", prev, n, c)
+		}
+		seen[c] = n
+	}
+}
+
+func TestStoreIsExclusive(t *testing.T) {
+	fn := newRecorder(t, nil)
+	cfg := testConfig(t, fn.srv.URL, newFnSet("a"))
+	startQueue(t, cfg)
+	_, err := New(cfg)
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second queue on the same store: %v, want an in-use error", err)
+	}
 }

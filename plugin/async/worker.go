@@ -113,7 +113,14 @@ func (r result) describe() string {
 	if r.err != nil {
 		return r.err.Error()
 	}
-	return fmt.Sprintf("function returned status %d", r.status)
+	msg := fmt.Sprintf("function returned status %d", r.status)
+	if b := strings.TrimSpace(string(r.body)); b != "" {
+		if len(b) > 200 {
+			b = b[:200] + "…"
+		}
+		msg += ": " + b
+	}
+	return msg
 }
 
 // process handles one delivery: invoke, call back, then ack, retry later

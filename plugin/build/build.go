@@ -263,12 +263,16 @@ func (b *Builder) buildGo(ctx context.Context, name, dir string) error {
 	if out, err := b.run(ctx, dir, nil, "sh", "modules-cleanup.sh"); err != nil {
 		return &Error{Function: name, Step: "modules-cleanup.sh", Output: out, Err: err}
 	}
+	// -trimpath (not in the Dockerfile) changes only the file paths recorded
+	// in binaries; it makes compiled packages and test results independent of
+	// the build directory, so functions sharing ./pkg share GOCACHE entries
+	// and `go test` of the same package runs once, not once per function.
 	if !b.opts.SkipTests {
-		if out, err := b.run(ctx, filepath.Join(dir, "function"), nil, b.opts.Go, "test", "./...", "-cover"); err != nil {
+		if out, err := b.run(ctx, filepath.Join(dir, "function"), nil, b.opts.Go, "test", "-trimpath", "./...", "-cover"); err != nil {
 			return &Error{Function: name, Step: "go test", Output: out, Err: err}
 		}
 	}
-	if out, err := b.run(ctx, dir, []string{"CGO_ENABLED=0"}, b.opts.Go, "build", "-o", "handler", "."); err != nil {
+	if out, err := b.run(ctx, dir, []string{"CGO_ENABLED=0"}, b.opts.Go, "build", "-trimpath", "-o", "handler", "."); err != nil {
 		return &Error{Function: name, Step: "go build", Output: out, Err: err}
 	}
 	return nil

@@ -8,7 +8,8 @@
 //     copied to build/<fn>/function/<path>;
 //   - golang-http: `gofmt -l` must be empty, then `sh modules-cleanup.sh`,
 //     `go test ./... -cover` in function/ (skippable), and
-//     `CGO_ENABLED=0 go build -o handler .`, sharing the caller's GOCACHE;
+//     `CGO_ENABLED=0 go build -o handler .`, sharing the caller's GOCACHE
+//     (both with -trimpath, so results are shared across build directories);
 //   - python3: nothing to compile; the interpreter must exist.
 //
 // The result is a Registry of Artifacts keyed by image, which the gateway API

@@ -219,6 +219,9 @@ func (m *Manager) runProcess(r *replica) (crashed bool, readyFor time.Duration) 
 		// Reap whatever the process left in its group.
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		close(exited)
+		// A descendant that left the group may hold the output pipe open:
+		// stop reading it a little later so no goroutine outlives Close.
+		time.AfterFunc(2*time.Second, func() { pr.Close() })
 	}()
 
 	m.mu.Lock()

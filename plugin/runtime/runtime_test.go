@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strconv"
@@ -844,5 +846,36 @@ func TestScaleDownDrains(t *testing.T) {
 			}
 			waitFor(t, 5*time.Second, "process gone", func() bool { return !alive(pid) })
 		})
+	}
+}
+
+// TestCloseWithEscapedDescendant: a descendant that leaves the process group
+// and keeps the output pipe open does not make Close hang.
+func TestCloseWithEscapedDescendant(t *testing.T) {
+	m, err := New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := httpSpec("escape", 1)
+	s.Dir = dir
+	s.Command = []string{"/bin/sh", "-c", "setsid sh -c 'echo $$ > escaped.pid; exec sleep 30' & exec " + fnServer}
+	deploy(t, m, s)
+	waitAvailable(t, m, "escape", 1)
+	var pid int
+	waitFor(t, 5*time.Second, "escaped pid", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "escaped.pid"))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 6*time.Second {
+		t.Errorf("Close took %s", el)
 	}
 }
