@@ -213,6 +213,8 @@ type ForecastResult struct {
 	PeakGrid    []string
 	testPts     []point
 	testF       [][]float64
+	// NaiveScale is each series' MASE denominator.
+	NaiveScale []float64
 }
 
 // CalibrationRow is one quantile tried for prescale-peak's margin.
@@ -239,7 +241,7 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 		return nil, fmt.Errorf("forecast: %d training and %d test points; need both", len(trainPts), len(testPts))
 	}
 	scale := naiveScale(series, cfg)
-	res := &ForecastResult{Config: cfg, Series: series, testPts: testPts}
+	res := &ForecastResult{Config: cfg, Series: series, testPts: testPts, NaiveScale: scale}
 	trainF := map[string][]float64{}
 
 	cands := baselines(h)

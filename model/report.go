@@ -61,6 +61,11 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 		for i, x := range lc.Windows {
 			w("| %g | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %d | %d |\n", x.Rate, x.Replicas, x.P50, x.P90, x.P99, x.ErrorRate, x.RPS, x.Label, lc.Predicted[i])
 		}
+		ceiling := 0
+		for _, x := range lc.Windows {
+			ceiling = max(ceiling, x.Replicas)
+		}
+		w("\nA label of %d (the most replicas swept) means no swept replica count met the SLO at that rate: on this machine more local processes do not add CPU.\n", ceiling)
 		w("\nThe seed model (trained on the queueing-model dataset) on these live windows: exact %s, within ±1 %s, MAE %.3f replicas. ", pct(lc.Scores.Exact), pct(lc.Scores.Within), lc.Scores.MAE)
 		w("The live labels use this machine's SLO and this machine's hello-python (a python process per request on 2 shared cores), so this measures transfer to another service time and machine, not the model's held-out accuracy above.\n\n")
 	}
@@ -81,6 +86,7 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 		w("| %s | %.2f | %.3f | %s | %.2f | %.2f | %s | %s |\n", name, fr.Test[i].MAE, fr.Test[i].MASE, pct(fr.Test[i].Under), fr.Test[i].Over, fr.Train[i].MAE, pct(fr.Train[i].Under), cd.Note)
 	}
 	w("\n%s\n\n", verdict(fr))
+	w("MASE caveat: %s\n\n", maseNote(fr))
 	w("### Per trace (test split)\n\n| trace | functions |")
 	for _, cd := range fr.Candidates {
 		w(" %s MAE / under |", cd.Name)
@@ -189,4 +195,32 @@ func losses(fr *ForecastResult) []string {
 		}
 	}
 	return out
+}
+
+// maseNote names the series with the smallest MASE denominators: nearly
+// constant series, where any relative error is a large MASE.
+func maseNote(fr *ForecastResult) string {
+	idx := make([]int, 0, len(fr.Series))
+	for i, s := range fr.NaiveScale {
+		if s > 0 {
+			idx = append(idx, i)
+		}
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		if fr.NaiveScale[idx[a]] != fr.NaiveScale[idx[b]] {
+			return fr.NaiveScale[idx[a]] < fr.NaiveScale[idx[b]]
+		}
+		return idx[a] < idx[b]
+	})
+	var parts []string
+	for _, i := range idx[:min(3, len(idx))] {
+		s := fr.Series[i]
+		var sum float64
+		for _, c := range s.Counts {
+			sum += c
+		}
+		parts = append(parts, fmt.Sprintf("%s/%.8s averages %.0f req/min but its last-value training error is %.3f", shortTrace(s.Trace), s.Hash, sum/float64(len(s.Counts)), fr.NaiveScale[i]))
+	}
+	return "MASE divides by each function's last-value training error, so nearly constant functions weigh heavily: " + strings.Join(parts, "; ") +
+		". Being off by even one request per minute on such a function is a MASE of 30 or more there, which is what inflates the forest on lag features (it predicts ratios to the recent mean, never exactly the last value); MAE and the under-forecast rate do not have this effect."
 }

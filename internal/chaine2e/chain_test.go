@@ -148,7 +148,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	defer nc.Close()
 	// stack.yml's substitutions: a fast control period for the test.
 	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
-	t.Setenv("PRESCALE_HORIZON", "20s")
+	t.Setenv("PRESCALE_HORIZON", "12s")
 	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
 	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
 
@@ -183,7 +183,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 
 	// Phase 1: forecast-only. A burst makes the chain want more replicas;
 	// it must log that and change nothing.
-	burst := []float64{20, 30} // 2 then 3 requests/s, 10 s each
+	burst := []float64{30} // 3 requests/s for 10 s
 	if _, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: burst, Speed: 6, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}

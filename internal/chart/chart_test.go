@@ -344,6 +344,13 @@ func TestStrictDecodeDefault(t *testing.T) {
 	if board["title"] == nil || board["panels"] == nil {
 		t.Errorf("dashboard JSON lacks title or panels")
 	}
+	file, err := os.ReadFile(filepath.Join(chartDir(t), "dashboards", "prescale.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dash.Data["prescale.json"] != strings.TrimRight(string(file), "\n") {
+		t.Errorf("the dashboard ConfigMap does not carry dashboards/prescale.json verbatim (the file internal/promtest checks)")
+	}
 }
 
 func TestStrictDecodeCustom(t *testing.T) {

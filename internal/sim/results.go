@@ -173,9 +173,10 @@ func Bench(ctx context.Context, o BenchOptions) error {
 	}
 	if len(variants) > 0 {
 		w("## Sensitivity: prescale's control period and utilisation target\n\n")
-		w("The default prescale row runs its chain every 15 s (+2 s lag) and aims at 70 %% of each replica's slots (Knative's target).\n")
-		w("HPA aims at 50 %% CPU, which here is 50 %% of the slots, so part of any difference to HPA is the target, not the forecast.\n")
-		w("These variants separate the two: a 5 s cron period, HPA's 50 %% target, and both, with hpa, kpa, prescale and the oracle on the\n")
+		w("The default prescale row runs its chain every 30 s (the README's production schedule) + 2 s lag and aims at 70 %% of each\n")
+		w("replica's slots (Knative's target). HPA syncs every 15 s and aims at 50 %% CPU, which here is 50 %% of the slots, so part of any\n")
+		w("difference to HPA is the period and the target, not the forecast. The variants separate them: 15 s (HPA's period) and 5 s\n")
+		w("(the local demo's schedule) cron periods, HPA's 50 %% target, and 5 s with 50 %%; hpa, kpa, prescale and the oracle run on the\n")
 		w("same functions for reference (the 50 busiest functions of the 500-function file carry 98 %% of its requests).\n\n")
 		if err := Table(&b, variants); err != nil {
 			return err

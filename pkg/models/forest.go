@@ -57,8 +57,25 @@ func (f *Forest) validate(nFeatures int) error {
 		if err := t.validate(nFeatures); err != nil {
 			return fmt.Errorf("tree %d: %w", ti, err)
 		}
+		if f.Task != TaskClassification {
+			continue
+		}
+		for i := range t.Feature {
+			if (t.Left[i] < 0 && !containsFloat(f.Classes, t.LeftValue[i])) || (t.Right[i] < 0 && !containsFloat(f.Classes, t.RightValue[i])) {
+				return fmt.Errorf("tree %d node %d votes for a value that is not one of the classes %v", ti, i, f.Classes)
+			}
+		}
 	}
 	return nil
+}
+
+func containsFloat(xs []float64, v float64) bool {
+	for _, x := range xs {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Tree) validate(nFeatures int) error {

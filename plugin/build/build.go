@@ -211,7 +211,7 @@ func (b *Builder) Function(ctx context.Context, st *stack.Stack, name string) (A
 			return Artifact{}, err
 		}
 	case runtime.ModeFork:
-		py, err := b.python(ctx)
+		py, err := b.python()
 		if err != nil {
 			return Artifact{}, &Error{Function: name, Step: "python3", Err: err}
 		}
@@ -243,6 +243,15 @@ func (b *Builder) templateDir(st *stack.Stack) string {
 		return b.opts.TemplateDir
 	}
 	return st.Path("template")
+}
+
+// GoSteps runs the golang-http Dockerfile's build steps (gofmt check,
+// modules-cleanup.sh, go test unless SkipTests, go build) in dir, a build
+// context laid out by Shrinkwrap or by `faas-cli build --shrinkwrap`
+// (./build/<fn>), leaving the binary at dir/handler. A failure is an *Error
+// naming function and step, with the step's output.
+func (b *Builder) GoSteps(ctx context.Context, function, dir string) error {
+	return b.buildGo(ctx, function, dir)
 }
 
 // buildGo runs the golang-http Dockerfile's steps in dir.
@@ -361,14 +370,17 @@ func goFiles(dir string) ([]string, error) {
 
 // python resolves the interpreter once to the real executable (not a shim
 // such as pyenv's, which costs a shell per fork).
-func (b *Builder) python(ctx context.Context) (string, error) {
+func (b *Builder) python() (string, error) {
 	b.pyOnce.Do(func() {
 		p, err := exec.LookPath(b.opts.Python)
 		if err != nil {
 			b.pyErr = fmt.Errorf("python interpreter %q not found: %w", b.opts.Python, err)
 			return
 		}
-		out, err := exec.CommandContext(ctx, p, "-c", "import sys; print(sys.executable)").Output()
+		// Not the caller's ctx: the result is cached for every later build.
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(rctx, p, "-c", "import sys; print(sys.executable)").Output()
 		if err != nil {
 			b.pyErr = fmt.Errorf("running %s: %w", p, err)
 			return

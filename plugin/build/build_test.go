@@ -165,7 +165,7 @@ functions:
 	// go build) succeed inside faas-cli's own build/mm, as `faas-cli up` does.
 	t.Run("dockerfile steps in faas-cli's build/mm", func(t *testing.T) {
 		dir := filepath.Join(p.dir, "build", "mm")
-		if err := newBuilder(t, false).buildGo(context.Background(), "mm", dir); err != nil {
+		if err := newBuilder(t, false).GoSteps(context.Background(), "mm", dir); err != nil {
 			t.Fatal(err)
 		}
 		main, err := os.ReadFile(filepath.Join(dir, "main.go"))
