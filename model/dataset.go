@@ -16,10 +16,12 @@ import (
 // JSON keys: the original system's set (latency percentiles, error rate,
 // status-200/500 counts and (Status500/Status200)+Status500) plus rps,
 // in-flight requests and current replicas.
-var SeedFeatures = []string{"p50", "p90", "p99", "error_rate", "status_200", "status_500", "failure_ratio", "rps", "in_flight", "replicas"}
+func SeedFeatures() []string {
+	return []string{"p50", "p90", "p99", "error_rate", "status_200", "status_500", "failure_ratio", "rps", "in_flight", "replicas"}
+}
 
 // OriginalFeatures is the original system's feature set alone.
-var OriginalFeatures = SeedFeatures[:7]
+func OriginalFeatures() []string { return SeedFeatures()[:7] }
 
 // Response is one request's outcome in a load window.
 type Response struct {
@@ -167,13 +169,15 @@ func Label(ws []Window, slo SLO) {
 	}
 }
 
-var csvHeader = []string{"rate", "replicas", "repeat", "p50", "p90", "p99", "mean_latency", "error_rate",
-	"status_200", "status_500", "failure_ratio", "rps", "in_flight", "label"}
+func csvHeader() []string {
+	return []string{"rate", "replicas", "repeat", "p50", "p90", "p99", "mean_latency", "error_rate",
+		"status_200", "status_500", "failure_ratio", "rps", "in_flight", "label"}
+}
 
 // WriteCSV writes the windows (deterministic formatting).
 func WriteCSV(w io.Writer, ws []Window) error {
 	c := csv.NewWriter(w)
-	if err := c.Write(csvHeader); err != nil {
+	if err := c.Write(csvHeader()); err != nil {
 		return fmt.Errorf("write dataset: %w", err)
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
@@ -202,18 +206,22 @@ func ReadCSV(r io.Reader) ([]Window, error) {
 	if len(recs) < 2 {
 		return nil, fmt.Errorf("dataset has no rows")
 	}
-	for i, h := range csvHeader {
+	header := csvHeader()
+	for i, h := range header {
 		if i >= len(recs[0]) || recs[0][i] != h {
-			return nil, fmt.Errorf("dataset header %v, want %v", recs[0], csvHeader)
+			return nil, fmt.Errorf("dataset header %v, want %v", recs[0], header)
 		}
 	}
 	var out []Window
 	for li, rec := range recs[1:] {
-		v := make([]float64, len(csvHeader))
-		for i := range csvHeader {
+		if len(rec) != len(header) {
+			return nil, fmt.Errorf("dataset line %d has %d columns, want %d", li+2, len(rec), len(header))
+		}
+		v := make([]float64, len(header))
+		for i := range header {
 			x, err := strconv.ParseFloat(rec[i], 64)
 			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
-				return nil, fmt.Errorf("dataset line %d column %s: %q is not a finite number >= 0", li+2, csvHeader[i], rec[i])
+				return nil, fmt.Errorf("dataset line %d column %s: %q is not a finite number >= 0", li+2, header[i], rec[i])
 			}
 			v[i] = x
 		}

@@ -207,6 +207,8 @@ type ForecastResult struct {
 	PerTrace []map[string]Scores
 	Traces   []string
 	Default  int // index of the chosen default
+	// BestBaselineTrainMAE is the lowest training MAE of a baseline.
+	BestBaselineTrainMAE float64
 	// Calibration records how prescale-peak's k was chosen.
 	Calibration []CalibrationRow
 	HWGrid      []string
@@ -404,7 +406,26 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 		res.PerTrace = append(res.PerTrace, per)
 	}
 	res.Candidates = cands
-	res.Default = len(cands) - 1
+	// The default, chosen on the training split: the lowest under-forecast
+	// rate among the models whose training MAE is no worse than the best
+	// baseline's (ties: lower MAE).
+	bestBase := math.Inf(1)
+	for i, c := range cands {
+		if c.Baseline {
+			bestBase = math.Min(bestBase, res.Train[i].MAE)
+		}
+	}
+	res.BestBaselineTrainMAE = bestBase
+	res.Default = -1
+	for i := range cands {
+		tr := res.Train[i]
+		if tr.MAE > bestBase {
+			continue
+		}
+		if d := res.Default; d < 0 || tr.Under < res.Train[d].Under || (tr.Under == res.Train[d].Under && tr.MAE < res.Train[d].MAE) {
+			res.Default = i
+		}
+	}
 	return res, nil
 }
 

@@ -31,7 +31,7 @@ func committed(t *testing.T) []Window {
 
 func TestExportedForestEqualsGolearn(t *testing.T) {
 	ws := committed(t)
-	x, y, err := matrix(ws, SeedFeatures, func(Window) bool { return true })
+	x, y, err := matrix(ws, SeedFeatures(), func(Window) bool { return true })
 	if err != nil {
 		t.Fatal(err)
 	}

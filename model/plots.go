@@ -60,9 +60,11 @@ func plotSeries(fr *ForecastResult) []int {
 	return out
 }
 
-var palette = []color.Color{
-	color.RGBA{0, 0, 0, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{31, 119, 180, 255},
-	color.RGBA{44, 160, 44, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{255, 127, 14, 255},
+func palette() []color.Color {
+	return []color.Color{
+		color.RGBA{0, 0, 0, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{31, 119, 180, 255},
+		color.RGBA{44, 160, 44, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{255, 127, 14, 255},
+	}
 }
 
 // writePlots writes forecast-vs-actual plots and the error-per-model
@@ -72,6 +74,7 @@ func writePlots(dir string, fr *ForecastResult) ([]string, error) {
 		return nil, fmt.Errorf("plots dir: %w", err)
 	}
 	var names []string
+	palette := palette()
 	show := []int{fr.Default}
 	for i, c := range fr.Candidates {
 		if c.Name == "seasonal naive (60 min)" || c.Name == "Holt-Winters additive" || c.Name == "last value" {

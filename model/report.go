@@ -85,7 +85,8 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 		}
 		w("| %s | %.2f | %.3f | %s | %.2f | %.2f | %s | %s |\n", name, fr.Test[i].MAE, fr.Test[i].MASE, pct(fr.Test[i].Under), fr.Test[i].Over, fr.Train[i].MAE, pct(fr.Train[i].Under), cd.Note)
 	}
-	w("\n%s\n\n", verdict(fr))
+	w("\n**Default**: %s, chosen on the training split as the model with the lowest training under-forecast rate among those whose training MAE is no worse than the best baseline's (%.2f).\n\n", fr.Candidates[def].Name, fr.BestBaselineTrainMAE)
+	w("%s\n\n", verdict(fr))
 	w("MASE caveat: %s\n\n", maseNote(fr))
 	w("### Per trace (test split)\n\n| trace | functions |")
 	for _, cd := range fr.Candidates {

@@ -48,10 +48,10 @@ func SeedVariants(seed int64) []SeedVariant {
 	cls.Classification = true
 	sub := func(p ForestParams, nf int) ForestParams { p.SubFeatures = (2*nf + 2) / 3; return p }
 	return []SeedVariant{
-		{Name: "bagged CART regression trees, extended features", Features: SeedFeatures, Params: sub(reg, len(SeedFeatures))},
-		{Name: "bagged CART classifier (replica classes), extended features", Features: SeedFeatures, Params: sub(cls, len(SeedFeatures))},
-		{Name: "bagged CART regression trees, original features", Features: OriginalFeatures, Params: sub(reg, len(OriginalFeatures))},
-		{Name: "bagged CART classifier (replica classes), original features", Features: OriginalFeatures, Params: sub(cls, len(OriginalFeatures))},
+		{Name: "bagged CART regression trees, extended features", Features: SeedFeatures(), Params: sub(reg, len(SeedFeatures()))},
+		{Name: "bagged CART classifier (replica classes), extended features", Features: SeedFeatures(), Params: sub(cls, len(SeedFeatures()))},
+		{Name: "bagged CART regression trees, original features", Features: OriginalFeatures(), Params: sub(reg, len(OriginalFeatures()))},
+		{Name: "bagged CART classifier (replica classes), original features", Features: OriginalFeatures(), Params: sub(cls, len(OriginalFeatures()))},
 	}
 }
 

@@ -181,11 +181,26 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	// concurrency instead (label prescale.target-concurrency, default 1).
 	gw.update("hello-python", func(fd *types.FunctionDeployment) { (*fd.Labels)[decide.LabelTargetConcurrency] = "0.2" })
 
+	// The chain is live once the scaler logged a first decision (the cron
+	// connector picks load-probe up on its first rebuild; load-probe's first
+	// run only records the counters' baseline).
+	for deadline := time.Now().Add(60 * time.Second); len(decisions(t, nc, "hello-python")) == 0; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no decision from the chain within 60 s of deployment")
+		}
+	}
+
 	// Phase 1: forecast-only. A burst makes the chain want more replicas;
 	// it must log that and change nothing.
 	burst := []float64{30} // 3 requests/s for 10 s
-	if _, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: burst, Speed: 6, Seed: 1}); err != nil {
+	bsum, err := replay.Run(ctx, replay.Config{Gateway: p.URL(), Function: "hello-python", Counts: burst, Speed: 6, Seed: 1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if bsum.Status[http.StatusOK] == 0 {
+		var out bytes.Buffer
+		bsum.Write(&out)
+		t.Fatalf("hello-python served none of the burst:%s", out.String())
 	}
 	var would []decide.Decision
 	deadline := time.Now().Add(20 * time.Second)
@@ -198,7 +213,10 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	if len(would) == 0 {
-		t.Fatalf("no forecast-only decision to scale up; decisions: %+v", decisions(t, nc, "hello-python"))
+		for _, d := range decisions(t, nc, "hello-python") {
+			t.Logf("decision: %s", d.Summary())
+		}
+		t.Fatal("no forecast-only decision to scale up")
 	}
 	for _, d := range decisions(t, nc, "hello-python") {
 		if d.Scale || d.Applied {

@@ -66,13 +66,18 @@ func (c Capacity) Raw(rps, serviceTime float64) float64 {
 // Replicas is ceil(Raw(rps, serviceTime)).
 func (c Capacity) Replicas(rps, serviceTime float64) int { return ceil(c.Raw(rps, serviceTime)) }
 
-// ForInFlight is the fractional number of replicas the current in-flight
-// requests need.
+// ForInFlight is the fractional number of replicas the requests in flight
+// right now need to run at once: inFlight / max(TargetConcurrency, 1).
+// The rate term (Raw) already holds the interval's mean concurrency
+// (rps × latency = L); this instantaneous count adds a backlog the rate
+// does not show yet. A target concurrency below 1 is a utilisation goal for
+// the mean, not a limit, so here a replica counts for at least one request:
+// one request in flight never asks for more than one replica.
 func (c Capacity) ForInFlight(inFlight float64) float64 {
 	if inFlight <= 0 || c.TargetConcurrency <= 0 {
 		return 0
 	}
-	return inFlight / c.TargetConcurrency
+	return inFlight / math.Max(c.TargetConcurrency, 1)
 }
 
 // Reactive is the fractional number of replicas the observed load needs:

@@ -125,28 +125,29 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 	return f, unknown, nil
 }
 
-// ServiceTime estimates the service time (seconds) from history: the lower
-// quartile of the per-interval mean latencies of the newest samples that
-// served requests (up to window of them; window <= 0 means all). The
-// gateway's latency includes the time a request queued for a busy replica,
-// so under overload every interval's mean grows with the queue; the lower
-// quartile follows the uncongested intervals of the window instead, so the
-// capacity model is not inflated by its own backlog (the backlog is counted
-// by the in-flight term of the reactive need). fallback is returned when no
-// sample served requests.
+// ServiceTime estimates the service time (seconds) from history: the
+// lowest per-interval mean latency among the newest samples that served
+// requests (up to window of them; window <= 0 means all). The gateway's
+// latency includes the time a request queued for a busy or starting
+// replica, so a congested interval's mean grows with the queue; the least
+// congested interval of the window is the best estimate of the work itself,
+// and the capacity model is not inflated by its own backlog (the backlog is
+// counted by the in-flight term of the reactive need). A real increase of
+// the service time is picked up once the faster intervals leave the window.
+// fallback is returned when no sample served requests.
 func ServiceTime(history []Sample, window int, fallback float64) float64 {
 	if window <= 0 {
 		window = len(history)
 	}
-	var lat []float64
-	for i := len(history) - 1; i >= 0 && len(lat) < window; i-- {
+	best, n := math.Inf(1), 0
+	for i := len(history) - 1; i >= 0 && n < window; i-- {
 		if s := history[i]; s.MeanLatency > 0 && !math.IsNaN(s.MeanLatency) {
-			lat = append(lat, s.MeanLatency)
+			best = math.Min(best, s.MeanLatency)
+			n++
 		}
 	}
-	if len(lat) == 0 {
+	if n == 0 {
 		return fallback
 	}
-	sort.Float64s(lat)
-	return lat[(len(lat)-1)/4]
+	return best
 }

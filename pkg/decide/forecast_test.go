@@ -79,6 +79,11 @@ func TestCapacity(t *testing.T) {
 			}
 		})
 	}
+	for _, tc := range []struct{ target, inFlight, want float64 }{{1, 7, 7}, {4, 7, 1.75}, {0.2, 1, 1}, {0.2, 0, 0}} {
+		if got := (Capacity{TargetConcurrency: tc.target}).ForInFlight(tc.inFlight); got != tc.want {
+			t.Errorf("ForInFlight(%v) at target %v = %v, want %v", tc.inFlight, tc.target, got, tc.want)
+		}
+	}
 	if err := (Capacity{TargetConcurrency: 0}).Validate(); err == nil || !strings.Contains(err.Error(), "(0,10000]") {
 		t.Fatalf("validate: %v", err)
 	}
@@ -179,8 +184,8 @@ func TestServiceTime(t *testing.T) {
 		window int
 		want   float64
 	}{
-		{"lower quartile ignores the congested intervals", 0, 0.12},
-		{"window of the newest 3", 3, 0.12},
+		{"the least congested interval", 0, 0.1},
+		{"window of the newest 3 with requests", 3, 0.12},
 		{"window of 1", 1, 4},
 	}
 	for _, tc := range tests {

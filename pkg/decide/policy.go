@@ -23,6 +23,9 @@ type Policy struct {
 	CEClamp bool `json:"ce_clamp"`
 	// MaxRecommendations caps the stabilization history kept in State.
 	MaxRecommendations int `json:"max_recommendations"`
+	// Terse skips the Reasons list (Reason is still set): for the
+	// simulator's millions of decisions.
+	Terse bool `json:"terse,omitempty"`
 }
 
 // DefaultPolicy returns the defaults: StaleAfter 90 s, no forecast-only,
@@ -126,6 +129,11 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 	if st.Function != "" && st.Function != in.Function {
 		next.Recommendations = nil // state of another function: start afresh
 	}
+	say := func(format string, args ...any) {
+		if !p.Terse {
+			d.Reasons = append(d.Reasons, fmt.Sprintf(format, args...))
+		}
+	}
 	invalid := func(msg string) (Decision, State) {
 		d.Invalid, d.Reason = true, msg
 		d.Reasons = append(d.Reasons, msg)
@@ -151,7 +159,7 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 			return invalid(fmt.Sprintf("invalid settings: min %d is above the OpenFaaS CE limit of %d replicas", set.Min, CEMaxReplicas))
 		}
 		if hi != set.Max || lo != set.Min {
-			d.Reasons = append(d.Reasons, fmt.Sprintf("bounds %d..%d narrowed to %d..%d (OpenFaaS CE clamps to 1..%d)", set.Min, set.Max, lo, hi, CEMaxReplicas))
+			say("bounds %d..%d narrowed to %d..%d (OpenFaaS CE clamps to 1..%d)", set.Min, set.Max, lo, hi, CEMaxReplicas)
 		}
 	}
 	d.Min, d.Max = lo, hi
@@ -169,17 +177,17 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 	// Reactive: what the current load needs.
 	d.ReactiveRaw = capm.Reactive(in.Observed, svc)
 	d.Reactive = ceil(d.ReactiveRaw)
-	d.Reasons = append(d.Reasons, fmt.Sprintf("reactive: %.2f rps, %.1f in flight, service %.3fs → %.2f replicas", in.Observed.RPS, in.Observed.InFlight, svc, d.ReactiveRaw))
+	say("reactive: %.2f rps, %.1f in flight, service %.3fs → %.2f replicas", in.Observed.RPS, in.Observed.InFlight, svc, d.ReactiveRaw)
 
 	// Predicted: what the forecast needs, if it is fresh.
 	switch f := in.Forecast; {
 	case f == nil || f.At.IsZero():
 		d.ForecastState = "missing"
-		d.Reasons = append(d.Reasons, "no forecast → reactive only")
+		say("no forecast → reactive only")
 	case now.Sub(f.At) > p.StaleAfter:
 		d.ForecastState = "stale"
 		d.Model, d.ModelVersion, d.ForecastRPS = f.Model, f.Version, f.RPS
-		d.Reasons = append(d.Reasons, fmt.Sprintf("forecast from %s is %s old (> %s) → reactive only", f.At.Format(time.RFC3339), now.Sub(f.At).Round(time.Second), p.StaleAfter))
+		say("forecast from %s is %s old (> %s) → reactive only", f.At.Format(time.RFC3339), now.Sub(f.At).Round(time.Second), p.StaleAfter)
 	default:
 		d.ForecastState = "used"
 		d.Model, d.ModelVersion, d.ForecastRPS = f.Model, f.Version, f.RPS
@@ -188,7 +196,7 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 			d.PredictedRaw = float64(f.Replicas)
 		}
 		d.Predicted = ceil(d.PredictedRaw)
-		d.Reasons = append(d.Reasons, fmt.Sprintf("predicted: %.2f rps over %.0fs (%s v%s) → %.2f replicas", f.RPS, f.Horizon, f.Model, f.Version, d.PredictedRaw))
+		say("predicted: %.2f rps over %.0fs (%s v%s) → %.2f replicas", f.RPS, f.Horizon, f.Model, f.Version, d.PredictedRaw)
 	}
 
 	raw := math.Max(d.PredictedRaw, d.ReactiveRaw)
@@ -197,11 +205,11 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 	if cur > 0 && cur >= lo && cur <= hi && math.Abs(raw/float64(cur)-1) <= set.Tolerance {
 		within = true
 		d.Desired = cur
-		d.Reasons = append(d.Reasons, fmt.Sprintf("need %.2f replicas is within ±%.0f%% of %d → no change", raw, set.Tolerance*100, cur))
+		say("need %.2f replicas is within ±%.0f%% of %d → no change", raw, set.Tolerance*100, cur)
 	} else {
 		d.Desired = clamp(ceil(raw), lo, hi)
 		if ceil(raw) != d.Desired {
-			d.Reasons = append(d.Reasons, fmt.Sprintf("need %d replicas, clamped to %d..%d → %d", ceil(raw), lo, hi, d.Desired))
+			say("need %d replicas, clamped to %d..%d → %d", ceil(raw), lo, hi, d.Desired)
 		}
 	}
 

@@ -133,6 +133,21 @@ func TestPolicyTimelines(t *testing.T) {
 	}
 }
 
+func TestTerseDecidesTheSame(t *testing.T) {
+	terse := DefaultPolicy()
+	terse.Terse = true
+	for _, rps := range []float64{0, 5, 44, 100} {
+		in := Input{Function: "fn", Current: 4, Settings: settings(1, 10), Observed: Sample{RPS: rps, MeanLatency: 0.1, Interval: 5},
+			Forecast: &Forecast{At: t0, RPS: rps * 2}}
+		st := State{Recommendations: []Recommendation{{At: t0.Add(-time.Minute), Replicas: 6}}}
+		a, sa := DefaultPolicy().Decide(in, st, t0)
+		b, sb := terse.Decide(in, st, t0)
+		if a.After != b.After || a.Reason != b.Reason || len(sa.Recommendations) != len(sb.Recommendations) || len(b.Reasons) != 0 || len(a.Reasons) == 0 {
+			t.Fatalf("rps %v: verbose %+v terse %+v", rps, a, b)
+		}
+	}
+}
+
 func TestScaleDownFloorWithWindowZero(t *testing.T) {
 	set := settings(1, 10)
 	set.Stabilization = 0

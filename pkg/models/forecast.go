@@ -34,19 +34,22 @@ type ForecasterSpec struct {
 }
 
 // methodParams lists the parameters each method requires.
-var methodParams = map[string][]string{
-	MethodLastValue:     nil,
-	MethodMovingAverage: {"window"},
-	MethodSeasonalNaive: {"period"},
-	MethodHoltWinters:   {"alpha", "beta", "gamma", "period", "fit_window"},
-	MethodForestLags:    nil,
-	MethodPeak:          {"alpha", "mean_window", "trend_window", "sigma_window", "k", "period"},
+func methodParams() map[string][]string {
+	return map[string][]string{
+		MethodLastValue:     nil,
+		MethodMovingAverage: {"window"},
+		MethodSeasonalNaive: {"period"},
+		MethodHoltWinters:   {"alpha", "beta", "gamma", "period", "fit_window"},
+		MethodForestLags:    nil,
+		MethodPeak:          {"alpha", "mean_window", "trend_window", "sigma_window", "k", "period"},
+	}
 }
 
 // Methods lists the known forecasting methods, sorted.
 func Methods() []string {
-	out := make([]string, 0, len(methodParams))
-	for m := range methodParams {
+	mp := methodParams()
+	out := make([]string, 0, len(mp))
+	for m := range mp {
 		out = append(out, m)
 	}
 	sort.Strings(out)
@@ -54,7 +57,7 @@ func Methods() []string {
 }
 
 func (s *ForecasterSpec) validate() error {
-	need, ok := methodParams[s.Method]
+	need, ok := methodParams()[s.Method]
 	if !ok {
 		return fmt.Errorf("unknown method %q (known: %v)", s.Method, Methods())
 	}
