@@ -46,6 +46,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		target   = fs.String("target-concurrency", "0.2", "hello-python's prescale.target-concurrency label (this machine serves only a few requests/s)")
 		waitOver = fs.Duration("waited", time.Second, "a request whose latency exceeds this waited (for a replica start or a slot)")
 		seed     = fs.Uint64("seed", 1, "arrival seed (both runs replay the same requests)")
+		load     = fs.Float64("load", 1, "multiply every minute's count (heavier bursts on a bigger machine)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,8 +54,8 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *minutes < 1 || *from < 0 || !(*speed > 0) || *delay < 0 || *waitOver <= 0 {
-		return errors.New("need --minutes >= 1, --from >= 0, --speed > 0, --startup-delay >= 0 and --waited > 0")
+	if *minutes < 1 || *from < 0 || !(*speed > 0) || *delay < 0 || *waitOver <= 0 || !(*load > 0) || *load > 1000 {
+		return errors.New("need --minutes >= 1, --from >= 0, --speed > 0, --startup-delay >= 0, --waited > 0 and --load in (0, 1000]")
 	}
 	fns, err := trace.Open(*tracePth)
 	if err != nil {
@@ -67,7 +68,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			for len(counts) <= i {
 				counts = append(counts, 0)
 			}
-			counts[i] += c
+			counts[i] += c * *load
 		}
 	}
 	if len(counts) == 0 {

@@ -61,7 +61,14 @@ func Run(ctx context.Context, cfg Config, fns []FunctionSpec, p Policy) (Result,
 					mu.Unlock()
 					return
 				}
-				outs[i] = simulate(cfg, i, fns[i], p)
+				o, serr := simulate(ctx, cfg, i, fns[i], p)
+				if serr != nil {
+					mu.Lock()
+					err = serr
+					mu.Unlock()
+					return
+				}
+				outs[i] = o
 			}
 		}()
 	}
@@ -256,7 +263,7 @@ type fnSim struct {
 	m     Metrics
 }
 
-func simulate(cfg Config, idx int, fn FunctionSpec, p Policy) *fnOut {
+func simulate(ctx context.Context, cfg Config, idx int, fn FunctionSpec, p Policy) (*fnOut, error) {
 	end := float64(len(fn.Counts) * 60)
 	s := &fnSim{
 		cfg:   &cfg,
@@ -291,7 +298,10 @@ func simulate(cfg Config, idx int, fn FunctionSpec, p Policy) *fnOut {
 	if per := s.ctl.Period(); per > 0 && float64(per) < end {
 		s.push(event{t: float64(per), kind: evTick})
 	}
-	for len(s.ev) > 0 {
+	for n := 0; len(s.ev) > 0; n++ {
+		if n&0xffff == 0xffff && ctx.Err() != nil {
+			return nil, fmt.Errorf("simulation stopped: %w", ctx.Err())
+		}
 		e := s.ev.pop()
 		s.advance(e.t)
 		s.now = e.t
@@ -329,7 +339,7 @@ func simulate(cfg Config, idx int, fn FunctionSpec, p Policy) *fnOut {
 		out.load[i] = b.arr - a.arr
 		out.repl[i] = (b.repl - a.repl) / 60
 	}
-	return out
+	return out, nil
 }
 
 func (s *fnSim) push(e event) {

@@ -337,3 +337,12 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("Run accepted an invalid config")
 	}
 }
+
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fn := FunctionSpec{Name: "f", Counts: []float64{6000, 6000}, Service: FixedService(0.1)}
+	if _, err := Run(ctx, DefaultConfig(), []FunctionSpec{fn}, script{}); err == nil {
+		t.Fatal("a cancelled run returned no error")
+	}
+}

@@ -34,7 +34,7 @@ const (
 // demand: use the gateway or Prometheus source to forecast demand).
 type Probe struct {
 	GatewayURL  string
-	Requests    int     // per observation; capped at ProbeMaxRequests
+	Requests    int     // per observation (rounded down to a multiple of Concurrency, as hey does); capped at ProbeMaxRequests
 	Concurrency int     // capped at ProbeMaxConcurrency
 	QPS         float64 // per worker as in hey; capped at ProbeMaxQPS
 	Timeout     time.Duration
@@ -91,7 +91,8 @@ func (p Probe) Observe(ctx context.Context, function string, now time.Time) (dec
 	w := &requester.Work{
 		Request: req, RequestBody: p.Body, N: p.Requests, C: p.Concurrency, QPS: qps,
 		Timeout: int(max(1, p.Timeout.Round(time.Second)/time.Second)), Output: "csv", Writer: &out,
-		DisableRedirects: true,
+		// DisableRedirects is left off: hey sets it on a client its workers
+		// share (a data race); the gateway's proxy never redirects anyway.
 	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
@@ -111,7 +112,9 @@ func (p Probe) Observe(ctx context.Context, function string, now time.Time) (dec
 	if err := ctx.Err(); err != nil {
 		return decide.Sample{}, fmt.Errorf("probe of %s cancelled: %w", function, err)
 	}
-	return ParseHeyCSV(function, now, elapsed, p.Requests, &out)
+	// hey's workers each send N/C requests (it ignores the remainder).
+	sent := p.Requests / p.Concurrency * p.Concurrency
+	return ParseHeyCSV(function, now, elapsed, sent, &out)
 }
 
 // ParseHeyCSV turns hey's CSV output (response-time,…,status-code,offset)

@@ -1,0 +1,23 @@
+// Package function is prescale's scaler. The queue worker posts predictor's
+// answer (chain.Prediction) here as the callback of load-probe's async
+// invocation. The scaler reads the target's replicas and labels through the
+// gateway API, applies decide.Policy with its stabilization state in NATS
+// JetStream KV, calls /system/scale-function through go-sdk when the policy
+// says so, and appends every decision to the JetStream decision stream.
+//
+// A callback whose X-Function-Status is not 2xx (predictor failed) is
+// logged and changes nothing. Bad input, an unknown function, bad labels, a
+// gateway or NATS that is down: a clear error and no scale call.
+//
+// Environment (defaults in parentheses):
+//
+//	gateway_url        (http://gateway.openfaas:8080)
+//	NATS_URL           (nats://nats.openfaas:4222)
+//	secret_mount_path  basic-auth-user / basic-auth-password (/var/openfaas/secrets)
+//	namespace          ("")
+//	forecast_only      true: log decisions, never scale (false)
+//	ce_clamp           true: the gateway is OpenFaaS CE, bounds narrowed to 1..5 (false)
+//	stale_after        a prediction older than this is ignored → reactive only (90s)
+//	mode               predictive | reactive: reactive ignores forecasts (an HPA-like
+//	                   baseline for A/B runs) (predictive)
+package function
