@@ -34,6 +34,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		scale      = fs.Bool("scale", true, "with --all-traces: also measure wall time and memory against functions and trace length")
 		prePeriod  = fs.Int("prescale-period", policy.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
 		preLag     = fs.Int("prescale-lag", policy.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
+		preHorizon = fs.Duration("prescale-horizon", policy.DefaultPrescale().Horizon, "prescale's forecast horizon (the predictor's env horizon; at least two periods are forecast)")
+		preFC      = fs.String("prescale-forecaster", policy.ForecasterTrained, "prescale's forecaster: "+policy.ForecasterTrained+" (the predictor's default, model/artefacts) or "+policy.ForecasterHoltPeak+" (pkg/decide's built-in fallback)")
 		concurrent = fs.Int("concurrency", sim.DefaultConfig().Concurrency, "request slots per replica")
 		slo        = fs.Duration("slo", time.Second, "waiting time (latency minus service time) a request tolerates")
 		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")
@@ -58,7 +60,15 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	opts := policy.DefaultOptions()
-	opts.Prescale.Period, opts.Prescale.Lag = *prePeriod, *preLag
+	opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.Horizon = *prePeriod, *preLag, *preHorizon
+	fc, note, err := policy.NewForecaster(*preFC)
+	if err != nil {
+		return fmt.Errorf("--prescale-forecaster: %w", err)
+	}
+	if note != "" {
+		fmt.Fprintln(stderr, "prescale:", note)
+	}
+	opts.Prescale.Forecaster, opts.Prescale.ForecasterName = fc, fc.Name()
 	pols, err := policy.Parse(*policies, opts)
 	if err != nil {
 		return fmt.Errorf("--policies: %w", err)
@@ -70,8 +80,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return sim.Bench(ctx, sim.BenchOptions{
 			TraceDir: *allTraces, OutDir: *out, Config: cfg, Policies: pols, Scale: *scale, Variants: variantsFor(pols, opts),
-			PrescaleNote: fmt.Sprintf("cron period %d s, async-chain lag %d s, forecast horizon %s, HoltPeak forecaster, target concurrency 0.7 × slots",
-				opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.Horizon),
+			PrescaleNote: fmt.Sprintf("cron period %d s, async-chain lag %d s, forecast horizon %s (configured %s), %s forecaster (%s), target concurrency %.1f × slots",
+				opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.EffectiveHorizon(), opts.Prescale.Horizon, opts.Prescale.ForecasterName, fc.Version(), opts.Prescale.TargetUtilization),
 			Log: stderr,
 		})
 	}

@@ -12,10 +12,38 @@
 // Every answer names the model and version it used. Malformed input is a
 // 400 with a message.
 //
+// Models. By default (model=trained) the predictor serves the trained
+// artefacts embedded from model/artefacts (pkg/models): the demand
+// forecaster "prescale-peak" for load-probe payloads and the seed-style
+// random forest "seed-forest" for feature vectors. model=builtin serves the
+// built-in holt-peak forecaster and capacity-rules instead; they also answer
+// — with a "fallback: …" reason in the answer and an error in the log — when
+// the artefacts cannot be loaded. When NATS_URL is set, the predictor follows
+// the JetStream object store bucket model_bucket (created if missing): a
+// model published there by `prescale train --publish` is served from the
+// next request on, without a redeploy; a corrupt or mismatched one is
+// refused (logged) and the previous model keeps serving. NATS being down
+// only delays updates (the watch is retried with back-off).
+//
+// Units of the seed forest. It was trained on windows of 30 s (the
+// artefact's training parameter "window"), so it reads status_200 and
+// status_500 as counts per 30 s. A feature vector's counts are taken as
+// counts over its "interval" key (seconds, 1..3600; default: the model's
+// window) and scaled by window/interval; the failure ratio
+// (Status500/Status200)+Status500 is recomputed from the scaled counts
+// unless the vector gives it. Features the forest needs that the original
+// vector did not carry are derived and listed in the reasons: rps =
+// (Status200+Status500)/interval, in_flight = rps × service time (or p50)
+// by Little's law, replicas = 1. The answer's "features" are what the model
+// saw.
+//
 // Environment (defaults in parentheses):
 //
-//	model       the forecaster: holt-peak (holt-peak)
-//	horizon     how far ahead to forecast, 1s..1h (30s); at least two
-//	            sample intervals are always covered
-//	max_body    largest accepted body in bytes (1048576)
+//	model         trained | builtin (trained); also accepted: prescale-peak,
+//	              seed-forest (= trained), holt-peak, capacity-rules (= builtin)
+//	model_bucket  object store bucket followed for new models (prescale-models)
+//	NATS_URL      NATS with JetStream holding that bucket (unset: embedded models only)
+//	horizon       how far ahead to forecast, 1s..1h (30s); at least two
+//	              sample intervals are always covered
+//	max_body      largest accepted body in bytes (1048576)
 package function

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -13,34 +15,28 @@ import (
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
+	"github.com/prescale/prescale/pkg/models"
 )
 
 type config struct {
 	forecaster decide.Forecaster
 	seed       decide.ReplicaModel
+	notes      []string // fallbacks taken, added to every answer's reasons
 	horizon    time.Duration
 	maxBody    int
+	natsURL    string
+	bucket     string
 }
 
-// forecasterFor resolves a model name. The trained models (pkg/models)
-// plug in here.
-func forecasterFor(name string) (decide.Forecaster, error) {
-	switch name {
-	case "", "holt-peak":
-		return decide.DefaultHoltPeak(), nil
-	}
-	return nil, fmt.Errorf("env model=%q: known models: holt-peak", name)
-}
-
-func readConfig() (config, error) {
+// readConfig reads the environment and picks the models from src.
+func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 	var c config
 	var errs []error
 	var err error
-	c.forecaster, err = forecasterFor(fnutil.Env("model", "holt-peak"))
+	choice, err := modelChoice(fnutil.Env("model", modelTrained))
 	if err != nil {
 		errs = append(errs, err)
 	}
-	c.seed = decide.DefaultCapacityRules()
 	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
 	if err != nil {
 		errs = append(errs, err)
@@ -49,12 +45,18 @@ func readConfig() (config, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	return c, errors.Join(errs...)
+	c.natsURL = fnutil.Env(fnutil.EnvNATS, "")
+	c.bucket = fnutil.Env("model_bucket", models.DefaultBucket)
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(choice)
+	return c, nil
 }
 
 // Handle answers a probe payload or a seed feature vector.
 func Handle(req handler.Request) (handler.Response, error) {
-	cfg, err := readConfig()
+	cfg, err := readConfig(processModels)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "predictor configuration: %v", err)
 	}
@@ -91,12 +93,30 @@ func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
 	if err != nil {
 		return fnutil.Error(http.StatusBadRequest, "feature vector: %v (known: p50, p90, p99, error_rate, Status200, Status500, failure_ratio, rps, in_flight, service_time, replicas)", err)
 	}
-	n, reasons, err := c.seed.PredictReplicas(f)
+	interval := 0.0
+	if raw, ok := keys["interval"]; ok {
+		if err := json.Unmarshal(raw, &interval); err != nil || interval < 1 || interval > 3600 {
+			return fnutil.Error(http.StatusBadRequest, "feature vector: \"interval\" (seconds the status counts cover) must be a number in 1..3600, got %s", raw)
+		}
+		unknown = slices.DeleteFunc(unknown, func(k string) bool { return k == "interval" })
+	}
+	reasons := append([]string(nil), c.notes...)
+	if forest, ok := c.seed.(*models.ReplicaModel); ok {
+		window := seedWindow(forest)
+		if interval == 0 {
+			interval = window
+		}
+		var notes []string
+		f, notes = forestInput(f, presence(slices.Collect(maps.Keys(keys))), interval, window)
+		reasons = append(reasons, notes...)
+	}
+	n, why, err := c.seed.PredictReplicas(f)
 	if err != nil {
 		return fnutil.Error(http.StatusBadRequest, "predict: %v", err)
 	}
 	return fnutil.JSON(http.StatusOK, chain.SeedAnswer{
-		Replicas: n, Model: c.seed.Name(), Version: c.seed.Version(), Features: f, Reasons: reasons, Ignored: unknown,
+		Replicas: n, Model: c.seed.Name(), Version: c.seed.Version(), Features: f,
+		Reasons: append(reasons, why...), Ignored: unknown,
 	})
 }
 
@@ -133,7 +153,7 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	predicted := capm.Replicas(fc.RPS, svc)
 	reactive := decide.Ceil(capm.Reactive(obs, svc))
 	rec := min(max(predicted, reactive, set.Min), set.Max)
-	reasons := append([]string(nil), fc.Reasons...)
+	reasons := append(append([]string(nil), c.notes...), fc.Reasons...)
 	reasons = append(reasons,
 		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica → %d predicted", fc.RPS, svc, capm.TargetConcurrency, predicted),
 		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),

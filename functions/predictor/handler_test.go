@@ -22,7 +22,8 @@ func invoke(t *testing.T, body string) handler.Response {
 	return res
 }
 
-func TestSeedVector(t *testing.T) {
+func TestSeedVectorBuiltin(t *testing.T) {
+	t.Setenv("model", "capacity-rules")
 	res := invoke(t, `{"p50":0.4,"p90":1.2,"p99":2.0,"error_rate":0.0,"Status200":100,"Status500":0,"replicas":2}`)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
@@ -37,7 +38,8 @@ func TestSeedVector(t *testing.T) {
 	}
 }
 
-func TestProbePayloadRamp(t *testing.T) {
+func TestProbePayloadRampBuiltin(t *testing.T) {
+	t.Setenv("model", "holt-peak")
 	t0 := time.Now().UTC().Add(-time.Minute)
 	var hist []decide.Sample
 	for i, r := range []float64{2, 4, 6, 8, 10, 12} {

@@ -18,6 +18,7 @@
 //	forecast_only      true: log decisions, never scale (false)
 //	ce_clamp           true: the gateway is OpenFaaS CE, bounds narrowed to 1..5 (false)
 //	stale_after        a prediction older than this is ignored → reactive only (90s)
-//	mode               predictive | reactive: reactive ignores forecasts (an HPA-like
-//	                   baseline for A/B runs) (predictive)
+//	scaler_mode        predictive | reactive: reactive ignores forecasts (an HPA-like
+//	                   baseline for A/B runs) (predictive). Not "mode": of-watchdog
+//	                   reads mode (http) from the same environment.
 package function

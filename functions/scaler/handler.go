@@ -45,12 +45,12 @@ func readConfig() (config, error) {
 	add(err)
 	c.policy.StaleAfter, err = fnutil.EnvDuration("stale_after", c.policy.StaleAfter, time.Second, 24*time.Hour)
 	add(err)
-	switch m := fnutil.Env("mode", "predictive"); m {
+	switch m := fnutil.Env("scaler_mode", "predictive"); m {
 	case "predictive":
 	case "reactive":
 		c.reactive = true
 	default:
-		add(fmt.Errorf("env mode=%q: must be predictive or reactive", m))
+		add(fmt.Errorf("env scaler_mode=%q: must be predictive or reactive", m))
 	}
 	return c, errors.Join(errs...)
 }

@@ -106,7 +106,9 @@ func TestForecastOnlyAndReactiveMode(t *testing.T) {
 		t.Fatal("forecast-only scaled")
 	}
 	t.Setenv("forecast_only", "false")
-	t.Setenv("mode", "reactive")
+	// of-watchdog reads env mode (http on a cluster): the scaler ignores it.
+	t.Setenv("mode", "http")
+	t.Setenv("scaler_mode", "reactive")
 	res, m = callback(t, prediction("hello", 30, 70), nil)
 	if res.StatusCode != 200 || m["after"].(float64) != 3 || m["forecast_state"] != "missing" {
 		t.Fatalf("reactive mode: %d %s", res.StatusCode, res.Body)
@@ -137,6 +139,7 @@ func TestNoScaleOnBadInput(t *testing.T) {
 		{name: "gateway down", body: prediction("hello", 50, 50), env: map[string]string{"gateway_url": "http://127.0.0.1:1"}, status: 502, want: "gateway"},
 		{name: "nats down", body: prediction("hello", 50, 50), env: map[string]string{"NATS_URL": "nats://127.0.0.1:1"}, status: 503, want: "no change"},
 		{name: "bad env", body: prediction("hello", 50, 50), env: map[string]string{"stale_after": "yesterday"}, status: 500, want: "stale_after"},
+		{name: "bad scaler_mode", body: prediction("hello", 50, 50), env: map[string]string{"scaler_mode": "psychic"}, status: 500, want: `scaler_mode=\"psychic\": must be predictive or reactive`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

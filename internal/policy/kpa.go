@@ -11,7 +11,9 @@ import (
 // in concurrency mode with the config-autoscaler defaults: 60 s stable
 // window, panic window 10 % of it (6 s), panic threshold 200 %, target 70 %
 // of the container concurrency, max scale-up rate 1000, max scale-down rate
-// 2, a 2 s tick. Scale to zero is off here (min 1 for every policy).
+// 2, a 2 s tick. Scale to zero is off here (min 1 for every policy). The
+// observed concurrency is every request in the function, queued or in
+// service, as the queue-proxies (and the activator, when it buffers) report.
 type KPAConfig struct {
 	StableWindow      int     // seconds
 	PanicWindowPct    float64 // percent of the stable window

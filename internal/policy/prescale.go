@@ -2,11 +2,41 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/models"
 )
+
+// Forecaster choices for the prescale row (`prescale sim --prescale-forecaster`).
+const (
+	// ForecasterTrained is what the predictor serves by default: the
+	// embedded trained artefact (model/artefacts/forecaster.json,
+	// prescale-peak) loaded through pkg/models.
+	ForecasterTrained = "trained"
+	// ForecasterHoltPeak is pkg/decide's built-in HoltPeak, the predictor's
+	// fallback (env model=builtin).
+	ForecasterHoltPeak = "holt-peak"
+)
+
+// NewForecaster returns the forecaster of a choice. "trained" falls back to
+// HoltPeak, as the predictor does, when the embedded artefact does not load;
+// the returned note then says why.
+func NewForecaster(name string) (f decide.Forecaster, note string, err error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", ForecasterTrained, "prescale-peak", "default":
+		set, err := models.Defaults()
+		if err != nil || set.Forecaster == nil {
+			return decide.DefaultHoltPeak(), fmt.Sprintf("trained forecaster unavailable (%v): holt-peak fallback", err), nil
+		}
+		return set.Forecaster, "", nil
+	case ForecasterHoltPeak, "builtin":
+		return decide.DefaultHoltPeak(), "", nil
+	}
+	return nil, "", fmt.Errorf("forecaster %q: known forecasters are %s (the predictor's default) and %s", name, ForecasterTrained, ForecasterHoltPeak)
+}
 
 // PrescaleConfig is prescale's control loop as deployed: the cron connector
 // fires load-probe every Period; the sample, the predictor's forecast and the
@@ -21,16 +51,29 @@ type PrescaleConfig struct {
 	// TargetUtilization sets prescale.target-concurrency to this share of the
 	// per-replica concurrency (0.7, the same target as Knative's).
 	TargetUtilization float64
-	Forecaster        decide.HoltPeak
-	Policy            decide.Policy
+	// Forecaster is the predictor's forecaster; ForecasterName names the
+	// choice for reports.
+	Forecaster     decide.Forecaster
+	ForecasterName string
+	Policy         decide.Policy
 }
 
 // DefaultPrescale returns what ships for a cluster: the README's production
-// schedule (@every 30s), the predictor's default 30 s horizon, a 2 s chain
-// latency, and 40 samples of history (20 minutes).
+// schedule (@every 30s), the predictor's default 30 s horizon (which the
+// predictor stretches to at least two sample intervals), a 2 s chain
+// latency, load-probe's default 360 samples of history, and the predictor's
+// default forecaster (the trained artefact, HoltPeak if it does not load).
 func DefaultPrescale() PrescaleConfig {
-	return PrescaleConfig{Period: 30, Lag: 2, Horizon: 30 * time.Second, History: 40,
-		TargetUtilization: 0.7, Forecaster: decide.DefaultHoltPeak(), Policy: decide.DefaultPolicy()}
+	f, _, _ := NewForecaster(ForecasterTrained)
+	return PrescaleConfig{Period: 30, Lag: 2, Horizon: 30 * time.Second, History: 360,
+		TargetUtilization: 0.7, Forecaster: f, ForecasterName: f.Name(), Policy: decide.DefaultPolicy()}
+}
+
+// EffectiveHorizon is the horizon the predictor forecasts over for samples
+// of the period: the configured horizon, at least two sample intervals
+// (functions/predictor does the same).
+func (c PrescaleConfig) EffectiveHorizon() time.Duration {
+	return max(c.Horizon, time.Duration(2*c.Period)*time.Second)
 }
 
 // Validate reports the first field out of range.
@@ -47,8 +90,13 @@ func (c PrescaleConfig) Validate() error {
 	case c.TargetUtilization <= 0 || c.TargetUtilization > 1:
 		return fmt.Errorf("prescale target utilization %g: allowed range is (0, 1]", c.TargetUtilization)
 	}
-	if err := c.Forecaster.Validate(); err != nil {
-		return fmt.Errorf("prescale forecaster: %w", err)
+	if c.Forecaster == nil {
+		return fmt.Errorf("prescale forecaster: none set")
+	}
+	if v, ok := c.Forecaster.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("prescale forecaster: %w", err)
+		}
 	}
 	if err := c.Policy.Validate(); err != nil {
 		return fmt.Errorf("prescale policy: %w", err)
@@ -95,10 +143,10 @@ func (p *prescaleCtl) Decide(v sim.View) int {
 		Function:    p.f.Name,
 		Current:     v.Replicas(),
 		Observed:    s,
-		ServiceTime: decide.ServiceTime(p.hist, 10, 0),
+		ServiceTime: decide.ServiceTime(p.hist, 30, p.set.Capacity.DefaultServiceTime), // as the predictor
 		Settings:    p.set,
 	}
-	if fc, err := p.cfg.Forecaster.Forecast(p.hist, p.cfg.Horizon, now); err == nil {
+	if fc, err := p.cfg.Forecaster.Forecast(p.hist, p.cfg.EffectiveHorizon(), now); err == nil {
 		in.Forecast = &fc
 	}
 	d, st := p.cfg.Policy.Decide(in, p.state, now)

@@ -18,7 +18,10 @@
 //     GET /_/health.
 //   - ModeFork: the process is Config.WatchdogCommand (`prescale watchdog`,
 //     package plugin/watchdog) with fprocess = Spec.Command joined by spaces
-//     and max_inflight = Spec.MaxInflight. Ready = 200 from /_/health.
+//     and, when Spec.MaxInflight > 0, max_inflight=0: the dispatcher owns
+//     the per-replica bound and queues what is over it, so the watchdog's
+//     own limiter (a 429) never fires under the plugin, even while it still
+//     reaps a child whose request was abandoned. Ready = 200 from /_/health.
 //
 // After the readiness check a replica stays unready for Spec.StartupDelay.
 // A process that exits unexpectedly (or fails its readiness check within

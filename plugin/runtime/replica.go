@@ -157,8 +157,16 @@ func (m *Manager) replicaEnv(s Spec, port int, tmp string) []string {
 	}
 	if s.Mode == ModeFork {
 		env["fprocess"] = strings.Join(s.Command, " ")
+		// The dispatcher owns the per-replica bound: it queues requests over
+		// Spec.MaxInflight FIFO. The watchdog gets no bound of its own then
+		// (max_inflight=0, overriding the function's env): a request the
+		// dispatcher abandoned (client gone, timeout) frees the dispatcher's
+		// slot at once while the watchdog is still killing and reaping its
+		// child, and a watchdog bound equal to the dispatcher's would answer
+		// the next queued request with 429. The watchdog keeps its own
+		// max_inflight when run standalone or when Spec.MaxInflight is 0.
 		if s.MaxInflight > 0 {
-			setDefault("max_inflight", strconv.Itoa(s.MaxInflight))
+			env["max_inflight"] = "0"
 		}
 	}
 	out := make([]string, 0, len(env))
