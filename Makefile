@@ -48,7 +48,7 @@ test: deps tools build fmt-check vet
 	PRESCALE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m -p 1 $(addprefix ./,$(SOLO_PKGS))
 
 up: build
-	$(BIN)/prescale up -f stack.yml
+	$(BIN)/prescale up -f stack.yml --demo
 
 bench: build
 	$(BIN)/prescale sim --all-traces ../shared/traces --out bench

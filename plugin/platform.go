@@ -236,6 +236,14 @@ func (p *Platform) SetNATSURL(url string) {
 	p.natsURL = url
 }
 
+// NATSURL is the NATS URL functions get as NATS_URL (the embedded server's
+// once the platform has started, or Config.NATSURL).
+func (p *Platform) NATSURL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.natsURL
+}
+
 // functionEnv is the environment every function gets on top of its own.
 func (p *Platform) functionEnv() map[string]string {
 	p.mu.Lock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,8 +22,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
 	verbose := fs.Bool("v", false, "verbose logs (debug level)")
+	var demo demoConfig
+	demo.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: prescale up [-f stack.yml] [--port 8080] [--data .prescale] [flags]\n\nflags:")
+		fmt.Fprintln(stderr, "usage: prescale up [-f stack.yml] [--port 8080] [--data .prescale] [--demo] [flags]\n\n"+
+			"Plain `prescale up` runs the platform with the stack; --demo (make up) also replays a\n"+
+			"bursty trace window against hello-python and streams every scaler decision.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -31,9 +36,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(cfg.Validate(), demo.validate()); err != nil {
 		return err
 	}
+	stdout = &lockedWriter{w: stdout} // the demo's goroutines print too
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -60,18 +66,26 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	printLogin(stdout, p)
 	printFunctions(ctx, stdout, p)
-	if err := afterStart(ctx, p, stdout, stderr); err != nil {
+	// The demo's goroutines stop with ctx; they are waited for before the
+	// deferred Close stops the platform.
+	dctx, stopDemo := context.WithCancel(ctx)
+	defer stopDemo()
+	wait, err := afterStart(dctx, p, demo, stdout, stderr)
+	if err != nil {
 		return err
 	}
+	defer wait()
+	defer stopDemo()
 	fmt.Fprintln(stdout, "serving; Ctrl-C stops every process")
 	return p.Wait(ctx)
 }
 
-// afterStart is where post-start work plugs in (issue 4: replay a trace
-// against hello-python and stream the scaler's decisions). It runs once the
-// platform serves and the stack is deployed; it must return when ctx ends.
-func afterStart(ctx context.Context, p *plugin.Platform, stdout, stderr io.Writer) error {
-	return nil
+// afterStart runs once the platform serves and the stack is deployed: it
+// prints how to follow the decisions and, with --demo, replays a trace
+// against the workload while streaming the scaler's decisions (demo.go).
+// Its goroutines end when ctx ends; wait blocks until they have.
+func afterStart(ctx context.Context, p *plugin.Platform, demo demoConfig, stdout, stderr io.Writer) (wait func(), err error) {
+	return startDemo(ctx, p, demo, stdout, stderr)
 }
 
 func printLogin(w io.Writer, p *plugin.Platform) {

@@ -41,6 +41,10 @@
 //
 //	model         trained | builtin (trained); also accepted: prescale-peak,
 //	              seed-forest (= trained), holt-peak, capacity-rules (= builtin)
+//	forecaster    overrides model for the forecaster only: trained | builtin (and
+//	              the same aliases); unset = as model. stack.yml sets holt-peak
+//	              for the local stack's seconds-long control period (prescale-peak
+//	              is trained per minute and does not extrapolate a trend)
 //	model_bucket  object store bucket followed for new models (prescale-models)
 //	NATS_URL      NATS with JetStream holding that bucket (unset: embedded models only)
 //	horizon       how far ahead to forecast, 1s..1h (30s); at least two

@@ -37,6 +37,12 @@ func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	fchoice := choice
+	if v := fnutil.Env("forecaster", ""); v != "" { // overrides model for the forecaster only
+		if fchoice, err = modelChoice(v); err != nil {
+			errs = append(errs, fmt.Errorf("env forecaster: %w", err))
+		}
+	}
 	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
 	if err != nil {
 		errs = append(errs, err)
@@ -50,7 +56,7 @@ func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(choice)
+	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(fchoice, choice)
 	return c, nil
 }
 

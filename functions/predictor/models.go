@@ -59,12 +59,10 @@ func newModelSource(log *slog.Logger) *modelSource {
 	return &modelSource{log: log, watcher: models.NewWatcher(set, log), loadErr: err}
 }
 
-// pick returns the models for a choice, with a note when the trained model
-// of a kind is unavailable and the built-in one answers instead.
-func (m *modelSource) pick(choice string) (decide.Forecaster, decide.ReplicaModel, []string) {
-	if choice == modelBuiltin {
-		return decide.DefaultHoltPeak(), decide.DefaultCapacityRules(), nil
-	}
+// pick returns the models for a choice (forecaster and replica model may
+// differ), with a note when a trained model is unavailable and the built-in
+// one answers instead.
+func (m *modelSource) pick(forecaster, replica string) (decide.Forecaster, decide.ReplicaModel, []string) {
 	set := m.watcher.Models()
 	var f decide.Forecaster = decide.DefaultHoltPeak()
 	var r decide.ReplicaModel = decide.DefaultCapacityRules()
@@ -73,15 +71,19 @@ func (m *modelSource) pick(choice string) (decide.Forecaster, decide.ReplicaMode
 	if m.loadErr != nil {
 		why = m.loadErr.Error()
 	}
-	if set.Forecaster != nil {
-		f = set.Forecaster
-	} else {
-		notes = append(notes, "fallback: trained forecaster unavailable ("+why+"); holt-peak answers")
+	if forecaster == modelTrained {
+		if set.Forecaster != nil {
+			f = set.Forecaster
+		} else {
+			notes = append(notes, "fallback: trained forecaster unavailable ("+why+"); holt-peak answers")
+		}
 	}
-	if set.Replica != nil {
-		r = set.Replica
-	} else {
-		notes = append(notes, "fallback: trained replica model unavailable ("+why+"); capacity-rules answers")
+	if replica == modelTrained {
+		if set.Replica != nil {
+			r = set.Replica
+		} else {
+			notes = append(notes, "fallback: trained replica model unavailable ("+why+"); capacity-rules answers")
+		}
 	}
 	return f, r, notes
 }

@@ -102,6 +102,18 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 			t.Fatalf("answer %d replicas, the forest on the same features %d (%v)", a.Replicas, want.Replicas, err)
 		}
 	})
+	t.Run("forecaster override", func(t *testing.T) {
+		t.Setenv("forecaster", "holt-peak") // as stack.yml sets it for the seconds-period local stack
+		pr := decodePrediction(t, asRes(t, rampPayload(t)))
+		a := decodeSeed(t, asRes(t, []byte(`{"p50":0.4,"p90":1.2,"p99":2.0,"Status200":100,"replicas":2}`)))
+		if pr.Model != "holt-peak" || pr.Version != "1" || a.Model != "seed-forest" || a.Version != set.Replica.Version() {
+			t.Fatalf("probe answered by %s %s, seed vector by %s %s", pr.Model, pr.Version, a.Model, a.Version)
+		}
+		t.Setenv("forecaster", "tea-leaves")
+		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), "env forecaster") {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	})
 	t.Run("unknown model", func(t *testing.T) {
 		t.Setenv("model", "crystal-ball")
 		res := invoke(t, `{"p50":1}`)

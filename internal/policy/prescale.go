@@ -58,14 +58,14 @@ type PrescaleConfig struct {
 	Policy         decide.Policy
 }
 
-// DefaultPrescale returns what ships for a cluster: the README's production
-// schedule (@every 30s), the predictor's default 30 s horizon (which the
+// DefaultPrescale returns what ships, with the recommended production
+// schedule (@every 5s; see bench/NOTES.md for why), the predictor's default 30 s horizon (which the
 // predictor stretches to at least two sample intervals), a 2 s chain
 // latency, load-probe's default 360 samples of history, and the predictor's
 // default forecaster (the trained artefact, HoltPeak if it does not load).
 func DefaultPrescale() PrescaleConfig {
 	f, _, _ := NewForecaster(ForecasterTrained)
-	return PrescaleConfig{Period: 30, Lag: 2, Horizon: 30 * time.Second, History: 360,
+	return PrescaleConfig{Period: 5, Lag: 2, Horizon: 30 * time.Second, History: 360,
 		TargetUtilization: 0.7, Forecaster: f, ForecasterName: f.Name(), Policy: decide.DefaultPolicy()}
 }
 

@@ -2,6 +2,9 @@ package policy
 
 import (
 	"testing"
+	"time"
+
+	"github.com/prescale/prescale/pkg/decide"
 
 	"github.com/prescale/prescale/internal/sim"
 )
@@ -11,7 +14,10 @@ import (
 // concurrency 0.7 × 10 = 7. HoltPeak on one sample forecasts 70 × 1.1 = 77
 // rps → 77 × 0.5 / 7 = 5.5; reactive max(70 × 0.5/7, 35/7) = 5; need 5.5 → 6.
 func TestPrescaleAdapterCallsDecide(t *testing.T) {
-	p := Prescale{Config: DefaultPrescale()}.NewController(info())
+	cfg := DefaultPrescale()
+	cfg.Period = 30
+	cfg.Forecaster = decide.DefaultHoltPeak()
+	p := Prescale{Config: cfg}.NewController(info())
 	if p.Period() != 30 || p.Lag() != 2 {
 		t.Fatalf("period %d lag %d, want 30 and 2", p.Period(), p.Lag())
 	}
@@ -31,5 +37,47 @@ func TestPrescaleIdleKeepsMinimum(t *testing.T) {
 		if got := p.Decide(&fakeView{now: now, replicas: 1, ready: 1}); got != sim.Keep {
 			t.Fatalf("t=%v idle: got %d, want Keep", now, got)
 		}
+	}
+}
+
+// The default prescale row runs what the predictor serves by default: the
+// trained artefact, over at least two periods; --prescale-forecaster
+// holt-peak picks the built-in fallback and a bad name is refused.
+func TestPrescaleDefaultForecaster(t *testing.T) {
+	c := DefaultPrescale()
+	if c.Forecaster.Name() == decide.DefaultHoltPeak().Name() {
+		t.Fatalf("default forecaster is %s, want the trained artefact", c.Forecaster.Name())
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Period != 5 || c.EffectiveHorizon() != 30*time.Second {
+		t.Fatalf("period %d horizon %s, want 5 s and 30 s", c.Period, c.EffectiveHorizon())
+	}
+	c.Period = 30
+	if c.EffectiveHorizon() != 60*time.Second {
+		t.Fatalf("horizon at 30 s period = %s, want 60s (two periods, as the predictor)", c.EffectiveHorizon())
+	}
+	for _, tc := range []struct {
+		name, want string
+		err        bool
+	}{
+		{ForecasterTrained, c.Forecaster.Name(), false},
+		{ForecasterHoltPeak, "holt-peak", false},
+		{"nope", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, err := NewForecaster(tc.name)
+			if (err != nil) != tc.err {
+				t.Fatalf("err %v, want error %v", err, tc.err)
+			}
+			if err == nil && f.Name() != tc.want {
+				t.Fatalf("forecaster %s, want %s", f.Name(), tc.want)
+			}
+		})
+	}
+	c.Forecaster = nil
+	if err := c.Validate(); err == nil {
+		t.Fatal("nil forecaster accepted")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/pkg/decide"
 )
 
 // Names lists every policy in report order.
@@ -77,19 +78,22 @@ type Named struct {
 
 func (n Named) Name() string { return n.Label }
 
-// PrescaleVariants are prescale with faster control loops (15 s, HPA's sync
-// period; 5 s, the local demo's schedule) and with HPA's 50 % utilisation
-// target, for the sensitivity table of bench/RESULTS.md.
+// PrescaleVariants are prescale with slower control loops (10 s; 15 s,
+// HPA's sync period; 30 s, the schedule recommended before) and with
+// pkg/decide's built-in HoltPeak forecaster instead of the trained one, for
+// the sensitivity table of bench/RESULTS.md.
 func PrescaleVariants(o Options) []sim.Policy {
-	at := func(period int, target float64) PrescaleConfig {
+	at := func(period int) PrescaleConfig {
 		c := o.Prescale
-		c.Period, c.TargetUtilization = period, target
+		c.Period = period
 		return c
 	}
+	holt := o.Prescale
+	holt.Forecaster, holt.ForecasterName = decide.DefaultHoltPeak(), decide.DefaultHoltPeak().Name()
 	return []sim.Policy{
-		Named{Prescale{Config: at(15, o.Prescale.TargetUtilization)}, "prescale(15s)"},
-		Named{Prescale{Config: at(5, o.Prescale.TargetUtilization)}, "prescale(5s)"},
-		Named{Prescale{Config: at(o.Prescale.Period, 0.5)}, "prescale(50%)"},
-		Named{Prescale{Config: at(5, 0.5)}, "prescale(5s,50%)"},
+		Named{Prescale{Config: at(10)}, "prescale(10s)"},
+		Named{Prescale{Config: at(15)}, "prescale(15s)"},
+		Named{Prescale{Config: at(30)}, "prescale(30s)"},
+		Named{Prescale{Config: holt}, "prescale(holt-peak)"},
 	}
 }

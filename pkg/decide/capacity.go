@@ -80,10 +80,44 @@ func (c Capacity) ForInFlight(inFlight float64) float64 {
 	return inFlight / math.Max(c.TargetConcurrency, 1)
 }
 
+// Ahead is the fractional number of replicas a request rate needs `ahead`
+// seconds from now, given the requests in flight now.
+//
+// Little's law (Raw) is the steady state: it holds over windows long
+// compared with the service time. A function whose requests last longer
+// than the window has not reached it: its concurrency relaxes from the
+// in-flight count L0 towards λW with the service time as time constant
+// (the M/G/∞ transient, exact for exponential service times),
+//
+//	L(ahead) = λW + (L0 − λW) · exp(−ahead / W)
+//
+// divided by TargetConcurrency. When the service time is much shorter than
+// ahead (the usual case: 0.1 s requests, a 30 s horizon) this is Raw; when
+// it is much longer (minutes-long requests sampled every few seconds) it is
+// what is in flight, and a rate measured from a handful of completions in
+// a short interval can no longer ask for dozens of replicas.
+// ahead <= 0 means unknown: Raw.
+func (c Capacity) Ahead(rps, inFlight, serviceTime, ahead float64) float64 {
+	ss := c.Raw(rps, serviceTime)
+	if serviceTime <= 0 || math.IsNaN(serviceTime) {
+		serviceTime = c.DefaultServiceTime
+	}
+	if !(ahead > 0) || !(serviceTime > 0) || c.TargetConcurrency <= 0 {
+		return ss
+	}
+	w := math.Exp(-ahead / serviceTime)
+	if w < 1e-9 {
+		return ss
+	}
+	now := math.Max(0, inFlight) / c.TargetConcurrency
+	return ss*(1-w) + now*w
+}
+
 // Reactive is the fractional number of replicas the observed load needs:
-// the larger of Raw(observed rate) and ForInFlight(observed in-flight).
+// the larger of Ahead(observed rate, in-flight, over the sample's interval)
+// and ForInFlight(observed in-flight).
 func (c Capacity) Reactive(observed Sample, serviceTime float64) float64 {
-	return math.Max(c.Raw(observed.RPS, serviceTime), c.ForInFlight(observed.InFlight))
+	return math.Max(c.Ahead(observed.RPS, observed.InFlight, serviceTime, observed.Interval), c.ForInFlight(observed.InFlight))
 }
 
 // Ceil rounds a fractional replica count up, forgiving float noise

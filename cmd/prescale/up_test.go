@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/internal/testenv"
+)
+
+type upBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *upBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *upBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// descendants lists the live processes below this test process (/proc).
+func descendants(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	parent := map[int]int{}
+	state := map[int]string{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces, so cut at the last ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		parent[pid], state[pid] = ppid, f[0]+" "+s[:i+1]
+	}
+	me := os.Getpid()
+	var out []string
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == me {
+				if !strings.HasPrefix(state[pid], "Z") { // a zombie is dead already
+					out = append(out, state[pid])
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+var decisionLine = regexp.MustCompile(`(?m)^decision (\d\d:\d\d:\d\d) hello-python +rps +(\d+\.\d) forecast +(\S+) replicas (\d+ → \d+|\d+ \(=\)) +(\S.*)$`)
+
+// TestUpDemo runs `prescale up --demo` on the repository's stack.yml with a
+// short, fast window of the real trace: the scaler's decisions for
+// hello-python stream to stdout as lines with time, observed rps, forecast,
+// replicas before → after and reason; cancelling (Ctrl-C) stops every process.
+func TestUpDemo(t *testing.T) {
+	root := testenv.Root(t)
+	tr := testenv.Trace(t, "invitro_azure2019_fullday_10fn_invocations.csv")
+	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
+	if before := descendants(t); len(before) > 0 {
+		t.Fatalf("processes before the test: %v", before)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var stdout, stderr upBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", t.TempDir(), "--skip-tests",
+			"--demo", "--demo-trace", tr, "--demo-from", "493", "--demo-to", "505", "--demo-speed", "30", "--demo-peak", "4"}, &stdout, &stderr)
+	}()
+	// Wait for decisions made while the burst plays (rps > 0).
+	deadline := time.Now().Add(75 * time.Second)
+	busy := 0
+	for time.Now().Before(deadline) && busy < 3 {
+		select {
+		case err := <-done:
+			t.Fatalf("prescale up ended early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		case <-time.After(500 * time.Millisecond):
+		}
+		busy = 0
+		for _, m := range decisionLine.FindAllStringSubmatch(stdout.String(), -1) {
+			if rps, _ := strconv.ParseFloat(m[2], 64); rps > 0 {
+				busy++
+			}
+		}
+	}
+	cancel() // Ctrl-C
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("prescale up: %v", err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("prescale up did not stop within 45s of cancel")
+	}
+	out := stdout.String()
+	if busy < 3 {
+		t.Fatalf("%d decision lines under load, want >= 3\nstdout:\n%s\nstderr tail:\n%s", busy, out, tail(stderr.String(), 3000))
+	}
+	for _, want := range []string{"NATS: nats://127.0.0.1:", "prescale decisions --nats nats://127.0.0.1:", "demo: replaying function e72c1540681c",
+		"to a 4.0 req/s peak, 1 trace minute = 2.0s", "prescale up: stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	for _, m := range decisionLine.FindAllStringSubmatch(out, -1) {
+		t.Log(m[0])
+		if _, err := time.Parse("15:04:05", m[1]); err != nil {
+			t.Errorf("decision time %q: %v", m[1], err)
+		}
+		if m[3] != "-" {
+			if _, err := strconv.ParseFloat(m[3], 64); err != nil {
+				t.Errorf("forecast %q is not a number", m[3])
+			}
+		}
+	}
+	if left := descendants(t); len(left) > 0 {
+		t.Fatalf("processes left after Ctrl-C: %v", left)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func TestDemoConfig(t *testing.T) {
+	base := demoConfig{trace: "x.csv", function: "hello-python", hash: demoDefaultHash, from: 485, to: 505, speed: 10, peak: 4}
+	t.Run("validate", func(t *testing.T) {
+		cases := []struct {
+			name string
+			mod  func(*demoConfig)
+			want string
+		}{
+			{"ok", func(*demoConfig) {}, ""},
+			{"window", func(d *demoConfig) { d.to = d.from }, "need 0 <= from < to"},
+			{"speed", func(d *demoConfig) { d.speed = 0.5 }, "must be in 1..600"},
+			{"peak", func(d *demoConfig) { d.peak = 500 }, "0.1..100 requests/s"},
+			{"function", func(d *demoConfig) { d.function = "" }, "must name a function"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				d := base
+				tc.mod(&d)
+				err := d.validate()
+				if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+					t.Fatalf("validate: %v, want %q", err, tc.want)
+				}
+			})
+		}
+	})
+	t.Run("missing trace", func(t *testing.T) {
+		d := base
+		d.trace = filepath.Join(t.TempDir(), "absent.csv")
+		if _, _, err := d.counts(); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("counts of a missing trace: %v, want fs.ErrNotExist (the demo then serves without the replay)", err)
+		}
+	})
+	t.Run("scaled window", func(t *testing.T) {
+		d := base
+		d.trace = testenv.Trace(t, "invitro_azure2019_fullday_10fn_invocations.csv")
+		counts, desc, err := d.counts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peak, zeros := 0.0, 0
+		for _, c := range counts {
+			peak = max(peak, c)
+			if c == 0 {
+				zeros++
+			}
+		}
+		// The busiest minute plays at 4 req/s: 4 × 6 s = 24 calls per 6-second minute.
+		if len(counts) != 20 || peak < 23.99 || peak > 24.01 || zeros != 7 || !strings.Contains(desc, "1 trace minute = 6.0s") {
+			t.Fatalf("counts %v (peak %v, %d idle minutes) %s", counts, peak, zeros, desc)
+		}
+	})
+}
