@@ -8,15 +8,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/prescale/prescale/plugin/watchdog"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 type dtoMetric = dto.Metric
@@ -28,16 +28,7 @@ var fnServer string
 
 func TestMain(m *testing.M) {
 	// Re-exec trick: the test binary doubles as `prescale watchdog` for fork mode.
-	if len(os.Args) > 1 && os.Args[1] == "watchdog" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := watchdog.RunFromEnv(ctx, os.Getenv, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "watchdog:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testenv.ServeWatchdogIfAsked()
 	dir, err := os.MkdirTemp("", "prescale-runtime-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
