@@ -3,15 +3,40 @@
 // the sample to the function's history in NATS JetStream KV and invokes
 // predictor asynchronously with X-Callback-Url pointing at scaler.
 //
+// Sources (env source): gateway scrapes the gateway's /metrics and keeps
+// the previous counters in KV (the first run records a baseline); prometheus
+// asks Prometheus (pkg/source/promsrc) for each function's rates and
+// histogram_quantile latencies over prometheus_window, and bootstraps an
+// empty history with range queries, so predictor is invoked from the first
+// run; probe drives a bounded hey-style probe. The names of the prometheus
+// settings are the keys of charts/prescale's prescale-settings Secret.
+//
+// GET on a path ending in /metrics (the chart's PodMonitor scrapes
+// :8080/metrics) answers prescale_load_probe_runs_total{code} and
+// prescale_load_probe_last_run_timestamp_seconds instead of running.
+//
 // Environment (defaults in parentheses):
 //
 //	gateway_url        the gateway (http://gateway.openfaas:8080)
 //	NATS_URL           NATS with JetStream for history and counters (nats://nats.openfaas:4222)
 //	secret_mount_path  where basic-auth-user/basic-auth-password are (/var/openfaas/secrets)
 //	namespace          functions' namespace ("" = the provider's default)
-//	source             gateway | probe (gateway)
-//	metrics_url        the gateway's Prometheus exposition (<gateway_url>/metrics;
-//	                   on OpenFaaS on Kubernetes: http://gateway.openfaas:8082/metrics)
+//	source             gateway | prometheus | probe (gateway)
+//	metrics_url        the gateway's Prometheus exposition for source=gateway
+//	                   (<gateway_url>/metrics; on Kubernetes with charts/prescale:
+//	                   http://prescale-gateway-metrics.openfaas:8082/metrics, the
+//	                   chart's Service on the gateway's metrics port 8082)
+//	prometheus_url     source=prometheus: Prometheus's HTTP API base URL, required
+//	                   (e.g. http://prometheus.openfaas:9090)
+//	prometheus_window  source=prometheus: rate window of one sample, 1s..1h (1m)
+//	metrics_label_suffix
+//	                   source=prometheus: appended to the function's name in the
+//	                   function_name matcher ("" on the plugin and faasd;
+//	                   ".openfaas-fn" on Kubernetes)
+//	prometheus_bootstrap
+//	                   source=prometheus: windows of history fetched with range
+//	                   queries when a function has none in KV, 0..11000 (60;
+//	                   capped at history_length-1)
 //	history_length     samples kept per function in KV, 1..100000 (360)
 //	payload_history    newest samples sent to predictor, 1..1000 (120)
 //	predictor          the predictor function's name (predictor)

@@ -20,6 +20,7 @@ import (
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source"
+	"github.com/prescale/prescale/pkg/source/promsrc"
 	"github.com/prescale/prescale/pkg/state"
 )
 
@@ -34,6 +35,8 @@ type config struct {
 	predictor      string
 	callback       string
 	probe          source.Probe
+	prom           promsrc.Config // source=prometheus
+	promBootstrap  int            // steps of history fetched by range queries when a function has none
 }
 
 func readConfig() (config, error) {
@@ -52,9 +55,16 @@ func readConfig() (config, error) {
 	c.natsURL = fnutil.Env(fnutil.EnvNATS, fnutil.DefaultNATS)
 	c.namespace = fnutil.Env(fnutil.EnvNS, "")
 	c.source = fnutil.Env("source", "gateway")
-	if c.source != "gateway" && c.source != "probe" {
-		add(fmt.Errorf("env source=%q: must be gateway or probe (prometheus: see pkg/source/promsrc)", c.source))
+	switch c.source {
+	case "gateway", "probe":
+	case "prometheus":
+		c.prom, err = promConfig()
+		add(err)
+	default:
+		add(fmt.Errorf("env source=%q: must be gateway, prometheus or probe", c.source))
 	}
+	c.promBootstrap, err = fnutil.EnvInt("prometheus_bootstrap", 60, 0, promsrc.MaxHistoryPoints)
+	add(err)
 	c.metricsURL = fnutil.Env("metrics_url", c.gateway.JoinPath("metrics").String())
 	c.historyLen, err = fnutil.EnvInt("history_length", 360, 1, 100000)
 	add(err)
@@ -77,6 +87,68 @@ func readConfig() (config, error) {
 	return c, errors.Join(errs...)
 }
 
+// promConfig reads the Prometheus source's settings (the keys of the chart's
+// prescale-settings Secret): prometheus_url (required), prometheus_window,
+// metrics_label_suffix.
+func promConfig() (promsrc.Config, error) {
+	c := promsrc.DefaultConfig()
+	c.URL = fnutil.Env("prometheus_url", "")
+	if c.URL == "" {
+		return c, errors.New("env prometheus_url: required with source=prometheus, an absolute http(s) URL such as http://prometheus.openfaas:9090")
+	}
+	var err error
+	c.Window, err = fnutil.EnvDuration("prometheus_window", c.Window, promsrc.MinWindow, time.Hour)
+	if err != nil {
+		return c, err
+	}
+	c.LabelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("env prometheus_url=%q, prometheus_window=%q, %s=%q: %w",
+			c.URL, fnutil.Env("prometheus_window", ""), fnutil.EnvLabelSuffix, c.LabelSuffix, err)
+	}
+	return c, nil
+}
+
+// ObservePrometheus is load-probe's observation with source=prometheus, as
+// Handle runs it: the configuration from the environment (prometheus_url,
+// prometheus_window, metrics_label_suffix, prometheus_bootstrap), then, when
+// the function has no history yet (known == 0), its history bootstrapped by
+// range queries, and last the sample for the window ending at now. The
+// samples are what Handle appends to the function's history.
+func ObservePrometheus(ctx context.Context, function string, now time.Time, known int) ([]decide.Sample, error) {
+	cfg, err := readConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.source != "prometheus" {
+		return nil, fmt.Errorf("env source=%q: ObservePrometheus needs source=prometheus", cfg.source)
+	}
+	src, err := promsrc.New(cfg.prom, nil)
+	if err != nil {
+		return nil, err
+	}
+	return observeProm(ctx, cfg, src, function, now, known)
+}
+
+// observeProm bootstraps (when known == 0) and observes function.
+func observeProm(ctx context.Context, cfg config, src *promsrc.Source, function string, now time.Time, known int) ([]decide.Sample, error) {
+	var out []decide.Sample
+	if steps := min(cfg.promBootstrap, cfg.historyLen-1); known == 0 && steps > 0 {
+		w := cfg.prom.Window
+		// Steps tile (now-(steps+1)·w, now-w]; the current sample covers the last window.
+		hist, err := src.History(ctx, function, now.Add(-time.Duration(steps+1)*w), now.Add(-w), w)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap history: %w", err)
+		}
+		out = append(out, hist...)
+	}
+	s, err := src.Observe(ctx, function, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, s), nil
+}
+
 // Result is load-probe's answer: what it observed and sent, per function.
 type Result struct {
 	At        time.Time      `json:"at"`
@@ -96,8 +168,19 @@ type FunctionRun struct {
 	Error    string        `json:"error,omitempty"`
 }
 
-// Handle is invoked by the cron connector (any body is ignored).
+// Handle is invoked by the cron connector (any body is ignored); GET
+// …/metrics answers with load-probe's Prometheus metrics instead of a run.
 func Handle(req handler.Request) (handler.Response, error) {
+	m := processMetrics()
+	if fnutil.IsMetricsRequest(req) {
+		return fnutil.Metrics(m.reg)
+	}
+	res, err := run(req)
+	m.record(res.StatusCode, time.Now())
+	return res, err
+}
+
+func run(req handler.Request) (handler.Response, error) {
 	cfg, err := readConfig()
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe configuration: %v", err)
@@ -149,10 +232,28 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 			res.Skipped = append(res.Skipped, f.Name)
 		}
 	}
-	var observe func(ctx context.Context, fn string) (decide.Sample, error)
+	var observe func(ctx context.Context, fn string) ([]decide.Sample, error)
+	single := func(f func(ctx context.Context, fn string) (decide.Sample, error)) func(ctx context.Context, fn string) ([]decide.Sample, error) {
+		return func(ctx context.Context, fn string) ([]decide.Sample, error) {
+			s, err := f(ctx, fn)
+			return []decide.Sample{s}, err
+		}
+	}
 	switch p.cfg.source {
 	case "probe":
-		observe = func(ctx context.Context, fn string) (decide.Sample, error) { return p.cfg.probe.Observe(ctx, fn, now) }
+		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) { return p.cfg.probe.Observe(ctx, fn, now) })
+	case "prometheus":
+		src, err := promsrc.New(p.cfg.prom, p.http.Transport)
+		if err != nil {
+			return res, http.StatusInternalServerError, err
+		}
+		observe = func(ctx context.Context, fn string) ([]decide.Sample, error) {
+			known, err := p.store.History(ctx, fn)
+			if err != nil {
+				return nil, err
+			}
+			return observeProm(ctx, p.cfg, src, fn, now, len(known))
+		}
 	default:
 		g := source.Gateway{MetricsURL: p.cfg.metricsURL, Client: p.http, Store: p.store}
 		var snaps map[string]source.Snapshot
@@ -162,7 +263,7 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 				return res, http.StatusBadGateway, err
 			}
 		}
-		observe = func(ctx context.Context, fn string) (decide.Sample, error) { return g.ObserveFrom(ctx, snaps, fn, now) }
+		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) { return g.ObserveFrom(ctx, snaps, fn, now) })
 	}
 	failed := 0
 	for _, f := range targets {
@@ -183,26 +284,36 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 	return res, http.StatusOK, nil
 }
 
-func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(context.Context, string) (decide.Sample, error), now time.Time) FunctionRun {
+func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(context.Context, string) ([]decide.Sample, error), now time.Time) FunctionRun {
 	run := FunctionRun{Function: f.Name}
-	s, err := observe(ctx, f.Name)
+	samples, err := observe(ctx, f.Name)
 	if err != nil {
 		run.Error = err.Error()
 		return run
 	}
-	s.Function = f.Name
+	if len(samples) == 0 {
+		run.Error = "no sample observed"
+		return run
+	}
+	for i := range samples {
+		samples[i].Function = f.Name
+	}
+	s := &samples[len(samples)-1]
 	if s.Replicas == 0 {
 		s.Replicas = int(f.Replicas)
 	}
 	s.AvailableReplicas = int(f.AvailableReplicas)
-	run.Sample = s
-	hist, err := p.store.AppendHistory(ctx, f.Name, s)
+	run.Sample = *s
+	if len(samples) > 1 {
+		run.Note = fmt.Sprintf("history bootstrapped with %d samples from Prometheus", len(samples)-1)
+	}
+	hist, err := p.store.AppendHistory(ctx, f.Name, samples...)
 	if err != nil {
 		run.Error = err.Error()
 		return run
 	}
 	run.History = len(hist)
-	if s.Interval <= 0 {
+	if run.Sample.Interval <= 0 {
 		run.Note = "baseline recorded; rates from the next run"
 		return run
 	}
@@ -215,7 +326,7 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 	}
 	payload := chain.ProbePayload{
 		Function: f.Name, Namespace: f.Namespace, At: now, Source: p.cfg.source,
-		History: hist, Features: decide.FeaturesOf(s), Labels: labels,
+		History: hist, Features: decide.FeaturesOf(run.Sample), Labels: labels,
 		Replicas: int(f.Replicas), AvailableReplicas: int(f.AvailableReplicas),
 	}
 	body, err := json.Marshal(payload)

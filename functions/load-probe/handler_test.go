@@ -3,6 +3,7 @@ package function
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/gwtest"
 	"github.com/prescale/prescale/pkg/natstest"
 )
@@ -71,7 +73,7 @@ func TestProbeErrors(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"bad source", map[string]string{"source": "carrier-pigeon"}, 500, "gateway or probe"},
+		{"bad source", map[string]string{"source": "carrier-pigeon"}, 500, "gateway, prometheus or probe"},
 		{"bad bound", map[string]string{"probe_requests": "100000"}, 500, "1..1000"},
 		{"gateway down", map[string]string{"gateway_url": "http://127.0.0.1:1"}, 502, "list functions"},
 		{"nats down", map[string]string{"NATS_URL": "nats://127.0.0.1:1"}, 503, "state store"},
@@ -114,5 +116,43 @@ func TestActiveProbeSource(t *testing.T) {
 	}
 	if len(gw.Asyncs()) != 1 {
 		t.Fatalf("asyncs %d", len(gw.Asyncs()))
+	}
+}
+
+// TestMetricsScrapeDoesNotRun: the PodMonitor's GET /metrics must not start a
+// probe run; it reports the runs made so far.
+func TestMetricsScrapeDoesNotRun(t *testing.T) {
+	gw := gwtest.New(t)
+	ns := natstest.Start(t)
+	gw.Env(t, ns.ClientURL())
+	gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true"})
+	gw.SetMetrics(gwtest.Metrics("hello-python", 100, 0, 100, 1, 5, map[string]float64{"0.05": 100, "0.1": 100}))
+	count := func() float64 {
+		t.Helper()
+		res, err := Handle(handler.Request{Method: http.MethodGet, Header: http.Header{fnutil.HeaderPath: {"/metrics"}}})
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("scrape: %v %d %s", err, res.StatusCode, res.Body)
+		}
+		for _, line := range strings.Split(string(res.Body), "\n") {
+			if v, ok := strings.CutPrefix(line, `prescale_load_probe_runs_total{code="200"} `); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		}
+		return 0
+	}
+	before := count()
+	call(t) // baseline run
+	call(t) // invokes predictor
+	for i := 0; i < 3; i++ {
+		if got := count(); got != before+2 {
+			t.Fatalf("runs counted %v, want %v", got, before+2)
+		}
+	}
+	if n := len(gw.Asyncs()); n != 1 {
+		t.Fatalf("%d async invocations after 2 runs and 3 scrapes, want 1", n)
 	}
 }

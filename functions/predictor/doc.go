@@ -50,4 +50,20 @@
 //	horizon       how far ahead to forecast, 1s..1h (30s); at least two
 //	              sample intervals are always covered
 //	max_body      largest accepted body in bytes (1048576)
+//	metrics_label_suffix
+//	              appended to the function's name in the function_name label of
+//	              the metrics below, to match the gateway's ("" on the plugin;
+//	              ".openfaas-fn" on Kubernetes)
+//
+// Metrics. GET on any path ending in /metrics (the pod's :8080/metrics that
+// a PodMonitor scrapes; /function/predictor/metrics through a gateway)
+// answers in the Prometheus text format from the predictor's own registry,
+// labelled function_name: prescale_forecast_rps and
+// prescale_recommended_replicas (the latest prediction), and
+// prescale_forecast_abs_error_ratio = |forecast − actual| / actual of the
+// latest forecast whose horizon had passed by the newest observed sample
+// (no value while the actual rate is 0 and the forecast was not). The
+// pending forecasts live in the process: after a restart the error appears
+// one horizon later, and with several predictor replicas each scores only
+// the forecasts it made itself.
 package function

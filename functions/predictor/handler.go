@@ -26,6 +26,9 @@ type config struct {
 	maxBody    int
 	natsURL    string
 	bucket     string
+	// metrics receives every prediction (nil: not recorded).
+	metrics     *metrics
+	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
 }
 
 // readConfig reads the environment and picks the models from src.
@@ -53,6 +56,7 @@ func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 	}
 	c.natsURL = fnutil.Env(fnutil.EnvNATS, "")
 	c.bucket = fnutil.Env("model_bucket", models.DefaultBucket)
+	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
@@ -60,12 +64,18 @@ func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 	return c, nil
 }
 
-// Handle answers a probe payload or a seed feature vector.
+// Handle answers a probe payload or a seed feature vector, and GET
+// …/metrics with the predictor's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {
+	m := processMetrics()
+	if fnutil.IsMetricsRequest(req) {
+		return fnutil.Metrics(m.reg)
+	}
 	cfg, err := readConfig(processModels)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "predictor configuration: %v", err)
 	}
+	cfg.metrics = m
 	return cfg.handle(req.Body, time.Now().UTC())
 }
 
@@ -164,6 +174,9 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica → %d predicted", fc.RPS, svc, capm.TargetConcurrency, predicted),
 		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),
 		fmt.Sprintf("recommend clamp(max(%d, %d), %d, %d) = %d", predicted, reactive, set.Min, set.Max, rec))
+	if c.metrics != nil {
+		c.metrics.observe(p.Function+c.labelSuffix, obs, at, horizon, fc.RPS, rec)
+	}
 	return chain.Prediction{
 		Function: p.Function, Namespace: p.Namespace, At: at,
 		Observed: obs, ServiceTime: svc, Forecast: &fc,

@@ -21,4 +21,16 @@
 //	scaler_mode        predictive | reactive: reactive ignores forecasts (an HPA-like
 //	                   baseline for A/B runs) (predictive). Not "mode": of-watchdog
 //	                   reads mode (http) from the same environment.
+//	metrics_label_suffix
+//	                   appended to the function's name in the function_name
+//	                   label of the metrics ("" on the plugin; ".openfaas-fn" on
+//	                   Kubernetes, as the gateway labels it)
+//
+// Metrics. GET on any path ending in /metrics (:8080/metrics on the pod,
+// /function/scaler/metrics through a gateway) answers in the Prometheus
+// text format from the scaler's own registry: prescale_scaler_desired_replicas
+// (the latest decision's target) and prescale_scaler_decisions_total{action}
+// with action scale_up | scale_down (a scale the policy asked for, whether
+// the call succeeded or not) | hold | forecast_only (forecast-only mode).
+// Rejected input is not a decision and is not counted.
 package function

@@ -22,10 +22,11 @@ import (
 )
 
 type config struct {
-	natsURL   string
-	namespace string
-	policy    decide.Policy
-	reactive  bool
+	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
+	natsURL     string
+	namespace   string
+	policy      decide.Policy
+	reactive    bool
 }
 
 func readConfig() (config, error) {
@@ -38,6 +39,7 @@ func readConfig() (config, error) {
 	}
 	var err error
 	c.natsURL = fnutil.Env(fnutil.EnvNATS, fnutil.DefaultNATS)
+	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
 	c.namespace = fnutil.Env(fnutil.EnvNS, "")
 	c.policy.ForecastOnly, err = fnutil.EnvBool("forecast_only", false)
 	add(err)
@@ -55,8 +57,13 @@ func readConfig() (config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Handle is the queue worker's callback with predictor's answer.
+// Handle is the queue worker's callback with predictor's answer; GET
+// …/metrics answers with the scaler's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {
+	m := processMetrics()
+	if fnutil.IsMetricsRequest(req) {
+		return fnutil.Metrics(m.reg)
+	}
 	if st := req.Header.Get("X-Function-Status"); st != "" {
 		code, err := strconv.Atoi(st)
 		if err != nil || code < 200 || code > 299 {
@@ -97,6 +104,7 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if err != nil {
 		return fnutil.Error(status, "scaler: %v", err)
 	}
+	m.record(p.Function+cfg.labelSuffix, d)
 	fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
 	return fnutil.JSON(status, d)
 }

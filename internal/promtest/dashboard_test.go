@@ -103,20 +103,32 @@ func substitute(t *testing.T, expr string, vars map[string]string) string {
 	})
 }
 
+// dashboardCheck says what checkDashboard runs and requires.
+type dashboardCheck struct {
+	labels  []string // function_name values selected in $function; the first must be a value of it
+	horizon string   // the $horizon variable
+	// want: expressions containing any of these metric-name prefixes must return series.
+	want []string
+}
+
 // checkDashboard runs every expression of the dashboard against prom at at;
-// the gateway panels must return data for the loaded functions.
-func checkDashboard(t *testing.T, ctx context.Context, prom *Server, tg target, at time.Time) {
+// those naming a metric in c.want must return data for the selected functions.
+func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboardCheck, at time.Time) {
 	d := loadDashboard(t)
-	label := tg.function + tg.suffix
-	// Both functions selected, as Grafana formats a multi-value variable: (a|b).
+	label := c.labels[0]
+	// The functions selected, as Grafana formats a multi-value variable: (a|b).
+	var sel []string
+	for _, l := range c.labels {
+		sel = append(sel, grafanaRegexEscape(l))
+	}
 	vars := map[string]string{
-		"function":        "(" + grafanaRegexEscape(label) + "|" + grafanaRegexEscape(tg.broken+tg.suffix) + ")",
+		"function":        "(" + strings.Join(sel, "|") + ")",
 		"__rate_interval": (4 * ScrapeInterval).String(),
 		"__interval":      ScrapeInterval.String(),
 		"__range":         "1m",
-		"horizon":         "1m",
+		"horizon":         c.horizon,
 	}
-	n := 0
+	n, withData := 0, 0
 	for _, p := range d.Panels {
 		for _, target := range p.Targets {
 			expr := substitute(t, target.Expr, vars)
@@ -126,15 +138,22 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, tg target, 
 				continue
 			}
 			n++
-			if strings.Contains(expr, "gateway_") && series == 0 {
-				t.Errorf("panel %q target %s returned no series for %s:\n%s", p.Title, target.RefID, label, expr)
+			for _, w := range c.want {
+				if strings.Contains(expr, w) {
+					if series == 0 {
+						t.Errorf("panel %q target %s returned no series for %s:\n%s", p.Title, target.RefID, label, expr)
+					} else {
+						withData++
+					}
+					break
+				}
 			}
 		}
 	}
 	if n == 0 {
 		t.Fatal("no expression ran")
 	}
-	t.Logf("ran %d dashboard expressions without error", n)
+	t.Logf("ran %d dashboard expressions without error; %d of those naming %v returned data", n, withData, c.want)
 
 	// The $function variable: label_values(gateway_function_invocation_total, function_name).
 	values, err := labelValues(ctx, prom, "function_name", "gateway_function_invocation_total")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	loadprobe "github.com/prescale/prescale/functions/load-probe"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/source/promsrc"
 )
@@ -183,8 +184,52 @@ func TestPrometheusSourceAgainstDriver(t *testing.T) {
 		}
 	})
 
+	t.Run("LoadProbe", func(t *testing.T) {
+		// load-probe's own code path with source=prometheus: its configuration
+		// from the environment (the chart's prescale-settings keys), the
+		// bootstrap by range queries for a function with no history, then
+		// the current sample, which must agree with the driver like promsrc's.
+		t.Setenv("source", "prometheus")
+		t.Setenv("prometheus_url", prom.URL)
+		t.Setenv("prometheus_window", cfg.Window.String())
+		t.Setenv("metrics_label_suffix", tg.suffix)
+		t.Setenv("prometheus_bootstrap", "2")
+		samples, err := loadprobe.ObservePrometheus(ctx, tg.function, load.End, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(samples) != 3 {
+			t.Fatalf("%d samples, want 2 bootstrapped + 1 current", len(samples))
+		}
+		s := samples[2]
+		t.Logf("load-probe (prometheus): rps %.2f (driver %.2f, %+.1f%%), 200s %.0f (driver %d), p50 %.1fms (driver %.1fms); bootstrap rps %.2f, %.2f",
+			s.RPS, load.RPS(), pct(s.RPS, load.RPS()), s.Status200, load.Codes[200], s.P50*1e3, load.Quantile(0.5)*1e3, samples[0].RPS, samples[1].RPS)
+		within(t, "load-probe rps", s.RPS, load.RPS(), rateTolerance, 0)
+		within(t, "load-probe status 200 count", s.Status200, float64(load.Codes[200]), rateTolerance, 0)
+		if err := inBucket(s.P50, load.Quantile(0.5)); err != nil {
+			t.Errorf("load-probe p50: %v", err)
+		}
+		for i, b := range samples[:2] {
+			if want := s.At.Add(-time.Duration(2-i) * cfg.Window); !b.At.Equal(want) || b.Interval != cfg.Window.Seconds() {
+				t.Errorf("bootstrap sample %d at %s interval %v, want %s and %v", i, b.At, b.Interval, want, cfg.Window.Seconds())
+			}
+		}
+		// Before the load (the window two back ends before the load started) there was
+		// at most the warm-up's single worker: far less than under load.
+		if samples[0].RPS >= s.RPS/2 {
+			t.Errorf("bootstrap sample before the load has rps %.2f, under load %.2f", samples[0].RPS, s.RPS)
+		}
+		// A function with history: no bootstrap.
+		again, err := loadprobe.ObservePrometheus(ctx, tg.function, load.End, 5)
+		if err != nil || len(again) != 1 || again[0].RPS != s.RPS {
+			t.Errorf("with history: %d samples, err %v; want the one current sample", len(again), err)
+		}
+	})
+
 	t.Run("Dashboard", func(t *testing.T) {
-		checkDashboard(t, ctx, prom, tg, load.End)
+		checkDashboard(t, ctx, prom, dashboardCheck{
+			labels: []string{tg.function + tg.suffix, tg.broken + tg.suffix}, horizon: "1m", want: []string{"gateway_"},
+		}, load.End)
 	})
 }
 

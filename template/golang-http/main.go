@@ -121,6 +121,8 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		}
 		body = b
 	}
+	// handler.Request has no path: pass it on for GET /metrics (pkg/fnutil.HeaderPath).
+	r.Header.Set("X-Prescale-Path", r.URL.Path)
 	req := handler.Request{
 		Body:        body,
 		Header:      r.Header,

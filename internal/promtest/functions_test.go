@@ -1,0 +1,108 @@
+package promtest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/plugin"
+)
+
+// TestFunctionMetricsThroughGateway deploys the repository's stack.yml on
+// the plugin with a 2 s control period, lets the chain (cron → load-probe →
+// predictor → callback → scaler) run under a light load on hello-python,
+// and has the real Prometheus scrape predictor's and scaler's metrics
+// through the gateway (/function/<name>/metrics), as a PodMonitor scrapes
+// :8080/metrics on their pods. Every prescale_* panel of the dashboard
+// must then return data for hello-python, under the same function_name as
+// the gateway's metrics.
+func TestFunctionMetricsThroughGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys and builds the Go functions: skipped in -short mode")
+	}
+	root := testenv.Root(t)
+	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
+	t.Setenv("PRESCALE_HORIZON", "2s") // predictor: max(horizon, 2 periods) = 4 s
+	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
+	var logs strings.Builder
+	cfg := plugin.DefaultConfig()
+	cfg.Port = 0
+	cfg.DataDir = t.TempDir()
+	cfg.StackFile = filepath.Join(root, "stack.yml")
+	cfg.Deploy = true
+	cfg.SkipTests = true
+	p, err := plugin.New(cfg, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+		if t.Failed() {
+			l := logs.String()
+			t.Logf("plugin log (tail):\n%s", l[max(0, len(l)-6000):])
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	started := time.Now()
+	if err := p.Start(ctx); err != nil {
+		t.Fatalf("plugin start: %v", err)
+	}
+	t.Logf("stack.yml built and deployed in %s", time.Since(started).Round(time.Millisecond))
+	base := p.URL()
+	prom := Start(t,
+		Target{Job: "gateway", URL: base},
+		Target{Job: "predictor", URL: base + "/function/predictor"},
+		Target{Job: "scaler", URL: base + "/function/scaler"},
+	)
+
+	// A light steady load so hello-python has a rate to forecast and to score the forecast against.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loadDone := make(chan Load, 1)
+	go func() {
+		loadDone <- Drive(loadCtx, &http.Client{Timeout: 10 * time.Second}, base+"/function/hello-python", "metrics", 1, 80*time.Second)
+	}()
+	defer func() { stopLoad(); <-loadDone }()
+
+	// Wait for every prescale metric of hello-python, the forecast error last
+	// (a prediction one horizon after an earlier one).
+	const label = "hello-python"
+	metrics := []string{"prescale_forecast_rps", "prescale_recommended_replicas", "prescale_forecast_abs_error_ratio",
+		"prescale_scaler_desired_replicas", "prescale_scaler_decisions_total"}
+	var missing []string
+	for {
+		missing = missing[:0]
+		for _, m := range metrics {
+			n, err := instantQuery(ctx, prom, fmt.Sprintf("%s{function_name=%q}", m, label), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				missing = append(missing, m)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no %v for %s in Prometheus after %s", missing, label, time.Since(started).Round(time.Second))
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Logf("all prescale metrics scraped through the gateway %s after start", time.Since(started).Round(time.Millisecond))
+	time.Sleep(2 * ScrapeInterval) // a second scrape, for increase()
+	n, err := instantQuery(ctx, prom, `prescale_scaler_decisions_total{function_name="hello-python",action="forecast_only"}`, time.Now())
+	if err != nil || n != 1 {
+		t.Errorf("forecast-only decisions of hello-python: %d series, err %v; want 1", n, err)
+	}
+	checkDashboard(t, ctx, prom, dashboardCheck{labels: []string{label}, horizon: "4s", want: []string{"prescale_"}}, time.Now())
+}
