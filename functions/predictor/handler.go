@@ -166,12 +166,12 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	}
 	svc := decide.ServiceTime(p.History, 30, set.Capacity.DefaultServiceTime)
 	capm := set.Capacity
-	predicted := capm.Replicas(fc.RPS, svc)
+	predicted := decide.Ceil(capm.ForForecast(fc, obs.InFlight, svc))
 	reactive := decide.Ceil(capm.Reactive(obs, svc))
 	rec := min(max(predicted, reactive, set.Min), set.Max)
 	reasons := append(append([]string(nil), c.notes...), fc.Reasons...)
 	reasons = append(reasons,
-		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica → %d predicted", fc.RPS, svc, capm.TargetConcurrency, predicted),
+		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica over %.0fs → %d predicted", fc.RPS, svc, capm.TargetConcurrency, fc.Horizon, predicted),
 		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),
 		fmt.Sprintf("recommend clamp(max(%d, %d), %d, %d) = %d", predicted, reactive, set.Min, set.Max, rec))
 	if c.metrics != nil {

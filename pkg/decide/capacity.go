@@ -113,6 +113,14 @@ func (c Capacity) Ahead(rps, inFlight, serviceTime, ahead float64) float64 {
 	return ss*(1-w) + now*w
 }
 
+// ForForecast is the fractional number of replicas a forecast needs: its
+// rate over its horizon through Ahead, given the requests in flight now.
+// The predictor's recommendation and Policy.Decide both use it, so the two
+// cannot disagree on what a forecast means.
+func (c Capacity) ForForecast(f Forecast, inFlight, serviceTime float64) float64 {
+	return c.Ahead(f.RPS, inFlight, serviceTime, f.Horizon)
+}
+
 // Reactive is the fractional number of replicas the observed load needs:
 // the larger of Ahead(observed rate, in-flight, over the sample's interval)
 // and ForInFlight(observed in-flight).

@@ -53,3 +53,19 @@ func TestDecideLongRequestsFollowInFlight(t *testing.T) {
 		t.Fatalf("reactive %d (%.2f) predicted %d (%.2f) after %d", d.Reactive, d.ReactiveRaw, d.Predicted, d.PredictedRaw, d.After)
 	}
 }
+
+// ForForecast is what both the predictor and Policy.Decide read a forecast
+// as: the same 300 s function over a 30 s horizon needs 3.44 replicas (see
+// above), and a short-request function is plain Little's law.
+func TestForForecast(t *testing.T) {
+	c := Capacity{TargetConcurrency: 7, DefaultServiceTime: 0.1}
+	slow := Forecast{RPS: 0.4, Horizon: 30}
+	want := 0.4*300/7 + (2-0.4*300/7)*math.Exp(-30.0/300)
+	if got := c.ForForecast(slow, 14, 300); math.Abs(got-want) > 1e-9 {
+		t.Fatalf("slow: ForForecast = %v, want %v", got, want)
+	}
+	fast := Forecast{RPS: 70, Horizon: 30}
+	if got := c.ForForecast(fast, 0, 0.1); math.Abs(got-1) > 1e-9 {
+		t.Fatalf("fast: ForForecast = %v, want 1 (70 rps × 0.1 s / 7)", got)
+	}
+}

@@ -191,7 +191,7 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 	default:
 		d.ForecastState = "used"
 		d.Model, d.ModelVersion, d.ForecastRPS = f.Model, f.Version, f.RPS
-		d.PredictedRaw = capm.Ahead(f.RPS, in.Observed.InFlight, svc, f.Horizon)
+		d.PredictedRaw = capm.ForForecast(*f, in.Observed.InFlight, svc)
 		if f.Replicas > 0 && float64(f.Replicas) > d.PredictedRaw {
 			d.PredictedRaw = float64(f.Replicas)
 		}
