@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/plugin/build"
 	"github.com/prescale/prescale/plugin/runtime"
 )
 
@@ -62,22 +63,7 @@ functions:
 
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, fi.Mode().Perm())
-	})
-	if err != nil {
+	if err := build.CopyTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -23,23 +23,6 @@ import (
 	"github.com/prescale/prescale/plugin"
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type gateway struct {
 	t   *testing.T
 	url string
@@ -152,7 +135,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
 	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
 
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	p, err := plugin.New(plugin.Config{
 		Port: 0, DataDir: t.TempDir(), StackFile: filepath.Join(root, "stack.yml"), Deploy: true,
 		SkipTests: true, NATSURL: ns.ClientURL(),

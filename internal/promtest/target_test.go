@@ -13,6 +13,7 @@ import (
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin"
+	"github.com/prescale/prescale/plugin/build"
 )
 
 // target is a gateway under test: where to invoke the function and where its /metrics is.
@@ -60,7 +61,7 @@ func startTarget(t *testing.T) target {
 		{filepath.Join(root, "template", "python3"), filepath.Join("template", "python3")},
 		{filepath.Join(root, "functions", "hello-python"), filepath.Join("functions", "hello-python")},
 	} {
-		if err := copyTree(c.from, filepath.Join(dir, c.to)); err != nil {
+		if err := build.CopyTree(c.from, filepath.Join(dir, c.to)); err != nil {
 			t.Fatalf("copy %s: %v", c.from, err)
 		}
 	}
@@ -111,32 +112,4 @@ func startTarget(t *testing.T) target {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			if d.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(to, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(to, data, info.Mode().Perm())
-	})
 }

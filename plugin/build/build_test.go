@@ -29,7 +29,7 @@ type project struct {
 func newProject(t *testing.T) *project {
 	t.Helper()
 	p := &project{t: t, dir: t.TempDir()}
-	if err := copyTree(filepath.Join(testenv.Root(t), "template"), filepath.Join(p.dir, "template")); err != nil {
+	if err := CopyTree(filepath.Join(testenv.Root(t), "template"), filepath.Join(p.dir, "template")); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -203,7 +203,7 @@ func TestBuildGoAndPython(t *testing.T) {
 	p := newProject(t)
 	p.moduleMode()
 	// An upstream-style function: the template's own sample handler.
-	if err := copyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "classic")); err != nil {
+	if err := CopyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "classic")); err != nil {
 		t.Fatal(err)
 	}
 	p.write("functions/py/handler.py", "def handle(req):\n    return 'py got ' + req\n")
@@ -330,7 +330,7 @@ func serveOnce(t *testing.T, a Artifact, body string) string {
 // response mapping, errors as 500, /_/health, SIGTERM and bad settings.
 func TestGoTemplateMain(t *testing.T) {
 	p := newProject(t)
-	if err := copyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "probe")); err != nil {
+	if err := CopyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "probe")); err != nil {
 		t.Fatal(err)
 	}
 	p.write("functions/probe/handler.go", `package function
@@ -467,7 +467,7 @@ func TestBuildFailuresNameFunctionAndShowOutput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := newProject(t)
-			if err := copyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "bad")); err != nil {
+			if err := CopyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", "bad")); err != nil {
 				t.Fatal(err)
 			}
 			p.write("functions/bad/handler.go", c.handler)
@@ -588,7 +588,7 @@ exec "` + realGo + `" "$@"
 	}
 	var fns strings.Builder
 	for _, n := range []string{"a", "b", "c", "d"} {
-		if err := copyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", n)); err != nil {
+		if err := CopyTree(filepath.Join(p.dir, "template", "golang-http", "function"), filepath.Join(p.dir, "functions", n)); err != nil {
 			t.Fatal(err)
 		}
 		fns.WriteString("  fn-" + n + ":\n    lang: golang-http\n    handler: ./functions/" + n + "\n    image: x/" + n + "\n")

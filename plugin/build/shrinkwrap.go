@@ -44,7 +44,7 @@ func Shrinkwrap(st *stack.Stack, name, templateDir, buildDir string) (string, *s
 	if err := os.MkdirAll(fnDir, 0o755); err != nil {
 		return "", nil, err
 	}
-	if err := copyTree(tdir, dst); err != nil {
+	if err := CopyTree(tdir, dst); err != nil {
 		return "", nil, fmt.Errorf("copy template %s: %w", tdir, err)
 	}
 	handler := st.Path(f.Handler)
@@ -56,7 +56,7 @@ func Shrinkwrap(st *stack.Stack, name, templateDir, buildDir string) (string, *s
 		if e.Name() == "build" || e.Name() == "template" {
 			continue
 		}
-		if err := copyTree(filepath.Join(handler, e.Name()), filepath.Join(fnDir, e.Name())); err != nil {
+		if err := CopyTree(filepath.Join(handler, e.Name()), filepath.Join(fnDir, e.Name())); err != nil {
 			return "", nil, fmt.Errorf("function %q: copy handler: %w", name, err)
 		}
 	}
@@ -65,7 +65,7 @@ func Shrinkwrap(st *stack.Stack, name, templateDir, buildDir string) (string, *s
 			return "", nil, fmt.Errorf("configuration.copy[%d]: %w", i, err)
 		}
 		src := st.Path(p)
-		if err := copyTree(src, filepath.Join(dst, "function", filepath.Clean(p))); err != nil {
+		if err := CopyTree(src, filepath.Join(dst, "function", filepath.Clean(p))); err != nil {
 			return "", nil, fmt.Errorf("function %q: configuration.copy[%d] %s: %w", name, i, p, err)
 		}
 	}
@@ -83,9 +83,9 @@ func checkInside(p string) error {
 	return nil
 }
 
-// copyTree copies a file or a directory tree (following symlinks), keeping
+// CopyTree copies a file or a directory tree (following symlinks), keeping
 // file modes; existing files are overwritten, others kept (an overlay).
-func copyTree(src, dst string) error {
+func CopyTree(src, dst string) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return err
@@ -108,7 +108,7 @@ func copyTree(src, dst string) error {
 		}
 		if info.IsDir() {
 			if d.Type()&os.ModeSymlink != 0 {
-				return copyTree(p, target)
+				return CopyTree(p, target)
 			}
 			return os.MkdirAll(target, 0o755)
 		}

@@ -12,12 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin"
+	"github.com/prescale/prescale/plugin/build"
 )
 
 // project makes a stack directory in a temp dir: testdata/stack.yml and
@@ -34,66 +34,17 @@ func project(t *testing.T) string {
 		{filepath.Join("testdata", "stack.yml"), "stack.yml"},
 	}
 	for _, c := range copies {
-		if err := copyTree(c.from, filepath.Join(dir, c.to)); err != nil {
+		if err := build.CopyTree(c.from, filepath.Join(dir, c.to)); err != nil {
 			t.Fatalf("copy %s: %v", c.from, err)
 		}
 	}
 	return dir
 }
 
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			if d.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, info.Mode().Perm())
-	})
-}
-
-// syncBuffer collects the platform's log; it is printed when a test fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startPlatform starts a real Platform on a random port for dir/stack.yml.
 func startPlatform(t *testing.T, dir string, deploy bool) *plugin.Platform {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := plugin.New(plugin.Config{
 		Port:      0,
