@@ -56,30 +56,22 @@ func ParseDurations(r io.Reader) (map[string]Durations, error) {
 		}
 	}
 	out := map[string]Durations{}
-	line := 1
-	for {
-		rec, err := c.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line++
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("line %d has %d columns, the header %d", line, len(rec), len(header))
-		}
+	err = eachRecord(c, len(header), func(line int, rec []string) error {
 		v := make([]float64, len(names))
 		for i, n := range names[1:] {
 			x, err := strconv.ParseFloat(strings.TrimSpace(rec[col[n]]), 64)
 			if err != nil || x < 0 {
-				return nil, fmt.Errorf("line %d column %s: %q is not a number ≥ 0", line, n, rec[col[n]])
+				return fmt.Errorf("line %d column %s: %q is not a number ≥ 0", line, n, rec[col[n]])
 			}
 			v[i+1] = x
 		}
 		h := rec[col["HashFunction"]]
 		out[h] = Durations{Hash: h, Average: v[1], Count: v[2], Minimum: v[3], Maximum: v[4],
 			P0: v[5], P1: v[6], P25: v[7], P50: v[8], P75: v[9], P99: v[10], P100: v[11]}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("durations file has no rows")

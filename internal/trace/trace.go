@@ -151,19 +151,7 @@ func readPerMinute(r io.Reader, meta int) ([]Function, error) {
 		return nil, fmt.Errorf("header column %d (%q) is not a minute index: %w", meta+1, header[meta], err)
 	}
 	var out []Function
-	line := 1
-	for {
-		rec, err := c.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line++
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("line %d has %d columns, the header %d", line, len(rec), len(header))
-		}
+	err = eachRecord(c, len(header), func(line int, rec []string) error {
 		f := Function{FirstMinute: first, Counts: make([]float64, len(rec)-meta)}
 		if meta == 4 {
 			f.Owner, f.App, f.Hash, f.Trigger = rec[0], rec[1], rec[2], rec[3]
@@ -173,11 +161,15 @@ func readPerMinute(r io.Reader, meta int) ([]Function, error) {
 		for i, s := range rec[meta:] {
 			v, err := parseCount(s)
 			if err != nil {
-				return nil, fmt.Errorf("line %d column %d: %w", line, meta+i+1, err)
+				return fmt.Errorf("line %d column %d: %w", line, meta+i+1, err)
 			}
 			f.Counts[i] = v
 		}
 		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("trace has a header but no functions")
@@ -244,22 +236,13 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 	type key struct{ app, fn string }
 	bins := map[key]map[int]float64{}
 	maxMinute := 0
-	line := 1
-	for {
-		rec, err := c.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line++
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
+	err := eachRecord(c, 0, func(line int, rec []string) error {
 		if len(rec) < 3 {
-			return nil, fmt.Errorf("line %d has %d columns, want app,func,end_timestamp,duration", line, len(rec))
+			return fmt.Errorf("line %d has %d columns, want app,func,end_timestamp,duration", line, len(rec))
 		}
 		ts, err := strconv.ParseFloat(strings.TrimSpace(rec[2]), 64)
 		if err != nil || ts < 0 || math.IsNaN(ts) || math.IsInf(ts, 0) {
-			return nil, fmt.Errorf("line %d: end_timestamp %q must be seconds ≥ 0", line, rec[2])
+			return fmt.Errorf("line %d: end_timestamp %q must be seconds ≥ 0", line, rec[2])
 		}
 		k := key{rec[0], rec[1]}
 		if bins[k] == nil {
@@ -268,6 +251,10 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 		m := int(ts / 60)
 		bins[k][m]++
 		maxMinute = max(maxMinute, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(bins) == 0 {
 		return nil, errors.New("trace has a header but no invocations")
@@ -288,4 +275,24 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 		return out[i].Hash < out[j].Hash
 	})
 	return out, nil
+}
+
+// eachRecord calls fn with every record after the header and its 1-based
+// line number; want > 0 requires exactly that many columns.
+func eachRecord(c *csv.Reader, want int, fn func(line int, rec []string) error) error {
+	for line := 2; ; line++ {
+		rec, err := c.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if want > 0 && len(rec) != want {
+			return fmt.Errorf("line %d has %d columns, the header %d", line, len(rec), want)
+		}
+		if err := fn(line, rec); err != nil {
+			return err
+		}
+	}
 }

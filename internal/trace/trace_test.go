@@ -134,3 +134,25 @@ func TestSharedTraces(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDurationsErrors(t *testing.T) {
+	head := "HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0,percentile_Average_1,percentile_Average_25,percentile_Average_50,percentile_Average_75,percentile_Average_99,percentile_Average_100\n"
+	tests := []struct{ name, in, want string }{
+		{"missing column", "HashFunction,Average\nh,1\n", `lacks column "Count"`},
+		{"ragged", head + "o,a,h,1,2\n", "line 2 has 5 columns"},
+		{"negative", head + "o,a,h,1,2,3,4,5,6,7,-8,9,10,11\n", "percentile_Average_50"},
+		{"no rows", head, "no rows"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseDurations(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	d, err := ParseDurations(strings.NewReader(head + "o,a,h,1,2,3,4,5,6,7,8,9,10,11\n"))
+	if err != nil || d["h"].P50 != 8 || d["h"].P100 != 11 {
+		t.Fatalf("parse: %+v %v", d, err)
+	}
+}
