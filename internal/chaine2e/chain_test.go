@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/decide"
@@ -135,27 +135,11 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
 	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
 
-	logs := &testenv.LogBuffer{}
-	p, err := plugin.New(plugin.Config{
-		Port: 0, DataDir: t.TempDir(), StackFile: filepath.Join(root, "stack.yml"), Deploy: true,
-		SkipTests: true, NATSURL: ns.ClientURL(),
-	}, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = p.Close(ctx)
-		if t.Failed() {
-			t.Logf("platform log (tail):\n%s", tail(logs.String(), 8000))
-		}
-	})
+	p, _ := platformtest.Start(t, plugin.Config{
+		StackFile: filepath.Join(root, "stack.yml"), Deploy: true, SkipTests: true, NATSURL: ns.ClientURL(),
+	}, 4*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := p.Start(ctx); err != nil {
-		t.Fatalf("start: %v\n%s", err, tail(logs.String(), 8000))
-	}
 	gw := gateway{t: t, url: p.URL(), pw: p.Password()}
 	gw.waitReady("hello-python", "load-probe", "predictor", "scaler")
 	// This machine's 2 shared cores serve hello-python (a Python process
@@ -307,11 +291,4 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		t.Fatalf("first scale-up was reactive (predicted %.2f, reactive %.2f replicas, forecast %s): %s", d.PredictedRaw, d.ReactiveRaw, d.ForecastState, d.Summary())
 	}
 	t.Logf("first scale-up %s after the ramp began (peak at %s): %s", firstUp.Round(100*time.Millisecond), peakAt, d.Summary())
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }

@@ -3,13 +3,12 @@ package promtest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin"
 )
@@ -30,32 +29,14 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
 	t.Setenv("PRESCALE_HORIZON", "2s") // predictor: max(horizon, 2 periods) = 4 s
 	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
-	var logs strings.Builder
 	cfg := plugin.DefaultConfig()
-	cfg.Port = 0
-	cfg.DataDir = t.TempDir()
 	cfg.StackFile = filepath.Join(root, "stack.yml")
 	cfg.Deploy = true
 	cfg.SkipTests = true
-	p, err := plugin.New(cfg, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = p.Close(ctx)
-		if t.Failed() {
-			l := logs.String()
-			t.Logf("plugin log (tail):\n%s", l[max(0, len(l)-6000):])
-		}
-	})
+	started := time.Now()
+	p, _ := platformtest.Start(t, cfg, 100*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	started := time.Now()
-	if err := p.Start(ctx); err != nil {
-		t.Fatalf("plugin start: %v", err)
-	}
 	t.Logf("stack.yml built and deployed in %s", time.Since(started).Round(time.Millisecond))
 	base := p.URL()
 	prom := Start(t,

@@ -3,7 +3,6 @@ package promtest
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin"
 	"github.com/prescale/prescale/plugin/build"
@@ -69,33 +69,14 @@ func startTarget(t *testing.T) target {
 	if err := os.WriteFile(stackFile, []byte(stackYML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs strings.Builder
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := plugin.DefaultConfig()
-	cfg.Port = 0
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.StackFile = stackFile
 	cfg.Deploy = true
 	cfg.MetricsNamespaceSuffix = true
-	p, err := plugin.New(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := p.Close(ctx); err != nil {
-			t.Logf("plugin close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("plugin log:\n%s", logs.String())
-		}
-	})
+	p, logs := platformtest.Start(t, cfg, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.Start(ctx); err != nil {
-		t.Fatalf("plugin start: %v\n%s", err, logs.String())
-	}
 	tg := target{base: p.URL(), function: "hello-python", broken: "hello-broken", suffix: ".openfaas-fn", replicas: 1}
 	for {
 		resp, err := http.Post(tg.base+"/function/"+tg.function, "text/plain", strings.NewReader("ready?"))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin"
 	"github.com/prescale/prescale/plugin/build"
@@ -44,32 +44,7 @@ func project(t *testing.T) string {
 // startPlatform starts a real Platform on a random port for dir/stack.yml.
 func startPlatform(t *testing.T, dir string, deploy bool) *plugin.Platform {
 	t.Helper()
-	logs := &testenv.LogBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := plugin.New(plugin.Config{
-		Port:      0,
-		DataDir:   t.TempDir(),
-		StackFile: filepath.Join(dir, "stack.yml"),
-		Deploy:    deploy,
-	}, logger)
-	if err != nil {
-		t.Fatalf("plugin.New: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := p.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("platform log:\n%s", logs.String())
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := p.Start(ctx); err != nil {
-		t.Fatalf("Start: %v\nplatform log:\n%s", err, logs.String())
-	}
+	p, _ := platformtest.Start(t, plugin.Config{StackFile: filepath.Join(dir, "stack.yml"), Deploy: deploy}, 3*time.Minute)
 	return p
 }
 
