@@ -14,7 +14,8 @@ import (
 const logTail = 8000
 
 // Start creates cfg's platform on a random loopback port (cfg.Port is
-// forced to 0; an empty DataDir becomes a temp dir), starts it within
+// forced to 0; an empty DataDir becomes a temp dir — set DataDir when
+// starting from plugin.DefaultConfig, whose DataDir is .prescale), starts it within
 // startTimeout (building and, with cfg.Deploy, deploying its stack) and
 // closes it when the test ends. The returned buffer holds its log.
 func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin.Platform, *testenv.LogBuffer) {

@@ -30,6 +30,7 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	t.Setenv("PRESCALE_HORIZON", "2s") // predictor: max(horizon, 2 periods) = 4 s
 	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
 	cfg := plugin.DefaultConfig()
+	cfg.DataDir = t.TempDir()
 	cfg.StackFile = filepath.Join(root, "stack.yml")
 	cfg.Deploy = true
 	cfg.SkipTests = true
