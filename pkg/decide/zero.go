@@ -16,7 +16,9 @@ const (
 	LabelZero = "com.openfaas.scale.zero"
 	// LabelZeroDuration is OpenFaaS Pro's idle time before scaling to zero
 	// (a Go duration, e.g. "15m"). prescale uses it as the fixed keep-alive
-	// while prediction is off or not yet confident. 1s..24h; default 15m.
+	// while prediction is off or not yet confident. 1s..24h; without the
+	// label the keep-alive is W (prescale.cold-start-cost), the ski-rental
+	// break-even.
 	LabelZeroDuration = "com.openfaas.scale.zero-duration"
 	// LabelColdStartCost is what one cold start is worth in replica-seconds
 	// (W): a Go duration or a number of seconds, 1s..24h; default 600 s.
@@ -52,7 +54,9 @@ const MinConfidentIdleTimes = 8
 type ZeroSettings struct {
 	Enabled bool `json:"enabled"`
 	// KeepAlive is the fixed keep-alive (zero-duration) used while the
-	// arrival model is off or not yet confident.
+	// arrival model is off or not yet confident; 0 = ColdStartCost (keep a
+	// replica as long as one cold start is worth: the ski-rental
+	// break-even, at most twice the cost of hindsight for any gap).
 	KeepAlive time.Duration `json:"keep_alive"`
 	// ColdStartCost is W: one cold start is worth this many replica-seconds.
 	ColdStartCost time.Duration `json:"cold_start_cost"`
@@ -67,10 +71,19 @@ type ZeroSettings struct {
 	CEClamp bool `json:"ce_clamp,omitempty"`
 }
 
-// DefaultZeroSettings: off, keep-alive 15 min (OpenFaaS Pro's default
-// zero-duration), W = 600 s, prediction on, pre-warm lead 15 s.
+// DefaultZeroSettings: off, keep-alive = W until confident, W = 600 s,
+// prediction on, pre-warm lead 15 s.
 func DefaultZeroSettings() ZeroSettings {
-	return ZeroSettings{KeepAlive: 15 * time.Minute, ColdStartCost: DefaultColdStartCost, Predict: true, PrewarmLead: 15 * time.Second}
+	return ZeroSettings{ColdStartCost: DefaultColdStartCost, Predict: true, PrewarmLead: 15 * time.Second}
+}
+
+// FixedKeepAlive is the keep-alive used while the model is off or not yet
+// confident: KeepAlive, or W when KeepAlive is 0.
+func (s ZeroSettings) FixedKeepAlive() time.Duration {
+	if s.KeepAlive > 0 {
+		return s.KeepAlive
+	}
+	return s.ColdStartCost
 }
 
 // ErrZeroSettings wraps every scale-to-zero label error.
@@ -141,8 +154,8 @@ func (ZeroSettings) durationExample(k string) string {
 // Validate checks the ranges ParseZeroSettings enforces.
 func (s ZeroSettings) Validate() error {
 	switch {
-	case s.KeepAlive < time.Second || s.KeepAlive > 24*time.Hour:
-		return fmt.Errorf("%w: keep-alive %s (%s): allowed range is 1s..24h", ErrZeroSettings, s.KeepAlive, LabelZeroDuration)
+	case s.KeepAlive != 0 && (s.KeepAlive < time.Second || s.KeepAlive > 24*time.Hour):
+		return fmt.Errorf("%w: keep-alive %s (%s): allowed range is 1s..24h (0 = the cold-start cost)", ErrZeroSettings, s.KeepAlive, LabelZeroDuration)
 	case s.ColdStartCost < time.Second || s.ColdStartCost > 24*time.Hour:
 		return fmt.Errorf("%w: cold-start cost %s (%s): allowed range is 1s..24h", ErrZeroSettings, s.ColdStartCost, LabelColdStartCost)
 	case s.PrewarmLead < 0 || s.PrewarmLead > 10*time.Minute:
@@ -251,10 +264,7 @@ func decideZero(st ArrivalState, now time.Time, set ZeroSettings, obs ZeroObserv
 		last = now
 	}
 	warm := obs.Replicas > 0
-	lead := set.PrewarmLead
-	W := set.ColdStartCost.Seconds()
-
-	if set.Predict && st.Period > 0 {
+	if set.Predict && st.Period > 0 && st.Gaps < MinConfidentIdleTimes {
 		return periodicPlan(st, now, last, warm, set)
 	}
 	if !set.Predict || st.Gaps < MinConfidentIdleTimes {
@@ -262,16 +272,49 @@ func decideZero(st ArrivalState, now time.Time, set ZeroSettings, obs ZeroObserv
 		if set.Predict {
 			why = fmt.Sprintf("prediction not yet confident (%d of %d idle times)", st.Gaps, MinConfidentIdleTimes)
 		}
-		until := last.Add(set.KeepAlive)
+		ka := set.FixedKeepAlive()
+		until := last.Add(ka)
 		if now.Before(until) && warm {
 			return ZeroDecision{Action: ZeroKeepAlive, Rule: RuleFixed, Floor: 1, Until: until, Next: until,
-				Reason: fmt.Sprintf("keep-alive until %s: fixed %s after the last invocation, %s", clock(until), set.KeepAlive, why)}
+				Reason: fmt.Sprintf("keep-alive until %s: fixed %s after the last invocation, %s", clock(until), ka, why)}
 		}
 		return ZeroDecision{Action: ZeroScaleToZero, Rule: RuleFixed, Floor: 0,
-			Reason: fmt.Sprintf("scale to zero: idle for %s ≥ fixed keep-alive %s, %s", now.Sub(last).Round(time.Second), set.KeepAlive, why)}
+			Reason: fmt.Sprintf("scale to zero: idle for %s ≥ fixed keep-alive %s, %s", now.Sub(last).Round(time.Second), ka, why)}
 	}
+	if st.Period > 0 && st.Gaps >= MinConfidentIdleTimes {
+		// Both models: hold a replica if either wants one, else pre-warm
+		// at the earlier of their plans.
+		dp := periodicPlan(st, now, last, warm, set)
+		dh := histogramDecision(st, now, last, warm, set)
+		switch {
+		case dp.Floor == 1:
+			if dh.Floor == 1 && dh.Until.After(dp.Until) {
+				dp.Until, dp.Next = dh.Until, dh.Until
+			}
+			return dp
+		case dh.Floor == 1:
+			dh.Reason += fmt.Sprintf("; periodic model: next invocation expected in %.0f s (period %.0f s)", math.Max(0, dp.Expected.Sub(now).Seconds()), st.Period)
+			return dh
+		}
+		if !dh.Prewarm.IsZero() && (dp.Prewarm.IsZero() || dh.Prewarm.Before(dp.Prewarm)) {
+			dp.Prewarm, dp.Next = dh.Prewarm, dh.Next
+			dp.Reason += fmt.Sprintf("; the histogram pre-warms earlier, at %s", clock(dh.Prewarm))
+		}
+		return dp
+	}
+	return histogramDecision(st, now, last, warm, set)
+}
+
+// histogramDecision is the decision of the idle-time histogram alone.
+func histogramDecision(st ArrivalState, now, last time.Time, warm bool, set ZeroSettings) ZeroDecision {
+	lead := set.PrewarmLead
+	W := set.ColdStartCost.Seconds()
 	e := now.Sub(last).Seconds()
-	p := histogramPlan(st, e, warm, W, lead.Seconds())
+	smooth := histogramSmoothing
+	if st.Period > 0 {
+		smooth = 0
+	}
+	p := histogramPlanSmoothed(st, e, warm, W, lead.Seconds(), smooth)
 	n := float64(st.Gaps)
 	switch {
 	case p.none:
@@ -380,20 +423,56 @@ type plan struct {
 // start per such gap). A two-state dynamic programme over the 240 bins
 // gives the optimum exactly, in O(bins).
 func histogramPlan(st ArrivalState, e float64, warm bool, W, lead float64) plan {
+	return histogramPlanSmoothed(st, e, warm, W, lead, 0)
+}
+
+// histogramSmoothing is the relative half-width of the kernel that spreads
+// each bin's mass over its neighbours (bin i over i ± round(0.2·i)) before
+// planning, for functions without a period: a few dozen idle times leave
+// empty bins between the observed ones, and an unsmoothed plan would turn
+// the replica off in every such hole (a hole is not evidence that no call
+// comes then). Periodic functions keep the sharp histogram.
+const histogramSmoothing = 0.2
+
+// histogramPlanSmoothed is histogramPlan over the histogram smoothed with
+// relative half-width smooth (0 = none).
+func histogramPlanSmoothed(st ArrivalState, e float64, warm bool, W, lead, smooth float64) plan {
+	if smooth > 0 {
+		var diff [IdleBins + 1]float64
+		for i, x := range st.Idle {
+			if x == 0 {
+				continue
+			}
+			h := int(math.Round(smooth * float64(i)))
+			lo, hi := max(0, i-h), min(IdleBins-1, i+h)
+			w := x / float64(hi-lo+1)
+			diff[lo] += w
+			diff[hi+1] -= w
+		}
+		sm := make([]float64, IdleBins)
+		acc := 0.0
+		for i := range sm {
+			acc += diff[i]
+			sm[i] = math.Max(acc, 0)
+		}
+		st.Idle = sm
+	}
 	bw := IdleBinWidth.Seconds()
 	j0 := int(e / bw)
 	if j0 >= IdleBins {
 		return plan{none: true}
 	}
 	nb := IdleBins - j0
-	m := make([]float64, nb) // mass per bin from j0 on
+	var mA, sA, vwA, vcA [IdleBins + 1]float64
+	var stayA, onA [IdleBins]bool
+	m := mA[:nb] // mass per bin from j0 on
 	for j := j0; j < len(st.Idle); j++ {
 		m[j-j0] = st.Idle[j]
 	}
 	if j0 < len(st.Idle) {
 		m[0] *= 1 - (e-float64(j0)*bw)/bw
 	}
-	S := make([]float64, nb+1) // survival at the start of bin (index), unnormalised
+	S := sA[:nb+1] // survival at the start of bin (index), unnormalised
 	S[nb] = st.Over
 	for j := nb - 1; j >= 0; j-- {
 		S[j] = S[j+1] + m[j]
@@ -410,10 +489,9 @@ func histogramPlan(st ArrivalState, e float64, warm bool, W, lead float64) plan 
 		}
 		return float64(j0+j) * bw
 	}
-	vw := make([]float64, nb+1)
-	vc := make([]float64, nb+1)
-	stayW := make([]bool, nb) // warm at j: stay warm at j+1
-	onC := make([]bool, nb)   // cold at j: turn on for j+1
+	vw, vc := vwA[:nb+1], vcA[:nb+1]
+	stayW := stayA[:nb] // warm at j: stay warm at j+1
+	onC := onA[:nb]     // cold at j: turn on for j+1
 	vw[nb], vc[nb] = W*st.Over, W*st.Over
 	for j := nb - 1; j >= 0; j-- {
 		width := start(j+1) - start(j)

@@ -29,7 +29,7 @@ func TestParseZeroSettings(t *testing.T) {
 	if !s.Enabled || s.KeepAlive != 5*time.Minute || s.ColdStartCost != 120*time.Second || s.PrewarmLead != 20*time.Second || s.Predict {
 		t.Fatalf("parsed %+v", s)
 	}
-	if d := DefaultZeroSettings(); d.Enabled || d.KeepAlive != 15*time.Minute || d.ColdStartCost != 600*time.Second || !d.Predict {
+	if d := DefaultZeroSettings(); d.Enabled || d.KeepAlive != 0 || d.FixedKeepAlive() != 600*time.Second || d.ColdStartCost != 600*time.Second || !d.Predict {
 		t.Fatalf("defaults %+v", d)
 	}
 	_, err = ParseZeroSettings(map[string]string{LabelZeroDuration: "0s", LabelColdStartCost: "forever", LabelPrewarmLead: "1h", LabelZeroPredict: "maybe"}, DefaultZeroSettings())
@@ -100,9 +100,12 @@ func TestDecideZeroFixedKeepAlive(t *testing.T) {
 	}
 }
 
-// Hand-computed histogram: ten idle times of 9.5 min (bin 9). Keeping the
-// replica through bins 0..8 wastes 540 s; releasing and pre-warming costs
-// the 15 s lead: release now, pre-warm at 540-15 = 525 s after the last.
+// Hand-computed histogram: ten idle times of 9.5 min (bin 9), no period,
+// so the plan smooths bin 9 over 9 ± round(0.2·9) = bins 7..11 (2 each).
+// Keeping the replica through bins 0..6 wastes 420 s × S; releasing and
+// pre-warming costs the 15 s lead: release now, pre-warm at 420-15 = 405 s
+// after the last; in bin 7 the hazard is 2/10 per minute, and 600 s × 0.2
+// = 120 > 60 s of replica time: warm from there to the end of bin 11.
 func TestHistogramPlanPrewarm(t *testing.T) {
 	var st ArrivalState
 	for i := 0; i <= 10; i++ {
@@ -114,20 +117,20 @@ func TestHistogramPlanPrewarm(t *testing.T) {
 	st.Period, st.Starts = 0, nil // histogram only
 	last := 5700.0
 	d := DecideZero(st, at(last+5), zeroOn(), ZeroObservation{Replicas: 1})
-	if d.Action != ZeroScaleToZero || d.Rule != RuleHistogram || !d.Prewarm.Equal(at(last+525)) {
+	if d.Action != ZeroScaleToZero || d.Rule != RuleHistogram || !d.Prewarm.Equal(at(last+405)) {
 		t.Fatalf("after the invocation: %+v", d)
 	}
 	d = DecideZero(st, at(last+400), zeroOn(), ZeroObservation{Replicas: 0})
-	if d.Action != ZeroPrewarm || d.Floor != 0 || !d.Prewarm.Equal(at(last+525)) {
+	if d.Action != ZeroPrewarm || d.Floor != 0 || !d.Prewarm.Equal(at(last+405)) {
 		t.Fatalf("waiting: %+v", d)
 	}
-	d = DecideZero(st, at(last+530), zeroOn(), ZeroObservation{Replicas: 0})
+	d = DecideZero(st, at(last+410), zeroOn(), ZeroObservation{Replicas: 0})
 	if d.Action != ZeroPrewarm || d.Floor != 1 {
 		t.Fatalf("due: %+v", d)
 	}
-	// Warm inside bin 9: keep alive to its end (600 s), P = 1.
+	// Warm inside bin 9: keep alive to the end of bin 11 (720 s), P = 1.
 	d = DecideZero(st, at(last+545), zeroOn(), ZeroObservation{Replicas: 1})
-	if d.Action != ZeroKeepAlive || !d.Until.Equal(at(last+600)) {
+	if d.Action != ZeroKeepAlive || !d.Until.Equal(at(last+720)) {
 		t.Fatalf("in the bin: %+v", d)
 	}
 	// A cheap cold start (W = 10 s < the lead + waste): never pre-warm.
@@ -138,7 +141,7 @@ func TestHistogramPlanPrewarm(t *testing.T) {
 		t.Fatalf("cheap cold start: %+v", d)
 	}
 	// Past every idle time seen: nothing to wait for.
-	d = DecideZero(st, at(last+700), zeroOn(), ZeroObservation{Replicas: 1})
+	d = DecideZero(st, at(last+730), zeroOn(), ZeroObservation{Replicas: 1})
 	if d.Action != ZeroScaleToZero || !strings.Contains(d.Reason, "no idle time") {
 		t.Fatalf("past the histogram: %+v", d)
 	}
