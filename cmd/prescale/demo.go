@@ -46,7 +46,7 @@ const demoDefaultHash = "e72c1540681c01fcedf92b51b790bf3d64dd9e56a5f9d1e02ee9c54
 
 func (d *demoConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.enabled, "demo", false, "replay a bursty trace window against --demo-function and stream the scaler's decisions (make up)")
-	fs.StringVar(&d.trace, "demo-trace", "../shared/traces/invitro_azure2019_fullday_10fn_invocations.csv", "trace file of the demo (Azure 2019 per-minute format)")
+	fs.StringVar(&d.trace, "demo-trace", "traces/invitro_azure2019_fullday_10fn_invocations.csv", "trace file of the demo (Azure 2019 per-minute format)")
 	fs.StringVar(&d.function, "demo-function", "hello-python", "function the demo drives")
 	fs.StringVar(&d.hash, "demo-hash", demoDefaultHash, "trace function (HashFunction or a unique prefix)")
 	fs.IntVar(&d.from, "demo-from", 485, "first trace minute of the demo window (0-based)")
@@ -140,7 +140,7 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 	counts, desc, err := d.counts()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(out, "demo: trace %s not found (../shared absent?); serving without the replay\n", d.trace)
+		fmt.Fprintf(out, "demo: trace %s not found (run from the repository root?); serving without the replay\n", d.trace)
 		return wg.Wait, nil
 	case err != nil:
 		fmt.Fprintf(out, "demo: cannot use the trace (%v); serving without the replay\n", err)
