@@ -121,6 +121,10 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintln(out, "demo: decisions (time, function, observed rps, forecast rps, replicas before → after, reason):")
+	// The replay starts with the control loop's first decision: before it
+	// (the build, the cron connector's first listing) nobody observes.
+	live := make(chan struct{})
+	var liveOnce sync.Once
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -129,6 +133,7 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 			if dc.At.Before(start) { // earlier runs' decisions in the same data dir
 				return nil
 			}
+			liveOnce.Do(func() { close(live) })
 			_, err := fmt.Fprintln(out, "decision", dc.Summary())
 			return err
 		})
@@ -146,10 +151,16 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 		fmt.Fprintf(out, "demo: cannot use the trace (%v); serving without the replay\n", err)
 		return wg.Wait, nil
 	}
-	fmt.Fprintf(out, "demo: replaying %s against %s\n", desc, d.function)
+	fmt.Fprintf(out, "demo: replaying %s against %s, from the control loop's first decision\n", desc, d.function)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		select {
+		case <-live:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintln(out, "demo: replay started")
 		sum, err := replay.Run(ctx, replay.Config{
 			Gateway: p.URL(), Function: d.function, Counts: counts, Speed: d.speed, Seed: 1,
 			Timeout: 30 * time.Second, MaxInFlight: 200,
