@@ -40,9 +40,9 @@ func newZeroCtl(f sim.FunctionInfo, period, lag int, z zeroLayer) *zeroCtl {
 		ring: make([]int, max(1, zeroStabilization/period))}
 }
 
-func (c *zeroCtl) Period() int         { return c.period }
-func (c *zeroCtl) Lag() int            { return c.lag }
-func (c *zeroCtl) Arrived(v sim.View)  { c.z.arrived(v.Now()) }
+func (c *zeroCtl) Period() int        { return c.period }
+func (c *zeroCtl) Lag() int           { return c.lag }
+func (c *zeroCtl) Arrived(v sim.View) { c.z.arrived(v.Now()) }
 func (c *zeroCtl) Decide(v sim.View) int {
 	w := min(c.period, int(v.Now()))
 	need := 0
