@@ -275,6 +275,42 @@ func targetCheck(fr ZeroFrontier) string {
 		}
 		fmt.Fprintf(&b, "| %s | %.3f | %.2f× | %.1f |\n", pol, c, c/math.Max(ref.Metrics.ColdPct(), 1e-12), p75)
 	}
+	b.WriteString("\n" + dominance(fr) + "\n")
+	return b.String()
+}
+
+// dominance says, for every point of the other curves whose waste lies in
+// prescale's range, whether prescale's curve (interpolated at that waste)
+// has fewer cold starts, pooled and at the 75th-percentile function.
+func dominance(fr ZeroFrontier) string {
+	pre := fr.Curves["prescale"]
+	if len(pre) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Frontier check — at each point of the other curves inside prescale's waste range, prescale's curve (interpolated) against it:\n\n")
+	b.WriteString("| vs | points compared | prescale fewer pooled | prescale p75 ≤ theirs | points outside prescale's range |\n|---|---:|---:|---:|---:|\n")
+	for _, pol := range fr.Order {
+		if pol == "prescale" || pol == "oracle" {
+			continue
+		}
+		n, pooled, p75, out := 0, 0, 0, 0
+		for _, q := range fr.Curves[pol] {
+			c, p, ok := At(pre, q.Metrics.WastedSeconds)
+			if !ok {
+				out++
+				continue
+			}
+			n++
+			if c < q.Metrics.ColdPct() {
+				pooled++
+			}
+			if p <= q.P75 {
+				p75++
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", pol, n, pooled, p75, out)
+	}
 	return b.String()
 }
 
