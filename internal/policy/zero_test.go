@@ -110,8 +110,8 @@ func TestHybridWindows(t *testing.T) {
 	}
 }
 
-// A timer every 15 min (longer than the 10-minute keep-alive W = 600 s
-// gives while the model is not confident): the fixed keep-alive meets every
+// A timer every 15 min, longer than the keep-alive prescale uses while the
+// model is not confident (zero-duration 10m here): the fixed keep-alive meets every
 // call cold; prescale is cold until it has seen five burst starts, then
 // pre-warms each call (15 s lead + up to one 5 s tick + the 2 s lag ahead).
 func TestPrescaleZeroPrewarmsATimer(t *testing.T) {
@@ -120,7 +120,9 @@ func TestPrescaleZeroPrewarmsATimer(t *testing.T) {
 		times = append(times, 30+float64(k)*900)
 	}
 	ka := zeroRun(t, KeepAlive{Duration: 600}, 180, times...)
-	pz := zeroRun(t, DefaultPrescaleZero(), 180, times...)
+	p := DefaultPrescaleZero()
+	p.Settings.KeepAlive = 10 * time.Minute
+	pz := zeroRun(t, p, 180, times...)
 	if ka.ColdInvocations != 12 {
 		t.Fatalf("keep-alive: %d cold, want 12", ka.ColdInvocations)
 	}

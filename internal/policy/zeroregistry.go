@@ -88,7 +88,7 @@ func ZeroCurves() []Curve {
 		hy.Values = append(hy.Values, fmt.Sprintf("%g/%g", ht[0], ht[1]))
 	}
 	pz := Curve{Policy: "prescale", Knob: "cold-start cost W (prescale.cold-start-cost)"}
-	for _, w := range []int{30, 60, 150, 300, 600, 1800, 3600, 14400} {
+	for _, w := range []int{30, 60, 150, 300, 600, 1800, 3600, 7200, 14400} {
 		p := DefaultPrescaleZero()
 		p.Settings.ColdStartCost = time.Duration(w) * time.Second
 		p.Label = fmt.Sprintf("prescale(W %s)", p.Settings.ColdStartCost)

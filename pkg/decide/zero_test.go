@@ -29,7 +29,7 @@ func TestParseZeroSettings(t *testing.T) {
 	if !s.Enabled || s.KeepAlive != 5*time.Minute || s.ColdStartCost != 120*time.Second || s.PrewarmLead != 20*time.Second || s.Predict {
 		t.Fatalf("parsed %+v", s)
 	}
-	if d := DefaultZeroSettings(); d.Enabled || d.KeepAlive != 0 || d.FixedKeepAlive() != 600*time.Second || d.ColdStartCost != 600*time.Second || !d.Predict {
+	if d := DefaultZeroSettings(); d.Enabled || d.KeepAlive != 0 || d.FixedKeepAlive() != 40*time.Minute || d.ColdStartCost != 600*time.Second || !d.Predict {
 		t.Fatalf("defaults %+v", d)
 	}
 	_, err = ParseZeroSettings(map[string]string{LabelZeroDuration: "0s", LabelColdStartCost: "forever", LabelPrewarmLead: "1h", LabelZeroPredict: "maybe"}, DefaultZeroSettings())
@@ -68,6 +68,14 @@ func TestDecideZeroFixedKeepAlive(t *testing.T) {
 	st.Observe(at(0), at(100))
 	set := zeroOn()
 	set.KeepAlive = 10 * time.Minute
+	if def := zeroOn(); def.FixedKeepAlive() != 4*def.ColdStartCost {
+		t.Fatalf("default fixed keep-alive %s, want 4 W", def.FixedKeepAlive())
+	}
+	def := zeroOn()
+	def.ColdStartCost = 2 * time.Hour
+	if def.FixedKeepAlive() != 4*time.Hour {
+		t.Fatalf("fixed keep-alive %s, want the 4 h cap", def.FixedKeepAlive())
+	}
 	for _, c := range []struct {
 		now    float64
 		warm   bool
@@ -217,6 +225,21 @@ func TestPeriodicityNotDetectedOnRandomArrivals(t *testing.T) {
 	}
 	if st.Period != 0 {
 		t.Fatalf("random arrivals detected as periodic: %v (score %v)", st.Period, st.PeriodScore)
+	}
+}
+
+func TestRareFactor(t *testing.T) {
+	st := ArrivalState{Since: at(0), Total: 60}
+	if f := rareFactor(st, at(3600)); f != 1 { // one call a minute
+		t.Fatalf("factor %v, want 1", f)
+	}
+	st.Total = 15 // 15 an hour: sqrt(60/15) = 2
+	if f := rareFactor(st, at(3600)); f != 2 {
+		t.Fatalf("factor %v, want 2", f)
+	}
+	st.Total = 0.5
+	if f := rareFactor(st, at(3600)); f != 8 {
+		t.Fatalf("factor %v, want the cap 8", f)
 	}
 }
 
