@@ -25,12 +25,12 @@ type Config struct {
 	// Times, when set, are real arrival instants (seconds since the start
 	// of the window, sorted; Azure 2021): they are replayed as they are,
 	// divided by Speed, instead of spreading Counts within each minute.
-	Times []float64
-	Speed    float64   // time compression, > 0 (1 = real time)
-	Seed     uint64    // arrival randomness
-	Method   string    // default POST
-	Body     []byte
-	Timeout  time.Duration // per request (default 30s)
+	Times   []float64
+	Speed   float64 // time compression, > 0 (1 = real time)
+	Seed    uint64  // arrival randomness
+	Method  string  // default POST
+	Body    []byte
+	Timeout time.Duration // per request (default 30s)
 	// MaxInFlight bounds concurrent requests; arrivals beyond it are
 	// counted as Dropped, never queued in the client (default 1000).
 	MaxInFlight int
