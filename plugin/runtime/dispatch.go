@@ -23,172 +23,8 @@ const InternalHeader = "X-OpenFaaS-Internal"
 // InternalValue is the value of InternalHeader on the runtime's own errors.
 const InternalValue = "prescale-plugin"
 
-// waiter is one queued request. ch receives the replica whose slot it got
-// (in-flight already counted), or nil when the function went away.
-type waiter struct {
-	ch chan *replica
-}
-
-// lease is a slot on one replica for one request.
-type lease struct {
-	r    *replica
-	port int
-}
-
-var (
-	errGone = errors.New("function removed or runtime closing")
-)
-
-type waitTimeoutError struct {
-	name      string
-	waited    time.Duration
-	noneReady bool
-	queued    int
-}
-
-func (e *waitTimeoutError) Error() string {
-	if e.noneReady {
-		return fmt.Sprintf("no replica of %s became ready within %s", e.name, e.waited.Round(time.Millisecond))
-	}
-	return fmt.Sprintf("no free replica slot for %s within %s (%d requests queued)", e.name, e.waited.Round(time.Millisecond), e.queued)
-}
-
-// pickLocked returns the ready replica with the fewest requests in flight
-// and a free slot, or nil.
-func (fn *function) pickLocked() *replica {
-	var best *replica
-	n := len(fn.replicas)
-	if n == 0 {
-		return nil
-	}
-	fn.rr++
-	for i := 0; i < n; i++ {
-		r := fn.replicas[(fn.rr+i)%n]
-		if !r.routable() {
-			continue
-		}
-		if r.spec.MaxInflight > 0 && r.inflight >= r.spec.MaxInflight {
-			continue
-		}
-		if best == nil || r.inflight < best.inflight {
-			best = r
-		}
-	}
-	return best
-}
-
-// dispatchLocked hands free slots to queued requests, oldest first.
-func (m *Manager) dispatchLocked(fn *function) {
-	for fn.waiters.Len() > 0 {
-		r := fn.pickLocked()
-		if r == nil {
-			return
-		}
-		w := fn.waiters.Remove(fn.waiters.Front()).(*waiter)
-		r.inflight++
-		r.requests++
-		w.ch <- r
-	}
-}
-
-func (m *Manager) failWaitersLocked(fn *function) {
-	for fn.waiters.Len() > 0 {
-		w := fn.waiters.Remove(fn.waiters.Front()).(*waiter)
-		w.ch <- nil
-	}
-}
-
-// acquire takes a slot on a ready replica, waiting in FIFO order for up to
-// ColdStartWait. A function at 0 replicas is scaled from zero first.
-func (m *Manager) acquire(ctx context.Context, fn *function) (lease, error) {
-	m.mu.Lock()
-	if fn.removed || m.closed {
-		m.mu.Unlock()
-		return lease{}, errGone
-	}
-	if fn.desired == 0 && !m.cfg.DisableScaleFromZero {
-		fn.desired = scaleFromZeroTarget(fn.spec)
-		fn.scaleFromZeroes++
-		m.log.Info("scale from zero", "function", fn.name, "replicas", fn.desired)
-		m.reconcileLocked(fn)
-	}
-	if fn.waiters.Len() == 0 {
-		if r := fn.pickLocked(); r != nil {
-			r.inflight++
-			r.requests++
-			l := lease{r: r, port: r.port}
-			m.mu.Unlock()
-			return l, nil
-		}
-	}
-	noneReady := fn.readyCountLocked() == 0
-	w := &waiter{ch: make(chan *replica, 1)}
-	elem := fn.waiters.PushBack(w)
-	m.mu.Unlock()
-
-	start := time.Now()
-	t := time.NewTimer(m.cfg.ColdStartWait)
-	defer t.Stop()
-	var werr error
-	select {
-	case r := <-w.ch:
-		return m.granted(fn, r, noneReady, start)
-	case <-t.C:
-	case <-ctx.Done():
-		werr = ctx.Err()
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	select {
-	case r := <-w.ch: // granted while we timed out: give the slot back
-		if r != nil {
-			r.inflight--
-			m.dispatchLocked(fn)
-		}
-	default:
-		fn.waiters.Remove(elem)
-	}
-	if werr != nil {
-		return lease{}, werr
-	}
-	fn.queueTimeouts++
-	return lease{}, &waitTimeoutError{name: fn.name, waited: time.Since(start), noneReady: fn.readyCountLocked() == 0, queued: fn.waiters.Len()}
-}
-
-func (m *Manager) granted(fn *function, r *replica, noneReady bool, start time.Time) (lease, error) {
-	if r == nil {
-		return lease{}, errGone
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if noneReady {
-		fn.coldStartWaits++
-		fn.coldStartWaitS += time.Since(start).Seconds()
-	}
-	return lease{r: r, port: r.port}, nil
-}
-
-func (m *Manager) release(l lease) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l.r.inflight--
-	m.dispatchLocked(l.r.fn)
-}
-
-// suspect takes a replica that refused a connection out of routing and asks
-// its owner to re-probe it.
-func (m *Manager) suspect(l lease) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if l.r.port != l.port || !l.r.routable() {
-		return
-	}
-	l.r.state = stateStarting
-	select {
-	case l.r.recheck <- struct{}{}:
-	default:
-	}
-}
+// errUpstreamTimeout is the cause of a request cancelled at its deadline.
+var errUpstreamTimeout = errors.New("upstream timeout")
 
 // Invoke dispatches one /function/ request to a ready replica of name
 // ("fn" or "fn.openfaas-fn") with path as the upstream path ("/" when empty).
@@ -204,20 +40,21 @@ func (m *Manager) Invoke(w http.ResponseWriter, r *http.Request, name, path stri
 
 	m.mu.Lock()
 	fn, err := m.lookupLocked(name)
-	if err == nil {
-		fn.invocations++
-	}
 	m.mu.Unlock()
 	if err != nil {
 		internalError(w, http.StatusNotFound, err.Error())
 		return
 	}
+	fn.pool.invoked()
 	var body *trackedBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &trackedBody{rc: r.Body}
 	}
 	for attempt := 0; ; attempt++ {
-		l, err := m.acquire(r.Context(), fn)
+		if fn.atZero.Load() && !m.cfg.DisableScaleFromZero {
+			m.scaleFromZero(fn)
+		}
+		l, err := fn.pool.acquire(r.Context())
 		if err != nil {
 			var wt *waitTimeoutError
 			switch {
@@ -231,7 +68,7 @@ func (m *Manager) Invoke(w http.ResponseWriter, r *http.Request, name, path stri
 			return
 		}
 		retry := m.forward(w, r, fn, l, path, callID, body, attempt < 2)
-		m.release(l)
+		fn.pool.release(l)
 		if !retry {
 			return
 		}
@@ -318,16 +155,15 @@ func isDialError(err error) bool {
 // forward proxies one request to the leased replica. It returns true when the
 // request never reached the replica and may be retried on another one.
 func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, l lease, path, callID string, body *trackedBody, mayRetry bool) bool {
-	s := l.r.spec
-	ctx := r.Context()
-	var cancel context.CancelFunc
-	timeout := requestTimeout(s)
+	// The upstream deadline is on the Manager's clock: a cancel with
+	// errUpstreamTimeout as the cause.
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	timeout := l.s.timeout
 	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		t := m.clk.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
+		defer t.Stop()
 	}
-	defer cancel()
 
 	if path == "" || path[0] != '/' {
 		path = "/" + path
@@ -352,7 +188,7 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 	copyHeaders(out.Header, r.Header)
 	out.Header.Set("X-Call-Id", callID)
 	if out.Header.Get("X-Start-Time") == "" {
-		out.Header.Set("X-Start-Time", strconv.FormatInt(time.Now().UTC().UnixNano(), 10))
+		out.Header.Set("X-Start-Time", strconv.FormatInt(m.clk.Now().UTC().UnixNano(), 10))
 	}
 	if out.Header.Get("X-Forwarded-Host") == "" && r.Host != "" {
 		out.Header.Set("X-Forwarded-Host", r.Host)
@@ -370,18 +206,18 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 	if err != nil {
 		switch {
 		case r.Context().Err() != nil:
-			m.log.Debug("client went away", "function", fn.name, "replica", l.r.id)
+			m.log.Debug("client went away", "function", fn.name, "replica", l.s.id)
 		case mayRetry && isDialError(err) && (body == nil || !body.touched.Load()):
-			m.log.Warn("replica refused the connection; retrying on another", "function", fn.name, "replica", l.r.id, "err", err)
-			m.suspect(l)
+			m.log.Warn("replica refused the connection; retrying on another", "function", fn.name, "replica", l.s.id, "err", err)
+			fn.pool.suspect(l)
 			return true
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(context.Cause(ctx), errUpstreamTimeout):
 			internalError(w, http.StatusGatewayTimeout, fmt.Sprintf("function %s timed out after %s", fn.name, timeout))
 		default:
 			// A connection-level failure: stop routing to this replica at once
 			// and let its owner re-probe it (a dead process is restarted).
-			m.suspect(l)
-			internalError(w, http.StatusBadGateway, fmt.Sprintf("function %s: replica %s failed: %v", fn.name, l.r.id, err))
+			fn.pool.suspect(l)
+			internalError(w, http.StatusBadGateway, fmt.Sprintf("function %s: replica %s failed: %v", fn.name, l.s.id, err))
 		}
 		return false
 	}
@@ -408,7 +244,7 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 		}
 		if rerr != nil {
 			if rerr != io.EOF {
-				m.log.Warn("response body cut short", "function", fn.name, "replica", l.r.id, "err", rerr)
+				m.log.Warn("response body cut short", "function", fn.name, "replica", l.s.id, "err", rerr)
 			}
 			return false
 		}
