@@ -148,8 +148,8 @@ func crashReason(from state, ev event, readyTimeout time.Duration) (string, bool
 
 // driver runs the actions of one replica's states on its goroutine.
 type driver struct {
-	m   *Manager
-	r   *replica
+	m      *Manager
+	r      *replica
 	p      *process // the current process, nil between processes
 	why    string   // the crash reason, set by transition to stCrashed
 	whyErr bool     // append the process's exit status to why
