@@ -55,6 +55,7 @@ type Config struct {
 	Clock clock.Clock
 
 	// onTransition, when set, sees every replica state transition (tests).
+	// It is called under Manager.mu and must not call the Manager.
 	onTransition func(transitionRecord)
 }
 

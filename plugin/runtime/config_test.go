@@ -10,6 +10,7 @@ import (
 
 	"github.com/openfaas/faas-provider/logs"
 )
+
 // client is the tests' HTTP client; its timeout is only a safety net.
 var client = &http.Client{Timeout: safetyNet}
 

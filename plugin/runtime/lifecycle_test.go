@@ -106,7 +106,10 @@ func TestKillUnderLoad(t *testing.T) {
 	}
 	// A long request pins one replica, the victim: its failure is certain.
 	long := make(chan struct{})
-	go func() { defer close(long); record(do(client, http.MethodGet, gw.URL+"/function/load/sleep?ms=600000", "", nil)) }()
+	go func() {
+		defer close(long)
+		record(do(client, http.MethodGet, gw.URL+"/function/load/sleep?ms=600000", "", nil))
+	}()
 	var victim ReplicaStatus
 	waitUntil(t, m, "the long request in flight", func() bool {
 		rs, _ := m.Replicas("load")

@@ -106,7 +106,9 @@ func (m *Manager) transition(r *replica, from state, ev event, d *driver) state 
 		m.removeReplicaLocked(r)
 		m.reconcileLocked(fn)
 	}
-	rec := transitionRecord{Function: fn.name, Replica: r.id, From: from, To: to, Event: ev, At: now}
+	if m.cfg.onTransition != nil { // under the lock: whoever sees the new state sees the record
+		m.cfg.onTransition(transitionRecord{Function: fn.name, Replica: r.id, From: from, To: to, Event: ev, At: now})
+	}
 	pid, delay := r.pid, r.delay
 	m.mu.Unlock()
 
@@ -120,9 +122,6 @@ func (m *Manager) transition(r *replica, from state, ev event, d *driver) state 
 		m.log.Warn("replica exited unexpectedly; restarting", "function", fn.name, "replica", r.id, "backoff", delay)
 	case stStopped:
 		m.log.Info("replica stopped", "function", fn.name, "replica", r.id)
-	}
-	if m.cfg.onTransition != nil {
-		m.cfg.onTransition(rec)
 	}
 	m.changed.broadcast()
 	return to
