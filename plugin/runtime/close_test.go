@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	goruntime "runtime"
@@ -144,16 +145,18 @@ func TestScaleDownDrains(t *testing.T) {
 			waitAvailable(t, m, "drain", 1)
 			pid := pids(t, m, "drain")[0]
 			got := make(chan result, 1)
-			go func() { got <- do(client, "GET", gw.URL+"/function/drain/sleep?ms="+strconv.Itoa(tc.ms), "", nil) }()
-			waitUntil(t, m, "request in flight", func() bool {
-				rs, _ := m.Replicas("drain")
-				return len(rs) == 1 && rs[0].Inflight == 1
-			})
+			go func() { got <- do(client, "GET", gw.URL+"/function/drain/sleep?log=1&ms="+strconv.Itoa(tc.ms), "", nil) }()
+			waitLogged(t, m, "drain", fmt.Sprintf("sleeping %d ms", tc.ms))
 			if err := m.Scale(context.Background(), "drain", 0); err != nil {
 				t.Fatal(err)
 			}
 			if st, _ := m.Status("drain"); st.AvailableReplicas != 0 {
 				t.Errorf("available %d right after scale to 0", st.AvailableReplicas)
+			}
+			if tc.code == 502 {
+				// The grace timer must be armed before the clock moves: it
+				// is computed from the stop's start and the clock's now.
+				armed(t, clk, tc.grace)
 			}
 			// New requests are not routed to the draining replica.
 			during := make(chan result, 1)

@@ -207,12 +207,12 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 		switch {
 		case r.Context().Err() != nil:
 			m.log.Debug("client went away", "function", fn.name, "replica", l.s.id)
+		case errors.Is(context.Cause(ctx), errUpstreamTimeout): // also during the dial: no retry then
+			internalError(w, http.StatusGatewayTimeout, fmt.Sprintf("function %s timed out after %s", fn.name, timeout))
 		case mayRetry && isDialError(err) && (body == nil || !body.touched.Load()):
 			m.log.Warn("replica refused the connection; retrying on another", "function", fn.name, "replica", l.s.id, "err", err)
 			fn.pool.suspect(l)
 			return true
-		case errors.Is(context.Cause(ctx), errUpstreamTimeout):
-			internalError(w, http.StatusGatewayTimeout, fmt.Sprintf("function %s timed out after %s", fn.name, timeout))
 		default:
 			// A connection-level failure: stop routing to this replica at once
 			// and let its owner re-probe it (a dead process is restarted).

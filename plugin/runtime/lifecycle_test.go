@@ -108,10 +108,11 @@ func TestKillUnderLoad(t *testing.T) {
 	long := make(chan struct{})
 	go func() {
 		defer close(long)
-		record(do(client, http.MethodGet, gw.URL+"/function/load/sleep?ms=600000", "", nil))
+		record(do(client, http.MethodGet, gw.URL+"/function/load/sleep?log=1&ms=600000", "", nil))
 	}()
+	waitLogged(t, m, "load", "sleeping 600000 ms")
 	var victim ReplicaStatus
-	waitUntil(t, m, "the long request in flight", func() bool {
+	waitUntil(t, m, "the long request's replica", func() bool {
 		rs, _ := m.Replicas("load")
 		for _, r := range rs {
 			if r.Inflight == 1 {

@@ -16,6 +16,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/openfaas/faas-provider/logs"
+
 	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/testenv"
 )
@@ -268,4 +270,22 @@ func pids(t testing.TB, m *Manager, name string) []int {
 		out = append(out, r.PID)
 	}
 	return out
+}
+
+// waitLogged waits until the function's logs hold the line text: a request
+// to /sleep?...&log=1 has reached the function (a lease alone does not
+// mean the connection is made).
+func waitLogged(t testing.TB, m *Manager, name, text string) {
+	t.Helper()
+	waitUntil(t, m, "log line "+text, func() bool {
+		ch, err := m.Logs(context.Background(), logs.Request{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for l := range ch {
+			found = found || l.Text == text
+		}
+		return found
+	})
 }
