@@ -1,9 +1,9 @@
 package runtime
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -145,7 +145,9 @@ func TestScaleDownDrains(t *testing.T) {
 			waitAvailable(t, m, "drain", 1)
 			pid := pids(t, m, "drain")[0]
 			got := make(chan result, 1)
-			go func() { got <- do(client, "GET", gw.URL+"/function/drain/sleep?log=1&ms="+strconv.Itoa(tc.ms), "", nil) }()
+			go func() {
+				got <- do(client, "GET", gw.URL+"/function/drain/sleep?log=1&ms="+strconv.Itoa(tc.ms), "", nil)
+			}()
 			waitLogged(t, m, "drain", fmt.Sprintf("sleeping %d ms", tc.ms))
 			if err := m.Scale(context.Background(), "drain", 0); err != nil {
 				t.Fatal(err)
