@@ -18,52 +18,6 @@ import (
 	"github.com/prescale/prescale/pkg/models"
 )
 
-type config struct {
-	forecaster decide.Forecaster
-	seed       decide.ReplicaModel
-	notes      []string // fallbacks taken, added to every answer's reasons
-	horizon    time.Duration
-	maxBody    int
-	natsURL    string
-	bucket     string
-	// metrics receives every prediction (nil: not recorded).
-	metrics     *metrics
-	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
-}
-
-// readConfig reads the environment and picks the models from src.
-func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
-	var c config
-	var errs []error
-	var err error
-	choice, err := modelChoice(fnutil.Env("model", modelTrained))
-	if err != nil {
-		errs = append(errs, err)
-	}
-	fchoice := choice
-	if v := fnutil.Env("forecaster", ""); v != "" { // overrides model for the forecaster only
-		if fchoice, err = modelChoice(v); err != nil {
-			errs = append(errs, fmt.Errorf("env forecaster: %w", err))
-		}
-	}
-	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.maxBody, err = fnutil.EnvInt("max_body", 1<<20, 1024, 64<<20)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.natsURL = fnutil.Env(fnutil.EnvNATS, "")
-	c.bucket = fnutil.Env("model_bucket", models.DefaultBucket)
-	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(fchoice, choice)
-	return c, nil
-}
-
 // Handle answers a probe payload or a seed feature vector, and GET
 // …/metrics with the predictor's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -110,7 +110,7 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 			t.Fatalf("probe answered by %s %s, seed vector by %s %s", pr.Model, pr.Version, a.Model, a.Version)
 		}
 		t.Setenv("forecaster", "tea-leaves")
-		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), "env forecaster") {
+		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), "forecaster: env model=\\\"tea-leaves\\\"") {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	})

@@ -1,0 +1,125 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
+	"github.com/prescale/prescale/pkg/models"
+)
+
+// Environment variables (or settings-file keys, see fnutil.WithSettingsFile)
+// the predictor reads besides fnutil's NATS_URL and metrics_label_suffix.
+const (
+	envModel            = "model"
+	envForecaster       = "forecaster" // overrides model for the forecaster only
+	envHorizon          = "horizon"
+	envMaxBody          = "max_body"
+	envBucket           = "model_bucket"
+	envFunctionDefaults = "function_defaults"
+)
+
+// Defaults and allowed ranges.
+const (
+	defaultModel   = modelTrained
+	defaultHorizon = 30 * time.Second
+	minHorizon     = time.Second
+	maxHorizon     = time.Hour
+	defaultMaxBody = 1 << 20
+	minMaxBody     = 1 << 10
+	maxMaxBody     = 64 << 20
+	defaultNATS    = "" // no NATS: the embedded models only
+	defaultSuffix  = "" // function_name = function (the plugin, faasd)
+)
+
+type config struct {
+	model      string // modelTrained or modelBuiltin
+	forecast   string // the forecaster's choice: model unless $forecaster
+	forecaster decide.Forecaster
+	seed       decide.ReplicaModel
+	notes      []string // fallbacks taken, added to every answer's reasons
+	horizon    time.Duration
+	maxBody    int
+	natsURL    string
+	bucket     string
+	// defaults are the per-function settings a payload's labels override
+	// ($function_defaults: decide.Settings as JSON over decide.DefaultSettings).
+	defaults decide.Settings
+	// metrics receives every prediction (nil: not recorded).
+	metrics     *metrics
+	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
+}
+
+func defaultConfig() config {
+	return config{
+		model:       defaultModel,
+		forecast:    defaultModel,
+		horizon:     defaultHorizon,
+		maxBody:     defaultMaxBody,
+		natsURL:     defaultNATS,
+		bucket:      models.DefaultBucket,
+		defaults:    decide.DefaultSettings(),
+		labelSuffix: defaultSuffix,
+	}
+}
+
+// readConfig reads the process environment over the settings file and picks
+// the models from src.
+func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
+	get, err := fnutil.WithSettingsFile(os.Getenv)
+	if err != nil {
+		return config{}, err
+	}
+	c, err := parseConfig(get)
+	if err != nil {
+		return c, err
+	}
+	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(c.forecast, c.model)
+	return c, nil
+}
+
+// parseConfig reads the settings through getenv over the defaults and
+// validates them; every bad setting is reported.
+func parseConfig(getenv func(string) string) (config, error) {
+	c := defaultConfig()
+	v := fnutil.NewVars(getenv)
+	v.String(envModel, &c.model)
+	forecast := ""
+	v.String(envForecaster, &forecast)
+	v.Duration(envHorizon, &c.horizon)
+	v.Int(envMaxBody, &c.maxBody)
+	v.String(fnutil.EnvNATS, &c.natsURL)
+	v.String(envBucket, &c.bucket)
+	v.String(fnutil.EnvLabelSuffix, &c.labelSuffix)
+	v.JSON(envFunctionDefaults, &c.defaults)
+	if err := v.Err(); err != nil {
+		return c, err
+	}
+	var errs []error
+	model, err := modelChoice(c.model)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.model, c.forecast = model, model
+	if forecast != "" {
+		if c.forecast, err = modelChoice(forecast); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envForecaster, err))
+		}
+	}
+	return c, errors.Join(append(errs, c.validate())...)
+}
+
+// validate says which setting is out of its range.
+func (c config) validate() error {
+	errs := []error{
+		fnutil.DurationIn(envHorizon, c.horizon, minHorizon, maxHorizon),
+		fnutil.IntIn(envMaxBody, c.maxBody, minMaxBody, maxMaxBody),
+	}
+	if err := c.defaults.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envFunctionDefaults, err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,79 @@
+package function
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/models"
+)
+
+func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := parseConfig(mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, defaultConfig()) {
+		t.Fatalf("empty environment: %+v, want the defaults %+v", c, defaultConfig())
+	}
+	if c.model != modelTrained || c.forecast != modelTrained || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
+		c.natsURL != "" || c.bucket != models.DefaultBucket || c.defaults != decide.DefaultSettings() {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	c, err := parseConfig(mapEnv(map[string]string{
+		"model": "trained", "forecaster": "holt-peak", "horizon": "45", "max_body": "2048",
+		"NATS_URL": "nats://n:4222", "model_bucket": "b", "metrics_label_suffix": ".openfaas-fn",
+		"function_defaults": `{"max":3}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.model != modelTrained || c.forecast != modelBuiltin || c.horizon != 45*time.Second || c.maxBody != 2048 ||
+		c.natsURL != "nats://n:4222" || c.bucket != "b" || c.labelSuffix != ".openfaas-fn" || c.defaults.Max != 3 {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	for key, tc := range map[string]struct{ value, want string }{
+		"model":             {"crystal-ball", "known models: trained"},
+		"forecaster":        {"tea-leaves", "forecaster: "},
+		"horizon":           {"2h", "horizon=2h0m0s: must be a duration (e.g. 30s) or integer seconds in 1s..1h0m0s"},
+		"max_body":          {"10", "max_body=10: must be an integer in 1024..67108864"},
+		"function_defaults": {`{"tolerance":2}`, "function_defaults: tolerance 2: must be in [0,0.9]"},
+	} {
+		t.Run(key, func(t *testing.T) {
+			_, err := parseConfig(mapEnv(map[string]string{key: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%s=%s: %v, want %q", key, tc.value, err, tc.want)
+			}
+		})
+	}
+}
+
+// The chart's settings file configures the predictor; the environment overrides it.
+func TestReadConfigReadsSettingsFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"horizon":"20s","model_bucket":"from-file","max_body":4096}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("secret_mount_path", dir)
+	t.Setenv("max_body", "8192")
+	src := &modelSource{watcher: models.NewWatcher(models.Set{}, nil), loadErr: models.ErrInvalid}
+	c, err := readConfig(func(string, string) *modelSource { return src })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.horizon != 20*time.Second || c.bucket != "from-file" || c.maxBody != 8192 || c.forecaster == nil {
+		t.Fatalf("config %+v", c)
+	}
+}
