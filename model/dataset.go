@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/prescale/prescale/pkg/source"
 )
 
 // SeedFeatures are the seed-parity model's inputs, named as decide.Features'
@@ -23,11 +25,9 @@ func SeedFeatures() []string {
 // OriginalFeatures is the original system's feature set alone.
 func OriginalFeatures() []string { return SeedFeatures()[:7] }
 
-// Response is one request's outcome in a load window.
-type Response struct {
-	Latency float64 // seconds
-	Status  int
-}
+// Response is one request's outcome in a load window: latency in seconds
+// and HTTP status, as hey reports it.
+type Response = source.HeyResponse
 
 // Window is one load window of a sweep: offered rate × replicas, its
 // measured features and its label.
