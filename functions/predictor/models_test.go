@@ -97,7 +97,7 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 		if a.Features.Replicas != 2 || a.Features.RPS != 100.0/30 || !strings.Contains(strings.Join(a.Reasons, "\n"), "rps not given") {
 			t.Fatalf("features %+v reasons %q", a.Features, a.Reasons)
 		}
-		want, err := set.Replica.PredictNamed(models.NamedFeatures(a.Features))
+		want, err := set.Replica.PredictNamed(a.Features.Named())
 		if err != nil || want.Replicas != a.Replicas {
 			t.Fatalf("answer %d replicas, the forest on the same features %d (%v)", a.Replicas, want.Replicas, err)
 		}
