@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -258,7 +259,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the corrupt artefact refused", func() bool { return src.watcher.LastError() != nil })
-	if err := src.watcher.LastError(); !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
+	if err := src.watcher.LastError(); !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}
 	if pr, _ := predict(rampPayload(t)); pr.Version != nextF.Version {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -83,9 +84,9 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if ns == "" {
 		ns = s.cfg.namespace
 	}
-	fn, err := s.gw.GetFunction(ctx, p.Function, ns)
+	fn, err := fnutil.GetFunction(ctx, s.gw, p.Function, ns)
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
+		if errors.Is(err, fnutil.ErrFunctionNotFound) {
 			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)
 		}
 		return decide.Decision{}, http.StatusBadGateway, fmt.Errorf("read %s through the gateway, no change: %w", p.Function, err)

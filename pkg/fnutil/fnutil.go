@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openfaas/faas-provider/types"
 	sdk "github.com/openfaas/go-sdk"
 	handler "github.com/openfaas/templates-sdk/go-http"
 )
@@ -60,6 +61,47 @@ func Gateway(u *url.URL) (*sdk.Client, error) {
 		return nil, err
 	}
 	return sdk.NewClient(u, auth, HTTPClient()), nil
+}
+
+// ErrFunctionNotFound is GetFunction's error when the gateway answers 404.
+var ErrFunctionNotFound = errors.New("function not found")
+
+// GetFunction reads one function's status through the gateway's
+// /system/function/<name>, with gw's address and credentials. Unlike
+// go-sdk's GetFunction it checks the status: 404 is ErrFunctionNotFound
+// (wrapped), any other non-200 an error with the status and body.
+func GetFunction(ctx context.Context, gw *sdk.Client, name, namespace string) (types.FunctionStatus, error) {
+	u := gw.GatewayURL.JoinPath("system", "function", name)
+	if namespace != "" {
+		u.RawQuery = url.Values{"namespace": {namespace}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	if gw.ClientAuth != nil {
+		if err := gw.ClientAuth.Set(req); err != nil {
+			return types.FunctionStatus{}, fmt.Errorf("read function %s: credentials: %w", name, err)
+		}
+	}
+	res, err := HTTPClient().Do(req)
+	if err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return types.FunctionStatus{}, fmt.Errorf("%w: %s (namespace %q): %s", ErrFunctionNotFound, name, namespace, strings.TrimSpace(string(body)))
+	default:
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: status %d: %s", name, res.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var fn types.FunctionStatus
+	if err := json.Unmarshal(body, &fn); err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	return fn, nil
 }
 
 // InvokeAsync POSTs body to <gateway>/async-function/<function> with

@@ -2,6 +2,7 @@ package fnutil_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	sdk "github.com/openfaas/go-sdk"
 
 	"github.com/prescale/prescale/pkg/fnutil"
 )
@@ -50,5 +53,43 @@ func TestInvokeAsync(t *testing.T) {
 	}
 	if _, err := fnutil.InvokeAsync(context.Background(), srv.Client(), u, "missing", nil, ""); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("404: %v", err)
+	}
+}
+
+func TestGetFunction(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "admin" || p != "pw" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/system/function/hello":
+			if r.URL.Query().Get("namespace") != "openfaas-fn" {
+				t.Errorf("namespace query %q", r.URL.RawQuery)
+			}
+			w.Write([]byte(`{"name":"hello","replicas":3}`))
+		case "/system/function/broken":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		default:
+			http.Error(w, "function not found", http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	gw := sdk.NewClient(u, &sdk.BasicAuth{Username: "admin", Password: "pw"}, srv.Client())
+	ctx := context.Background()
+	fn, err := fnutil.GetFunction(ctx, gw, "hello", "openfaas-fn")
+	if err != nil || fn.Name != "hello" || fn.Replicas != 3 {
+		t.Fatalf("hello: %+v %v", fn, err)
+	}
+	if _, err := fnutil.GetFunction(ctx, gw, "ghost", ""); !errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("ghost: %v", err)
+	}
+	if _, err := fnutil.GetFunction(ctx, gw, "broken", ""); err == nil || errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "status 500") {
+		t.Fatalf("broken: %v", err)
+	}
+	noAuth := sdk.NewClient(u, nil, srv.Client())
+	if _, err := fnutil.GetFunction(ctx, noAuth, "hello", ""); err == nil || errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("no credentials: %v", err)
 	}
 }
