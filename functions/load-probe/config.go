@@ -3,8 +3,6 @@ package function
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/prescale/prescale/pkg/fnutil"
@@ -51,30 +49,24 @@ const (
 	defaultPromBootstrap  = 60 // steps of history fetched by range queries when a function has none
 	minProbeTimeout       = time.Second
 	maxPromWindow         = time.Hour
-	defaultNATS           = fnutil.DefaultNATS
-	defaultNS             = "" // the provider's default namespace
 )
 
 type config struct {
-	gateway        *url.URL
-	natsURL        string
-	namespace      string
-	source         string
-	metricsURL     string // "": <gateway>/metrics
-	historyLen     int
-	payloadHistory int
-	predictor      string
-	callback       string // "": <gateway>/function/scaler
-	probe          source.Probe
-	prom           promsrc.Config // source=prometheus
-	promBootstrap  int            // steps of history fetched by range queries when a function has none
+	fnutil.Platform // gateway_url, NATS_URL, namespace
+	source          string
+	metricsURL      string // "": <gateway>/metrics
+	historyLen      int
+	payloadHistory  int
+	predictor       string
+	callback        string // "": <gateway>/function/scaler
+	probe           source.Probe
+	prom            promsrc.Config // source=prometheus
+	promBootstrap   int            // steps of history fetched by range queries when a function has none
 }
 
 func defaultConfig() config {
 	return config{
-		gateway:        fnutil.DefaultGatewayURL(),
-		natsURL:        defaultNATS,
-		namespace:      defaultNS,
+		Platform:       fnutil.DefaultPlatform(),
 		source:         defaultSource,
 		historyLen:     defaultHistoryLength,
 		payloadHistory: defaultPayloadHistory,
@@ -86,13 +78,7 @@ func defaultConfig() config {
 }
 
 // loadConfig reads the process environment over the settings file.
-func loadConfig() (config, error) {
-	get, err := fnutil.WithSettingsFile(os.Getenv)
-	if err != nil {
-		return config{}, err
-	}
-	return parseConfig(get)
-}
+func loadConfig() (config, error) { return fnutil.LoadConfig(parseConfig) }
 
 // parseConfig reads the settings through getenv over the defaults, fills in
 // the URLs derived from the gateway's, and validates; every bad setting is
@@ -100,9 +86,7 @@ func loadConfig() (config, error) {
 func parseConfig(getenv func(string) string) (config, error) {
 	c := defaultConfig()
 	v := fnutil.NewVars(getenv)
-	v.URL(fnutil.EnvGateway, &c.gateway)
-	v.String(fnutil.EnvNATS, &c.natsURL)
-	v.String(fnutil.EnvNS, &c.namespace)
+	c.Platform.Parse(v)
 	v.String(envSource, &c.source)
 	v.String(envMetricsURL, &c.metricsURL)
 	v.Int(envHistoryLength, &c.historyLen)
@@ -121,12 +105,12 @@ func parseConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if c.metricsURL == "" {
-		c.metricsURL = c.gateway.JoinPath("metrics").String()
+		c.metricsURL = c.Gateway.JoinPath("metrics").String()
 	}
 	if c.callback == "" {
-		c.callback = c.gateway.JoinPath("function", "scaler").String()
+		c.callback = c.Gateway.JoinPath("function", "scaler").String()
 	}
-	c.probe.GatewayURL = c.gateway.String()
+	c.probe.GatewayURL = c.Gateway.String()
 	return c, c.validate()
 }
 

@@ -7,19 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source"
 	"github.com/prescale/prescale/pkg/source/promsrc"
 )
 
-func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
 func TestParseConfigDefaults(t *testing.T) {
-	c, err := parseConfig(mapEnv(nil))
+	c, err := parseConfig(fnutil.MapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := defaultConfig()
-	if c.gateway.String() != "http://gateway.openfaas:8080" || c.natsURL != "nats://nats.openfaas:4222" || c.source != "gateway" ||
+	if c.Gateway.String() != "http://gateway.openfaas:8080" || c.NATS != "nats://nats.openfaas:4222" || c.source != "gateway" ||
 		c.historyLen != d.historyLen || c.payloadHistory != d.payloadHistory || c.predictor != "predictor" ||
 		c.promBootstrap != 60 || c.prom.Window != promsrc.DefaultWindow {
 		t.Fatalf("defaults %+v", c)
@@ -36,7 +35,7 @@ func TestParseConfigDefaults(t *testing.T) {
 }
 
 func TestParseConfig(t *testing.T) {
-	c, err := parseConfig(mapEnv(map[string]string{
+	c, err := parseConfig(fnutil.MapEnv(map[string]string{
 		"gateway_url": "http://127.0.0.1:8080", "source": "prometheus", "prometheus_url": "http://prom:9090",
 		"prometheus_window": "30", "metrics_label_suffix": ".openfaas-fn", "prometheus_bootstrap": "0",
 		"history_length": "100", "payload_history": "50", "probe_requests": "8", "probe_concurrency": "4",
@@ -72,7 +71,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"prom suffix":    {with(prom, "metrics_label_suffix", "openfaas-fn"), "label suffix"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := parseConfig(mapEnv(tc.env))
+			_, err := parseConfig(fnutil.MapEnv(tc.env))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%v: %v, want %q", tc.env, err, tc.want)
 			}
@@ -106,7 +105,7 @@ func TestLoadConfigReadsSettingsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.natsURL != "nats://prescale-nats.openfaas.svc:4222" || c.metricsURL != "http://prescale-gateway-metrics.openfaas:8082/metrics" ||
+	if c.NATS != "nats://prescale-nats.openfaas.svc:4222" || c.metricsURL != "http://prescale-gateway-metrics.openfaas:8082/metrics" ||
 		c.source != "gateway" || c.prom.URL != "http://prometheus.openfaas:9090" || c.prom.Window != time.Minute || c.prom.LabelSuffix != ".openfaas-fn" {
 		t.Fatalf("config %+v", c)
 	}

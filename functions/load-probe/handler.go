@@ -98,13 +98,13 @@ func run(req handler.Request) (handler.Response, error) {
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe configuration: %v", err)
 	}
-	client, err := fnutil.Gateway(cfg.gateway)
+	client, err := fnutil.Gateway(cfg.Gateway)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 60*time.Second)
 	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.natsURL, stateConfig(cfg))
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
 	if err != nil {
 		return fnutil.Error(http.StatusServiceUnavailable, "load-probe: state store: %v", err)
 	}
@@ -132,7 +132,7 @@ type probe struct {
 
 func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 	res := Result{At: now, Source: p.cfg.source, Errors: map[string]any{}}
-	fns, err := p.gw.GetFunctions(ctx, p.cfg.namespace)
+	fns, err := p.gw.GetFunctions(ctx, p.cfg.Namespace)
 	if err != nil {
 		return res, http.StatusBadGateway, fmt.Errorf("list functions through the gateway: %w", err)
 	}
@@ -247,7 +247,7 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		run.Error = fmt.Sprintf("encode payload: %v", err)
 		return run
 	}
-	run.CallID, err = fnutil.InvokeAsync(ctx, p.http, p.cfg.gateway, p.cfg.predictor, body, p.cfg.callback)
+	run.CallID, err = fnutil.InvokeAsync(ctx, p.http, p.cfg.Gateway, p.cfg.predictor, body, p.cfg.callback)
 	if err != nil {
 		run.Error = err.Error()
 	}

@@ -3,7 +3,6 @@ package function
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/prescale/prescale/pkg/decide"
@@ -69,11 +68,7 @@ func defaultConfig() config {
 // readConfig reads the process environment over the settings file and picks
 // the models from src.
 func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
-	get, err := fnutil.WithSettingsFile(os.Getenv)
-	if err != nil {
-		return config{}, err
-	}
-	c, err := parseConfig(get)
+	c, err := fnutil.LoadConfig(parseConfig)
 	if err != nil {
 		return c, err
 	}

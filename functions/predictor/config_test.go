@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/models"
 )
 
-func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
 func TestParseConfigDefaults(t *testing.T) {
-	c, err := parseConfig(mapEnv(nil))
+	c, err := parseConfig(fnutil.MapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +28,7 @@ func TestParseConfigDefaults(t *testing.T) {
 }
 
 func TestParseConfig(t *testing.T) {
-	c, err := parseConfig(mapEnv(map[string]string{
+	c, err := parseConfig(fnutil.MapEnv(map[string]string{
 		"model": "trained", "forecaster": "holt-peak", "horizon": "45", "max_body": "2048",
 		"NATS_URL": "nats://n:4222", "model_bucket": "b", "metrics_label_suffix": ".openfaas-fn",
 		"function_defaults": `{"max":3}`,
@@ -52,7 +51,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"function_defaults": {`{"tolerance":2}`, "function_defaults: tolerance 2: must be in [0,0.9]"},
 	} {
 		t.Run(key, func(t *testing.T) {
-			_, err := parseConfig(mapEnv(map[string]string{key: tc.value}))
+			_, err := parseConfig(fnutil.MapEnv(map[string]string{key: tc.value}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s=%s: %v, want %q", key, tc.value, err, tc.want)
 			}

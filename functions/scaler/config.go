@@ -3,8 +3,6 @@ package function
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/prescale/prescale/pkg/decide"
@@ -30,19 +28,15 @@ const (
 // Defaults and allowed ranges.
 const (
 	defaultMode   = modePredictive
-	defaultNATS   = fnutil.DefaultNATS
 	minStaleAfter = time.Second
 	maxStaleAfter = 24 * time.Hour
-	defaultNS     = "" // the provider's default namespace
 	defaultSuffix = "" // function_name = function (the plugin, faasd)
 )
 
 type config struct {
-	gateway     *url.URL
-	natsURL     string
-	namespace   string
-	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
-	policy      decide.Policy
+	fnutil.Platform        // gateway_url, NATS_URL, namespace
+	labelSuffix     string // $metrics_label_suffix: function_name = function + suffix
+	policy          decide.Policy
 	// defaults are the per-function settings the target's labels override
 	// ($function_defaults: decide.Settings as JSON over decide.DefaultSettings).
 	defaults decide.Settings
@@ -51,9 +45,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		gateway:     fnutil.DefaultGatewayURL(),
-		natsURL:     defaultNATS,
-		namespace:   defaultNS,
+		Platform:    fnutil.DefaultPlatform(),
 		labelSuffix: defaultSuffix,
 		policy:      decide.DefaultPolicy(), // stale_after 90s, not forecast-only, no CE clamp
 		defaults:    decide.DefaultSettings(),
@@ -62,22 +54,14 @@ func defaultConfig() config {
 }
 
 // loadConfig reads the process environment over the settings file.
-func loadConfig() (config, error) {
-	get, err := fnutil.WithSettingsFile(os.Getenv)
-	if err != nil {
-		return config{}, err
-	}
-	return parseConfig(get)
-}
+func loadConfig() (config, error) { return fnutil.LoadConfig(parseConfig) }
 
 // parseConfig reads the settings through getenv over the defaults and
 // validates them; every bad setting is reported.
 func parseConfig(getenv func(string) string) (config, error) {
 	c := defaultConfig()
 	v := fnutil.NewVars(getenv)
-	v.URL(fnutil.EnvGateway, &c.gateway)
-	v.String(fnutil.EnvNATS, &c.natsURL)
-	v.String(fnutil.EnvNS, &c.namespace)
+	c.Platform.Parse(v)
 	v.String(fnutil.EnvLabelSuffix, &c.labelSuffix)
 	v.Bool(envForecastOnly, &c.policy.ForecastOnly)
 	v.Bool(envCEClamp, &c.policy.CEClamp)

@@ -9,26 +9,25 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
 )
 
-func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
 func TestParseConfigDefaults(t *testing.T) {
-	c, err := parseConfig(mapEnv(nil))
+	c, err := parseConfig(fnutil.MapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(c, defaultConfig()) {
 		t.Fatalf("empty environment: %+v, want the defaults %+v", c, defaultConfig())
 	}
-	if c.gateway.String() != "http://gateway.openfaas:8080" || c.natsURL != "nats://nats.openfaas:4222" ||
+	if c.Gateway.String() != "http://gateway.openfaas:8080" || c.NATS != "nats://nats.openfaas:4222" ||
 		c.policy.StaleAfter != 90*time.Second || c.reactive() || c.defaults != decide.DefaultSettings() {
 		t.Fatalf("defaults %+v", c)
 	}
 }
 
 func TestParseConfig(t *testing.T) {
-	c, err := parseConfig(mapEnv(map[string]string{
+	c, err := parseConfig(fnutil.MapEnv(map[string]string{
 		"gateway_url": "http://127.0.0.1:8080/", "NATS_URL": "nats://n:4222", "namespace": "fn",
 		"metrics_label_suffix": ".openfaas-fn", "forecast_only": "true", "ce_clamp": "true",
 		"stale_after": "120", "scaler_mode": "reactive", "function_defaults": `{"max":8,"tolerance":0.2}`,
@@ -39,7 +38,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	want := decide.DefaultSettings()
 	want.Max, want.Tolerance = 8, 0.2
-	if c.gateway.String() != "http://127.0.0.1:8080" || c.natsURL != "nats://n:4222" || c.namespace != "fn" ||
+	if c.Gateway.String() != "http://127.0.0.1:8080" || c.NATS != "nats://n:4222" || c.Namespace != "fn" ||
 		c.labelSuffix != ".openfaas-fn" || !c.policy.ForecastOnly || !c.policy.CEClamp ||
 		c.policy.StaleAfter != 2*time.Minute || !c.reactive() || c.defaults != want {
 		t.Fatalf("config %+v", c)
@@ -55,14 +54,14 @@ func TestParseConfigErrors(t *testing.T) {
 		"function_defaults": {`{"min":9,"max":2}`, "function_defaults: replica bounds min 9, max 2"},
 	} {
 		t.Run(key, func(t *testing.T) {
-			_, err := parseConfig(mapEnv(map[string]string{key: tc.value}))
+			_, err := parseConfig(fnutil.MapEnv(map[string]string{key: tc.value}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s=%s: %v, want %q", key, tc.value, err, tc.want)
 			}
 		})
 	}
 	// Every bad setting is reported at once.
-	_, err := parseConfig(mapEnv(map[string]string{"stale_after": "never", "ce_clamp": "often"}))
+	_, err := parseConfig(fnutil.MapEnv(map[string]string{"stale_after": "never", "ce_clamp": "often"}))
 	if err == nil || !strings.Contains(err.Error(), "stale_after") || !strings.Contains(err.Error(), "ce_clamp") {
 		t.Fatalf("two bad settings: %v", err)
 	}
@@ -85,7 +84,7 @@ func TestLoadConfigReadsSettingsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.natsURL != "nats://prescale-nats.openfaas.svc:4222" || c.labelSuffix != ".other" ||
+	if c.NATS != "nats://prescale-nats.openfaas.svc:4222" || c.labelSuffix != ".other" ||
 		c.defaults.Max != 4 || c.defaults.Stabilization != 2*time.Minute {
 		t.Fatalf("config %+v", c)
 	}

@@ -52,13 +52,13 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if p.Function == "" {
 		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
 	}
-	client, err := fnutil.Gateway(cfg.gateway)
+	client, err := fnutil.Gateway(cfg.Gateway)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
 	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.natsURL, state.DefaultConfig())
+	store, nc, err := state.Connect(ctx, cfg.NATS, state.DefaultConfig())
 	if err != nil {
 		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
 	}
@@ -82,7 +82,7 @@ type scaler struct {
 func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (decide.Decision, int, error) {
 	ns := p.Namespace
 	if ns == "" {
-		ns = s.cfg.namespace
+		ns = s.cfg.Namespace
 	}
 	fn, err := fnutil.GetFunction(ctx, s.gw, p.Function, ns)
 	if err != nil {

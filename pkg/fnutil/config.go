@@ -101,6 +101,40 @@ func decodeSettings(data []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// LoadConfig runs a function's parseConfig on the process environment over
+// the settings file (WithSettingsFile(os.Getenv)).
+func LoadConfig[C any](parse func(getenv func(string) string) (C, error)) (C, error) {
+	get, err := WithSettingsFile(os.Getenv)
+	if err != nil {
+		var zero C
+		return zero, err
+	}
+	return parse(get)
+}
+
+// MapEnv is a lookup over a map: what tests pass as getenv.
+func MapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// Platform is where a function finds the OpenFaaS gateway, NATS and its
+// functions' namespace ($gateway_url, $NATS_URL, $namespace).
+type Platform struct {
+	Gateway   *url.URL
+	NATS      string
+	Namespace string // "": the provider's default
+}
+
+// DefaultPlatform: DefaultGateway, DefaultNATS, the default namespace.
+func DefaultPlatform() Platform {
+	return Platform{Gateway: DefaultGatewayURL(), NATS: DefaultNATS}
+}
+
+// Parse reads the platform's settings through v.
+func (p *Platform) Parse(v *Vars) {
+	v.URL(EnvGateway, &p.Gateway)
+	v.String(EnvNATS, &p.NATS)
+	v.String(EnvNS, &p.Namespace)
+}
+
 // Vars reads typed settings through a lookup (os.Getenv, WithSettingsFile's,
 // or a map in tests). A setting that is unset or blank keeps the value its
 // destination holds (the default); one that does not parse is recorded and
