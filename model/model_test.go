@@ -133,7 +133,7 @@ func TestCommittedReportMatchesTheCode(t *testing.T) {
 	})
 
 	t.Run("forecaster test table", func(t *testing.T) {
-		files, err := InvocationFiles(filepath.Join(testenv.Shared(t), "traces"))
+		files, err := InvocationFiles(testenv.Traces(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,13 +163,13 @@ func TestCommittedReportMatchesTheCode(t *testing.T) {
 }
 
 func TestTrainIsDeterministicAndReportsWhatItComputed(t *testing.T) {
-	shared := testenv.Shared(t)
+	traces := testenv.Traces(t)
 	root := testenv.Root(t)
 	run := func(out string) *TrainResult {
 		cfg := TrainConfig{
 			TraceFiles: []string{
-				filepath.Join(shared, "traces", "invitro_azure2019_fullday_5fn_invocations.csv"),
-				filepath.Join(shared, "traces", "invitro_azure2019_fullday_10fn_invocations.csv"),
+				filepath.Join(traces, "invitro_azure2019_fullday_5fn_invocations.csv"),
+				filepath.Join(traces, "invitro_azure2019_fullday_10fn_invocations.csv"),
 			},
 			DataDir: filepath.Join(root, "model", "data"), Out: out, TracesLabel: "subset",
 			Series: DefaultSeriesOptions(), Forecast: DefaultForecastConfig(), Seed: SeedVariants(3),

@@ -23,7 +23,6 @@ const (
 
 // Defaults and allowed ranges.
 const (
-	defaultModel   = modelTrained
 	defaultHorizon = 30 * time.Second
 	minHorizon     = time.Second
 	maxHorizon     = time.Hour
@@ -35,8 +34,8 @@ const (
 )
 
 type config struct {
-	model      string // modelTrained or modelBuiltin
-	forecast   string // the forecaster's choice: model unless $forecaster
+	model      string // the replica model's choice: models.ChoiceTrained or ChoiceBuiltin
+	forecast   string // the forecaster's choice: $forecaster, else $model, else models.DefaultForecasterChoice
 	forecaster decide.Forecaster
 	seed       decide.ReplicaModel
 	notes      []string // fallbacks taken, added to every answer's reasons
@@ -45,6 +44,7 @@ type config struct {
 	natsURL    string
 	bucket     string
 	// defaults are the per-function settings a payload's labels override
+	// (the same as the scaler's, from the same settings file)
 	// ($function_defaults: decide.Settings as JSON over decide.DefaultSettings).
 	defaults decide.Settings
 	// metrics receives every prediction (nil: not recorded).
@@ -54,8 +54,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		model:       defaultModel,
-		forecast:    defaultModel,
+		model:       models.DefaultReplicaChoice,
+		forecast:    models.DefaultForecasterChoice,
 		horizon:     defaultHorizon,
 		maxBody:     defaultMaxBody,
 		natsURL:     defaultNATS,
@@ -81,8 +81,10 @@ func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
 func parseConfig(getenv func(string) string) (config, error) {
 	c := defaultConfig()
 	v := fnutil.NewVars(getenv)
-	v.String(envModel, &c.model)
-	forecast := ""
+	// model picks both models; forecaster overrides it for the forecaster.
+	// Neither set: each model's default choice.
+	var model, forecast string
+	v.String(envModel, &model)
 	v.String(envForecaster, &forecast)
 	v.Duration(envHorizon, &c.horizon)
 	v.Int(envMaxBody, &c.maxBody)
@@ -94,15 +96,15 @@ func parseConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	var errs []error
-	model, err := modelChoice(c.model)
-	if err != nil {
-		errs = append(errs, err)
+	var err error
+	if c.model, err = models.ParseChoice(model, models.DefaultReplicaChoice); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envModel, err))
 	}
-	c.model, c.forecast = model, model
-	if forecast != "" {
-		if c.forecast, err = modelChoice(forecast); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", envForecaster, err))
-		}
+	if model != "" {
+		c.forecast = c.model
+	}
+	if c.forecast, err = models.ParseChoice(forecast, c.forecast); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envForecaster, err))
 	}
 	return c, errors.Join(append(errs, c.validate())...)
 }

@@ -21,7 +21,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c, defaultConfig()) {
 		t.Fatalf("empty environment: %+v, want the defaults %+v", c, defaultConfig())
 	}
-	if c.model != modelTrained || c.forecast != modelTrained || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
+	if c.model != models.ChoiceTrained || c.forecast != models.DefaultForecasterChoice || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
 		c.natsURL != "" || c.bucket != models.DefaultBucket || c.defaults != decide.DefaultSettings() {
 		t.Fatalf("defaults %+v", c)
 	}
@@ -36,7 +36,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.model != modelTrained || c.forecast != modelBuiltin || c.horizon != 45*time.Second || c.maxBody != 2048 ||
+	if c.model != models.ChoiceTrained || c.forecast != models.ChoiceBuiltin || c.horizon != 45*time.Second || c.maxBody != 2048 ||
 		c.natsURL != "nats://n:4222" || c.bucket != "b" || c.labelSuffix != ".openfaas-fn" || c.defaults.Max != 3 {
 		t.Fatalf("config %+v", c)
 	}
@@ -44,8 +44,8 @@ func TestParseConfig(t *testing.T) {
 
 func TestParseConfigErrors(t *testing.T) {
 	for key, tc := range map[string]struct{ value, want string }{
-		"model":             {"crystal-ball", "known models: trained"},
-		"forecaster":        {"tea-leaves", "forecaster: "},
+		"model":             {"crystal-ball", `model: model "crystal-ball": known models are trained`},
+		"forecaster":        {"tea-leaves", `forecaster: model "tea-leaves"`},
 		"horizon":           {"2h", "horizon=2h0m0s: must be a duration (e.g. 30s) or integer seconds in 1s..1h0m0s"},
 		"max_body":          {"10", "max_body=10: must be an integer in 1024..67108864"},
 		"function_defaults": {`{"tolerance":2}`, "function_defaults: tolerance 2: must be in [0,0.9]"},
@@ -74,5 +74,20 @@ func TestReadConfigReadsSettingsFile(t *testing.T) {
 	}
 	if c.horizon != 20*time.Second || c.bucket != "from-file" || c.maxBody != 8192 || c.forecaster == nil {
 		t.Fatalf("config %+v", c)
+	}
+}
+
+// function_defaults are the settings under the payload's labels: the
+// settings file's min raises the recommendation, as it does the scaler's.
+func TestFunctionDefaultsReachTheRecommendation(t *testing.T) {
+	t.Setenv("model", "builtin")
+	before := decodePrediction(t, asRes(t, rampPayload(t)))
+	if before.Replicas >= 7 {
+		t.Fatalf("without defaults the ramp already gets %d replicas", before.Replicas)
+	}
+	t.Setenv("function_defaults", `{"min":7,"max":8}`) // the labels raise max to 10
+	after := decodePrediction(t, asRes(t, rampPayload(t)))
+	if after.Replicas != 7 {
+		t.Fatalf("with function_defaults min 7: %d replicas, want 7 (reasons %q)", after.Replicas, after.Reasons)
 	}
 }

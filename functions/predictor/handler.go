@@ -98,43 +98,18 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	if len(p.History) == 0 {
 		return chain.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
 	}
-	set, err := decide.ParseSettings(p.Labels, decide.DefaultSettings())
+	set, err := decide.ParseSettings(p.Labels, c.defaults)
 	if err != nil {
 		return chain.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
 	}
-	obs := p.History[len(p.History)-1]
-	at := p.At
-	if at.IsZero() {
-		at = obs.At
-	}
-	if at.IsZero() {
-		at = now
-	}
-	horizon := c.horizon
-	if iv := obs.Interval; iv > 0 && time.Duration(2*iv*float64(time.Second)) > horizon {
-		horizon = time.Duration(2 * iv * float64(time.Second))
-	}
-	fc, err := c.forecaster.Forecast(p.History, horizon, at)
+	step, err := decide.Predict(c.forecaster, decide.PredictInput{
+		Function: p.Function, History: p.History, At: p.At, Horizon: c.horizon, Settings: set,
+	}, now)
 	if err != nil {
-		return chain.Prediction{}, fmt.Errorf("forecast %s with %s: %w", p.Function, c.forecaster.Name(), err)
+		return chain.Prediction{}, err
 	}
-	svc := decide.ServiceTime(p.History, 30, set.Capacity.DefaultServiceTime)
-	capm := set.Capacity
-	predicted := decide.Ceil(capm.ForForecast(fc, obs.InFlight, svc))
-	reactive := decide.Ceil(capm.Reactive(obs, svc))
-	rec := min(max(predicted, reactive, set.Min), set.Max)
-	reasons := append(append([]string(nil), c.notes...), fc.Reasons...)
-	reasons = append(reasons,
-		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica over %.0fs → %d predicted", fc.RPS, svc, capm.TargetConcurrency, fc.Horizon, predicted),
-		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),
-		fmt.Sprintf("recommend clamp(max(%d, %d), %d, %d) = %d", predicted, reactive, set.Min, set.Max, rec))
 	if c.metrics != nil {
-		c.metrics.observe(p.Function+c.labelSuffix, obs, at, horizon, fc.RPS, rec)
+		c.metrics.observe(p.Function+c.labelSuffix, step.Observed, step.At, step.Horizon, step.Forecast.RPS, step.Recommended)
 	}
-	return chain.Prediction{
-		Function: p.Function, Namespace: p.Namespace, At: at,
-		Observed: obs, ServiceTime: svc, Forecast: &fc,
-		Replicas: rec, Predicted: predicted, Reactive: reactive, CurrentReplicas: p.Replicas,
-		Model: fc.Model, Version: fc.Version, Reasons: reasons, Labels: p.Labels,
-	}, nil
+	return chain.NewPrediction(p, step, c.notes), nil
 }

@@ -102,13 +102,7 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if !set.Enabled {
 		return decide.Decision{}, http.StatusConflict, fmt.Errorf("%s is not opted in (label %s=true), no change", p.Function, decide.LabelEnabled)
 	}
-	in := decide.Input{
-		Function: p.Function, Current: int(fn.Replicas), Observed: p.Observed,
-		ServiceTime: p.ServiceTime, Forecast: p.Forecast, Settings: set,
-	}
-	if s.cfg.reactive() {
-		in.Forecast = nil
-	}
+	in := p.Step().PolicyInput(p.Function, int(fn.Replicas), set, s.cfg.reactive())
 	var d decide.Decision
 	err = s.store.UpdatePolicy(ctx, p.Function, func(st decide.State) (decide.State, error) {
 		var next decide.State
