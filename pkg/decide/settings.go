@@ -101,10 +101,10 @@ func ParseSettings(labels map[string]string, def Settings) (Settings, error) {
 	floatLabel(LabelTargetRPS, &s.Capacity.TargetRPS, 0, 1e6, false)
 	floatLabel(LabelTolerance, &s.Tolerance, 0, 0.9, false)
 	if v, ok := get(LabelStabilization); ok {
-		d, err := faas.ParseDuration("label "+LabelStabilization, v)
+		d, err := parseDuration(v)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%w (allowed 0..86400 seconds)", err))
+			errs = append(errs, fmt.Errorf("label %s=%q: must be a duration (e.g. 300s) or integer seconds in 0..86400: %w", LabelStabilization, v, err))
 		case d > 24*time.Hour:
 			errs = append(errs, fmt.Errorf("label %s=%q: must be a duration (e.g. 300s) or integer seconds in 0..86400", LabelStabilization, v))
 		default:
@@ -140,3 +140,8 @@ func (s Settings) Validate() error {
 	}
 	return s.Capacity.Validate()
 }
+
+// parseDuration reads a label's duration, integer seconds or a Go duration
+// (faas.ParseDuration: overflow, NaN/Inf and negative values are errors);
+// the caller's message names the label and its range.
+func parseDuration(v string) (time.Duration, error) { return faas.ParseDuration("value", v) }
