@@ -289,6 +289,16 @@ func (ft *fitted) add(c Candidate, f []float64) {
 	ft.trainF[c.Name] = f
 }
 
+// addForecast forecasts the training points with c and adds it.
+func (ft *fitted) addForecast(sp forecastSplit, c Candidate) error {
+	f, err := forecastAll(sp.series, sp.train, &c)
+	if err != nil {
+		return err
+	}
+	ft.add(c, f)
+	return nil
+}
+
 // fitForecasters fits every candidate on the training points, recording
 // the grids and the calibration in res.
 func fitForecasters(sp forecastSplit, res *ForecastResult, progress func(string)) (fitted, error) {
@@ -299,11 +309,9 @@ func fitForecasters(sp forecastSplit, res *ForecastResult, progress func(string)
 	}
 	ft := fitted{trainF: map[string][]float64{}}
 	for _, c := range baselines(sp.cfg.Horizon) {
-		f, err := forecastAll(sp.series, sp.train, &c)
-		if err != nil {
+		if err := ft.addForecast(sp, c); err != nil {
 			return ft, err
 		}
-		ft.add(c, f)
 		say("baseline " + c.Name)
 	}
 	hw, f, err := fitHoltWinters(sp, res)
@@ -313,22 +321,20 @@ func fitForecasters(sp forecastSplit, res *ForecastResult, progress func(string)
 	ft.add(hw, f)
 	say("Holt-Winters grid")
 	fc, err := trainLagForest(sp.series, sp.train, sp.cfg)
+	if err == nil {
+		err = ft.addForecast(sp, fc)
+	}
 	if err != nil {
 		return ft, err
 	}
-	if f, err = forecastAll(sp.series, sp.train, &fc); err != nil {
-		return ft, err
-	}
-	ft.add(fc, f)
 	say("golearn forest on lag features")
 	peak, err := fitPeak(sp, res, ft)
+	if err == nil {
+		err = ft.addForecast(sp, peak)
+	}
 	if err != nil {
 		return ft, err
 	}
-	if f, err = forecastAll(sp.series, sp.train, &peak); err != nil {
-		return ft, err
-	}
-	ft.add(peak, f)
 	say("prescale-peak calibrated")
 	return ft, nil
 }
