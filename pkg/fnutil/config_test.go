@@ -17,38 +17,44 @@ import (
 // env is a getenv over a map: tests never touch the process environment.
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// vars are one value of each kind Vars reads, preset to their defaults.
+type vars struct {
+	n, keep int
+	f       float64
+	b       bool
+	d       time.Duration
+	s       string
+	u       *url.URL
+	j       struct{ A int }
+}
+
+func (x *vars) read(v *fnutil.Vars) error {
+	v.Int("n", &x.n)
+	v.Float("f", &x.f)
+	v.Bool("b", &x.b)
+	v.Duration("d", &x.d)
+	v.String("s", &x.s)
+	v.URL("u", &x.u)
+	v.JSON("j", &x.j)
+	v.Int("unset", &x.keep)
+	return v.Err()
+}
+
 func TestVars(t *testing.T) {
-	v := fnutil.NewVars(env(map[string]string{
+	x := vars{n: 1, keep: 3, f: 1, d: time.Second, s: "def", u: mustURL(t, "http://default")}
+	err := x.read(fnutil.NewVars(env(map[string]string{
 		"n": " 7 ", "f": "0.5", "b": "true", "d": "90", "s": "x", "u": "http://127.0.0.1:8080/", "j": `{"a":2}`,
-	}))
-	n, f, b, d, s, keep := 1, 1.0, false, time.Second, "def", 3
-	u := mustURL(t, "http://default")
-	var j struct{ A int }
-	v.Int("n", &n)
-	v.Float("f", &f)
-	v.Bool("b", &b)
-	v.Duration("d", &d)
-	v.String("s", &s)
-	v.URL("u", &u)
-	v.JSON("j", &j)
-	v.Int("unset", &keep)
-	if err := v.Err(); err != nil {
+	})))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 7 || f != 0.5 || !b || d != 90*time.Second || s != "x" || u.String() != "http://127.0.0.1:8080" || j.A != 2 || keep != 3 {
-		t.Fatalf("n %d f %g b %v d %s s %q u %s j %+v keep %d", n, f, b, d, s, u, j, keep)
+	if x.n != 7 || x.f != 0.5 || !x.b || x.d != 90*time.Second || x.s != "x" || x.u.String() != "http://127.0.0.1:8080" || x.j.A != 2 || x.keep != 3 {
+		t.Fatalf("read %+v", x)
 	}
 
-	bad := fnutil.NewVars(env(map[string]string{
-		"n": "seven", "f": "NaN", "b": "yes please", "d": "18446744074", "u": "gateway:8080", "j": `{"b":1}`,
-	}))
-	bad.Int("n", &n)
-	bad.Float("f", &f)
-	bad.Bool("b", &b)
-	bad.Duration("d", &d)
-	bad.URL("u", &u)
-	bad.JSON("j", &j)
-	err := bad.Err()
+	err = x.read(fnutil.NewVars(env(map[string]string{
+		"n": "seven", "f": "NaN", "b": "yes please", "d": "18446744074", "s": "y", "u": "gateway:8080", "j": `{"b":1}`,
+	})))
 	for _, want := range []string{`n="seven": must be an integer`, `f="NaN": must be a finite number`,
 		`b="yes please": must be true or false`, `d="18446744074": too large`, `u="gateway:8080": must be an absolute http(s) URL`, `j: must be a JSON object`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -58,8 +64,8 @@ func TestVars(t *testing.T) {
 	if !errors.Is(err, faas.ErrDuration) {
 		t.Errorf("%v does not wrap faas.ErrDuration", err)
 	}
-	if n != 7 || d != 90*time.Second {
-		t.Errorf("a bad value replaced the previous one: n %d d %s", n, d)
+	if x.n != 7 || x.d != 90*time.Second || x.s != "y" {
+		t.Errorf("a bad value replaced the previous one, or a good one was not read: %+v", x)
 	}
 }
 
