@@ -51,7 +51,7 @@ up: build
 	$(BIN)/prescale up -f stack.yml --demo
 
 bench: build
-	$(BIN)/prescale sim --all-traces ../shared/traces --out bench
+	$(BIN)/prescale sim --all-traces traces --out bench
 
 bench-plugin:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./plugin/...
@@ -60,7 +60,7 @@ bench-live: build deps tools
 	$(BIN)/prescale bench-live -f stack.yml --out bench
 
 train: build
-	$(BIN)/prescale train --traces ../shared/traces --out model
+	$(BIN)/prescale train --traces traces --out model
 
 clean:
 	rm -rf $(BIN) build

@@ -133,7 +133,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	fa.Metrics["test_points"] = float64(fr.Test[fr.Default].N)
 	fa.Metrics["functions"] = float64(len(series))
-	fa.Training = models.Training{DataSHA256: DataHash(inputs), Inputs: inputs, Generator: "Azure Functions traces (../shared/traces)",
+	fa.Training = models.Training{DataSHA256: DataHash(inputs), Inputs: inputs, Generator: "Azure Functions traces (traces/)",
 		Params: map[string]string{
 			"horizon_minutes":     strconv.Itoa(cfg.Forecast.Horizon),
 			"train_share":         fmtF(cfg.Series.TrainShare),

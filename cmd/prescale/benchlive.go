@@ -36,7 +36,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var (
 		stack    = fs.String("f", "stack.yml", "stack file")
 		out      = fs.String("out", "bench", "directory for live.md")
-		tracePth = fs.String("trace", "../shared/traces/invitro_azure2021_first998_invocations.csv", "trace; every function's counts are summed into one series")
+		tracePth = fs.String("trace", "traces/invitro_azure2021_first998_invocations.csv", "trace; every function's counts are summed into one series")
 		from     = fs.Int("from", 20, "first minute of the window (0-based)")
 		minutes  = fs.Int("minutes", 16, "minutes of the window")
 		speed    = fs.Float64("speed", 6, "time compression (a trace minute lasts 60/speed seconds)")

@@ -46,7 +46,7 @@ const demoDefaultHash = "e72c1540681c01fcedf92b51b790bf3d64dd9e56a5f9d1e02ee9c54
 
 func (d *demoConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.enabled, "demo", false, "replay a bursty trace window against --demo-function and stream the scaler's decisions (make up)")
-	fs.StringVar(&d.trace, "demo-trace", "../shared/traces/invitro_azure2019_fullday_10fn_invocations.csv", "trace file of the demo (Azure 2019 per-minute format)")
+	fs.StringVar(&d.trace, "demo-trace", "traces/invitro_azure2019_fullday_10fn_invocations.csv", "trace file of the demo (Azure 2019 per-minute format)")
 	fs.StringVar(&d.function, "demo-function", "hello-python", "function the demo drives")
 	fs.StringVar(&d.hash, "demo-hash", demoDefaultHash, "trace function (HashFunction or a unique prefix)")
 	fs.IntVar(&d.from, "demo-from", 485, "first trace minute of the demo window (0-based)")
@@ -121,6 +121,10 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintln(out, "demo: decisions (time, function, observed rps, forecast rps, replicas before → after, reason):")
+	// The replay starts with the control loop's first decision: before it
+	// (the build, the cron connector's first listing) nobody observes.
+	live := make(chan struct{})
+	var liveOnce sync.Once
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -129,6 +133,7 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 			if dc.At.Before(start) { // earlier runs' decisions in the same data dir
 				return nil
 			}
+			liveOnce.Do(func() { close(live) })
 			_, err := fmt.Fprintln(out, "decision", dc.Summary())
 			return err
 		})
@@ -140,16 +145,22 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 	counts, desc, err := d.counts()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(out, "demo: trace %s not found (../shared absent?); serving without the replay\n", d.trace)
+		fmt.Fprintf(out, "demo: trace %s not found (run from the repository root?); serving without the replay\n", d.trace)
 		return wg.Wait, nil
 	case err != nil:
 		fmt.Fprintf(out, "demo: cannot use the trace (%v); serving without the replay\n", err)
 		return wg.Wait, nil
 	}
-	fmt.Fprintf(out, "demo: replaying %s against %s\n", desc, d.function)
+	fmt.Fprintf(out, "demo: replaying %s against %s, from the control loop's first decision\n", desc, d.function)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		select {
+		case <-live:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintln(out, "demo: replay started")
 		sum, err := replay.Run(ctx, replay.Config{
 			Gateway: p.URL(), Function: d.function, Counts: counts, Speed: d.speed, Seed: 1,
 			Timeout: 30 * time.Second, MaxInFlight: 200,

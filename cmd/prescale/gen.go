@@ -36,7 +36,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	repeats := fs.Int("repeats", 3, "windows per rate and replica count (1..100)")
 	window := fs.Duration("window", 30*time.Second, "load per window (1s..10m)")
 	seed := fs.Int64("seed", 1, "random seed of the queue model")
-	durations := fs.String("durations", "../shared/traces/invitro_azure2019_fullday_10fn_durations.csv", "queue: Azure 2019 durations file")
+	durations := fs.String("durations", "traces/invitro_azure2019_fullday_10fn_durations.csv", "queue: Azure 2019 durations file")
 	fn := fs.String("function-hash", "2b373145", "queue: durations row (hash or unique prefix ≥ 6 characters)")
 	gateway := fs.String("gateway", "http://127.0.0.1:8080", "live: gateway URL")
 	target := fs.String("function", "hello-python", "live: function to load")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prescale/prescale/internal/policy"
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/pkg/models"
 )
 
 // runSim is `prescale sim`: the trace-driven comparison of autoscaling
@@ -35,7 +36,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		prePeriod  = fs.Int("prescale-period", policy.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
 		preLag     = fs.Int("prescale-lag", policy.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
 		preHorizon = fs.Duration("prescale-horizon", policy.DefaultPrescale().Horizon, "prescale's forecast horizon (the predictor's env horizon; at least two periods are forecast)")
-		preFC      = fs.String("prescale-forecaster", policy.ForecasterTrained, "prescale's forecaster: "+policy.ForecasterTrained+" (the predictor's default, model/artefacts) or "+policy.ForecasterHoltPeak+" (pkg/decide's built-in fallback)")
+		preFC      = fs.String("prescale-forecaster", models.DefaultForecasterChoice, "prescale's forecaster, as the predictor's env forecaster: "+models.ChoiceBuiltin+" (holt-peak, the default) or "+models.ChoiceTrained+" (prescale-peak from model/artefacts)")
 		concurrent = fs.Int("concurrency", sim.DefaultConfig().Concurrency, "request slots per replica")
 		slo        = fs.Duration("slo", time.Second, "waiting time (latency minus service time) a request tolerates")
 		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")

@@ -22,7 +22,7 @@ import (
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	traces := fs.String("traces", "../shared/traces", "directory of *_invocations.csv traces")
+	traces := fs.String("traces", "traces", "directory of *_invocations.csv traces")
 	out := fs.String("out", "model", "output directory (artefacts/, plots/, REPORT.md)")
 	data := fs.String("data", "", "seed dataset directory (default <out>/data; a live sweep in <out>/data-plugin is scored too)")
 	publish := fs.String("publish", "", "NATS URL (nats://host:port): publish the new models to the object store")

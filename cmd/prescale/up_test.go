@@ -93,7 +93,7 @@ func TestUpDemo(t *testing.T) {
 	if before := descendants(t); len(before) > 0 {
 		t.Fatalf("processes before the test: %v", before)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr upBuffer
 	done := make(chan error, 1)
@@ -101,30 +101,39 @@ func TestUpDemo(t *testing.T) {
 		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", t.TempDir(), "--skip-tests",
 			"--demo", "--demo-trace", tr, "--demo-from", "493", "--demo-to", "505", "--demo-speed", "30", "--demo-peak", "4"}, &stdout, &stderr)
 	}()
-	// Wait for decisions made while the burst plays (rps > 0).
-	deadline := time.Now().Add(75 * time.Second)
+	// No deadline: the build and the chain's start take what they take on a
+	// busy machine. The replay starts with the first decision; wait until 3
+	// decisions under load (rps > 0) are printed, or the replay has ended
+	// and the loop has decided 3 more times after it (then the loop ran
+	// through the whole burst: fewer than 3 busy decisions is a failure).
 	busy := 0
-	for time.Now().Before(deadline) && busy < 3 {
+	for busy < 3 {
 		select {
 		case err := <-done:
 			t.Fatalf("prescale up ended early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
+		out := stdout.String()
 		busy = 0
-		for _, m := range decisionLine.FindAllStringSubmatch(stdout.String(), -1) {
+		for _, m := range decisionLine.FindAllStringSubmatch(out, -1) {
 			if rps, _ := strconv.ParseFloat(m[2], 64); rps > 0 {
 				busy++
 			}
 		}
+		if i := strings.Index(out, "demo: replay finished"); i >= 0 && len(decisionLine.FindAllString(out[i:], -1)) >= 3 {
+			break
+		}
 	}
 	cancel() // Ctrl-C
+	// Stopping is bounded work (SIGTERM, a drain grace, SIGKILL), so this
+	// wait is a hang detector, not a deadline on unbounded work.
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("prescale up: %v", err)
 		}
-	case <-time.After(45 * time.Second):
-		t.Fatal("prescale up did not stop within 45s of cancel")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("prescale up did not stop within 2 minutes of cancel")
 	}
 	out := stdout.String()
 	if busy < 3 {

@@ -18,52 +18,6 @@ import (
 	"github.com/prescale/prescale/pkg/models"
 )
 
-type config struct {
-	forecaster decide.Forecaster
-	seed       decide.ReplicaModel
-	notes      []string // fallbacks taken, added to every answer's reasons
-	horizon    time.Duration
-	maxBody    int
-	natsURL    string
-	bucket     string
-	// metrics receives every prediction (nil: not recorded).
-	metrics     *metrics
-	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
-}
-
-// readConfig reads the environment and picks the models from src.
-func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
-	var c config
-	var errs []error
-	var err error
-	choice, err := modelChoice(fnutil.Env("model", modelTrained))
-	if err != nil {
-		errs = append(errs, err)
-	}
-	fchoice := choice
-	if v := fnutil.Env("forecaster", ""); v != "" { // overrides model for the forecaster only
-		if fchoice, err = modelChoice(v); err != nil {
-			errs = append(errs, fmt.Errorf("env forecaster: %w", err))
-		}
-	}
-	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.maxBody, err = fnutil.EnvInt("max_body", 1<<20, 1024, 64<<20)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.natsURL = fnutil.Env(fnutil.EnvNATS, "")
-	c.bucket = fnutil.Env("model_bucket", models.DefaultBucket)
-	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(fchoice, choice)
-	return c, nil
-}
-
 // Handle answers a probe payload or a seed feature vector, and GET
 // …/metrics with the predictor's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {
@@ -144,43 +98,18 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	if len(p.History) == 0 {
 		return chain.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
 	}
-	set, err := decide.ParseSettings(p.Labels, decide.DefaultSettings())
+	set, err := decide.ParseSettings(p.Labels, c.defaults)
 	if err != nil {
 		return chain.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
 	}
-	obs := p.History[len(p.History)-1]
-	at := p.At
-	if at.IsZero() {
-		at = obs.At
-	}
-	if at.IsZero() {
-		at = now
-	}
-	horizon := c.horizon
-	if iv := obs.Interval; iv > 0 && time.Duration(2*iv*float64(time.Second)) > horizon {
-		horizon = time.Duration(2 * iv * float64(time.Second))
-	}
-	fc, err := c.forecaster.Forecast(p.History, horizon, at)
+	step, err := decide.Predict(c.forecaster, decide.PredictInput{
+		Function: p.Function, History: p.History, At: p.At, Horizon: c.horizon, Settings: set,
+	}, now)
 	if err != nil {
-		return chain.Prediction{}, fmt.Errorf("forecast %s with %s: %w", p.Function, c.forecaster.Name(), err)
+		return chain.Prediction{}, err
 	}
-	svc := decide.ServiceTime(p.History, 30, set.Capacity.DefaultServiceTime)
-	capm := set.Capacity
-	predicted := decide.Ceil(capm.ForForecast(fc, obs.InFlight, svc))
-	reactive := decide.Ceil(capm.Reactive(obs, svc))
-	rec := min(max(predicted, reactive, set.Min), set.Max)
-	reasons := append(append([]string(nil), c.notes...), fc.Reasons...)
-	reasons = append(reasons,
-		fmt.Sprintf("capacity: %.2f rps × %.3fs / %g per replica over %.0fs → %d predicted", fc.RPS, svc, capm.TargetConcurrency, fc.Horizon, predicted),
-		fmt.Sprintf("current load %.2f rps, %.1f in flight → %d reactive", obs.RPS, obs.InFlight, reactive),
-		fmt.Sprintf("recommend clamp(max(%d, %d), %d, %d) = %d", predicted, reactive, set.Min, set.Max, rec))
 	if c.metrics != nil {
-		c.metrics.observe(p.Function+c.labelSuffix, obs, at, horizon, fc.RPS, rec)
+		c.metrics.observe(p.Function+c.labelSuffix, step.Observed, step.At, step.Horizon, step.Forecast.RPS, step.Recommended)
 	}
-	return chain.Prediction{
-		Function: p.Function, Namespace: p.Namespace, At: at,
-		Observed: obs, ServiceTime: svc, Forecast: &fc,
-		Replicas: rec, Predicted: predicted, Reactive: reactive, CurrentReplicas: p.Replicas,
-		Model: fc.Model, Version: fc.Version, Reasons: reasons, Labels: p.Labels,
-	}, nil
+	return chain.NewPrediction(p, step, c.notes), nil
 }

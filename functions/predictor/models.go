@@ -18,23 +18,6 @@ import (
 	"github.com/prescale/prescale/pkg/models"
 )
 
-// Model choices of env "model".
-const (
-	modelTrained = "trained" // the artefacts: prescale-peak forecaster + seed forest
-	modelBuiltin = "builtin" // holt-peak forecaster + capacity-rules
-)
-
-// modelChoice resolves env "model" to modelTrained or modelBuiltin.
-func modelChoice(name string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", modelTrained, "default", "prescale-peak", "seed-forest":
-		return modelTrained, nil
-	case modelBuiltin, "holt-peak", "capacity-rules":
-		return modelBuiltin, nil
-	}
-	return "", fmt.Errorf("env model=%q: known models: trained (prescale-peak + seed-forest, the default), builtin (holt-peak + capacity-rules)", name)
-}
-
 // modelSource holds the models a predictor process serves: the trained
 // artefacts (embedded defaults, replaced by the watcher when a new one is
 // published) and the built-in models, which answer when env model=builtin or
@@ -63,29 +46,11 @@ func newModelSource(log *slog.Logger) *modelSource {
 // differ), with a note when a trained model is unavailable and the built-in
 // one answers instead.
 func (m *modelSource) pick(forecaster, replica string) (decide.Forecaster, decide.ReplicaModel, []string) {
-	set := m.watcher.Models()
-	var f decide.Forecaster = decide.DefaultHoltPeak()
-	var r decide.ReplicaModel = decide.DefaultCapacityRules()
-	var notes []string
-	why := "no artefact loaded"
+	why := ""
 	if m.loadErr != nil {
 		why = m.loadErr.Error()
 	}
-	if forecaster == modelTrained {
-		if set.Forecaster != nil {
-			f = set.Forecaster
-		} else {
-			notes = append(notes, "fallback: trained forecaster unavailable ("+why+"); holt-peak answers")
-		}
-	}
-	if replica == modelTrained {
-		if set.Replica != nil {
-			r = set.Replica
-		} else {
-			notes = append(notes, "fallback: trained replica model unavailable ("+why+"); capacity-rules answers")
-		}
-	}
-	return f, r, notes
+	return m.watcher.Models().Pick(forecaster, replica, why)
 }
 
 // follow keeps the watcher on the object store bucket until ctx ends:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,7 +76,14 @@ func asRes(t *testing.T, body []byte) handler.Response {
 // By default the predictor serves the embedded trained artefacts and names them.
 func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 	set := defaults(t)
-	t.Run("probe payload → prescale-peak", func(t *testing.T) {
+	t.Run("probe payload → holt-peak, the default forecaster", func(t *testing.T) {
+		pr := decodePrediction(t, asRes(t, rampPayload(t)))
+		if pr.Model != "holt-peak" || models.DefaultForecasterChoice != models.ChoiceBuiltin {
+			t.Fatalf("default forecaster %s (%s), want holt-peak", pr.Model, models.DefaultForecasterChoice)
+		}
+	})
+	t.Run("probe payload, env forecaster=trained → prescale-peak", func(t *testing.T) {
+		t.Setenv("forecaster", models.ChoiceTrained)
 		pr := decodePrediction(t, asRes(t, rampPayload(t)))
 		if pr.Model != "prescale-peak" || pr.Model != set.Forecaster.Name() || pr.Version != set.Forecaster.Version() ||
 			pr.Forecast == nil || pr.Forecast.Version != pr.Version {
@@ -97,27 +105,28 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 		if a.Features.Replicas != 2 || a.Features.RPS != 100.0/30 || !strings.Contains(strings.Join(a.Reasons, "\n"), "rps not given") {
 			t.Fatalf("features %+v reasons %q", a.Features, a.Reasons)
 		}
-		want, err := set.Replica.PredictNamed(models.NamedFeatures(a.Features))
+		want, err := set.Replica.PredictNamed(a.Features.Named())
 		if err != nil || want.Replicas != a.Replicas {
 			t.Fatalf("answer %d replicas, the forest on the same features %d (%v)", a.Replicas, want.Replicas, err)
 		}
 	})
 	t.Run("forecaster override", func(t *testing.T) {
-		t.Setenv("forecaster", "holt-peak") // as stack.yml sets it for the seconds-period local stack
+		t.Setenv("model", models.ChoiceTrained)
+		t.Setenv("forecaster", "holt-peak")
 		pr := decodePrediction(t, asRes(t, rampPayload(t)))
 		a := decodeSeed(t, asRes(t, []byte(`{"p50":0.4,"p90":1.2,"p99":2.0,"Status200":100,"replicas":2}`)))
 		if pr.Model != "holt-peak" || pr.Version != "1" || a.Model != "seed-forest" || a.Version != set.Replica.Version() {
 			t.Fatalf("probe answered by %s %s, seed vector by %s %s", pr.Model, pr.Version, a.Model, a.Version)
 		}
 		t.Setenv("forecaster", "tea-leaves")
-		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), "env forecaster") {
+		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), `forecaster: model \"tea-leaves\"`) {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	})
 	t.Run("unknown model", func(t *testing.T) {
 		t.Setenv("model", "crystal-ball")
 		res := invoke(t, `{"p50":1}`)
-		if res.StatusCode != 500 || !strings.Contains(string(res.Body), "known models: trained") {
+		if res.StatusCode != 500 || !strings.Contains(string(res.Body), "known models are trained") {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	})
@@ -150,6 +159,7 @@ func TestSeedVectorUnits(t *testing.T) {
 
 // A source whose artefacts failed to load answers with the built-in models and says why.
 func TestFallbackWhenArtefactsFail(t *testing.T) {
+	t.Setenv("model", models.ChoiceTrained)
 	src := &modelSource{watcher: models.NewWatcher(models.Set{}, nil), loadErr: models.ErrInvalid}
 	c, err := readConfig(func(string, string) *modelSource { return src })
 	if err != nil {
@@ -173,6 +183,7 @@ func TestFallbackWhenArtefactsFail(t *testing.T) {
 func TestPublishedModelIsServed(t *testing.T) {
 	srv := natstest.Start(t)
 	t.Setenv("NATS_URL", srv.ClientURL())
+	t.Setenv("model", models.ChoiceTrained)
 	set := defaults(t)
 	src := newModelSource(nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -258,7 +269,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the corrupt artefact refused", func() bool { return src.watcher.LastError() != nil })
-	if err := src.watcher.LastError(); !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
+	if err := src.watcher.LastError(); !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}
 	if pr, _ := predict(rampPayload(t)); pr.Version != nextF.Version {

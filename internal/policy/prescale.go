@@ -10,32 +10,22 @@ import (
 	"github.com/prescale/prescale/pkg/models"
 )
 
-// Forecaster choices for the prescale row (`prescale sim --prescale-forecaster`).
-const (
-	// ForecasterTrained is what the predictor serves by default: the
-	// embedded trained artefact (model/artefacts/forecaster.json,
-	// prescale-peak) loaded through pkg/models.
-	ForecasterTrained = "trained"
-	// ForecasterHoltPeak is pkg/decide's built-in HoltPeak, the predictor's
-	// fallback (env model=builtin).
-	ForecasterHoltPeak = "holt-peak"
-)
-
-// NewForecaster returns the forecaster of a choice. "trained" falls back to
-// HoltPeak, as the predictor does, when the embedded artefact does not load;
-// the returned note then says why.
+// NewForecaster returns the forecaster of a choice (pkg/models' registry:
+// trained, builtin or a model's name). A trained forecaster whose embedded
+// artefact does not load falls back to HoltPeak, as the predictor does; the
+// returned note then says why.
 func NewForecaster(name string) (f decide.Forecaster, note string, err error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", ForecasterTrained, "prescale-peak", "default":
-		set, err := models.Defaults()
-		if err != nil || set.Forecaster == nil {
-			return decide.DefaultHoltPeak(), fmt.Sprintf("trained forecaster unavailable (%v): holt-peak fallback", err), nil
-		}
-		return set.Forecaster, "", nil
-	case ForecasterHoltPeak, "builtin":
-		return decide.DefaultHoltPeak(), "", nil
+	choice, err := models.ParseChoice(name, models.DefaultForecasterChoice)
+	if err != nil {
+		return nil, "", fmt.Errorf("prescale forecaster: %w", err)
 	}
-	return nil, "", fmt.Errorf("forecaster %q: known forecasters are %s (the predictor's default) and %s", name, ForecasterTrained, ForecasterHoltPeak)
+	set, lerr := models.Defaults()
+	why := ""
+	if lerr != nil {
+		why = lerr.Error()
+	}
+	f, _, notes := set.Pick(choice, models.ChoiceBuiltin, why)
+	return f, strings.Join(notes, "; "), nil
 }
 
 // PrescaleConfig is prescale's control loop as deployed: the cron connector
@@ -62,18 +52,23 @@ type PrescaleConfig struct {
 // schedule (@every 5s; see bench/NOTES.md for why), the predictor's default 30 s horizon (which the
 // predictor stretches to at least two sample intervals), a 2 s chain
 // latency, load-probe's default 360 samples of history, and the predictor's
-// default forecaster (the trained artefact, HoltPeak if it does not load).
+// default forecaster (models.DefaultForecasterChoice).
 func DefaultPrescale() PrescaleConfig {
-	f, _, _ := NewForecaster(ForecasterTrained)
+	f, _, _ := NewForecaster(models.DefaultForecasterChoice)
 	return PrescaleConfig{Period: 5, Lag: 2, Horizon: 30 * time.Second, History: 360,
 		TargetUtilization: 0.7, Forecaster: f, ForecasterName: f.Name(), Policy: decide.DefaultPolicy()}
 }
 
 // EffectiveHorizon is the horizon the predictor forecasts over for samples
-// of the period: the configured horizon, at least two sample intervals
-// (functions/predictor does the same).
+// of the period (decide.EffectiveHorizon).
 func (c PrescaleConfig) EffectiveHorizon() time.Duration {
-	return max(c.Horizon, time.Duration(2*c.Period)*time.Second)
+	return decide.EffectiveHorizon(c.Horizon, float64(c.Period))
+}
+
+// Predict is the predictor's step on a history, as the function runs it
+// (decide.Predict with this configuration's forecaster and horizon).
+func (c PrescaleConfig) Predict(function string, history []decide.Sample, set decide.Settings, now time.Time) (decide.Prediction, error) {
+	return decide.Predict(c.Forecaster, decide.PredictInput{Function: function, History: history, At: now, Horizon: c.Horizon, Settings: set}, now)
 }
 
 // Validate reports the first field out of range.
@@ -139,22 +134,23 @@ func (p *prescaleCtl) Decide(v sim.View) int {
 	if len(p.hist) > p.cfg.History {
 		p.hist = p.hist[len(p.hist)-p.cfg.History:]
 	}
-	in := decide.Input{
-		Function:    p.f.Name,
-		Current:     v.Replicas(),
-		Observed:    s,
-		ServiceTime: decide.ServiceTime(p.hist, 30, p.set.Capacity.DefaultServiceTime), // as the predictor
-		Settings:    p.set,
+	pred, ok := p.step(now)
+	if !ok {
+		return sim.Keep
 	}
-	if fc, err := p.cfg.Forecaster.Forecast(p.hist, p.cfg.EffectiveHorizon(), now); err == nil {
-		in.Forecast = &fc
-	}
-	d, st := p.cfg.Policy.Decide(in, p.state, now)
+	d, st := p.cfg.Policy.Decide(pred.PolicyInput(p.f.Name, v.Replicas(), p.set, false), p.state, now)
 	p.state, p.last = st, d
 	if d.Invalid || !d.Scale {
 		return sim.Keep
 	}
 	return d.After
+}
+
+// step is the predictor's step on the history so far. A failed prediction
+// is a non-2xx predictor answer, which the scaler ignores: no decision.
+func (p *prescaleCtl) step(now time.Time) (decide.Prediction, bool) {
+	pred, err := p.cfg.Predict(p.f.Name, p.hist, p.set, now)
+	return pred, err == nil
 }
 
 // sampleOf is what load-probe's gateway-metrics source reports for the last

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prescale/prescale/pkg/decide"
-
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/models"
 )
 
 // The adapter turns the view into load-probe's sample and lets pkg/decide
@@ -40,13 +40,13 @@ func TestPrescaleIdleKeepsMinimum(t *testing.T) {
 	}
 }
 
-// The default prescale row runs what the predictor serves by default: the
-// trained artefact, over at least two periods; --prescale-forecaster
-// holt-peak picks the built-in fallback and a bad name is refused.
+// The default prescale row runs what the predictor serves by default
+// (holt-peak), over at least two periods; --prescale-forecaster trained
+// picks the trained artefact and a bad name is refused.
 func TestPrescaleDefaultForecaster(t *testing.T) {
 	c := DefaultPrescale()
-	if c.Forecaster.Name() == decide.DefaultHoltPeak().Name() {
-		t.Fatalf("default forecaster is %s, want the trained artefact", c.Forecaster.Name())
+	if c.Forecaster.Name() != decide.DefaultHoltPeak().Name() {
+		t.Fatalf("default forecaster is %s, want holt-peak (models.DefaultForecasterChoice)", c.Forecaster.Name())
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -62,8 +62,11 @@ func TestPrescaleDefaultForecaster(t *testing.T) {
 		name, want string
 		err        bool
 	}{
-		{ForecasterTrained, c.Forecaster.Name(), false},
-		{ForecasterHoltPeak, "holt-peak", false},
+		{"", c.Forecaster.Name(), false},
+		{models.ChoiceTrained, "prescale-peak", false},
+		{"prescale-peak", "prescale-peak", false},
+		{models.ChoiceBuiltin, "holt-peak", false},
+		{"holt-peak", "holt-peak", false},
 		{"nope", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,23 +30,22 @@ func Root(t testing.TB) string {
 	}
 }
 
-// Shared returns ../shared beside the repository root, or skips/fails.
-func Shared(t testing.TB) string {
+// Traces returns the repository's traces/ directory: the public Azure
+// Functions trace files the tests, the demo, `make bench` and `make train`
+// use, shipped with the project (traces/SOURCES.md attributes them).
+func Traces(t testing.TB) string {
 	t.Helper()
-	if d := os.Getenv("PRESCALE_SHARED"); d != "" {
-		return d
-	}
-	d := filepath.Join(Root(t), "..", "shared")
-	if _, err := os.Stat(filepath.Join(d, "traces")); err != nil {
-		missing(t, "../shared (traces)", "set PRESCALE_SHARED or check out beside shared/")
+	d := filepath.Join(Root(t), "traces")
+	if _, err := os.Stat(filepath.Join(d, "SOURCES.md")); err != nil {
+		t.Fatalf("traces/ (shipped with the repository) is missing: %v", err)
 	}
 	return d
 }
 
-// Trace returns the path of a file in ../shared/traces.
+// Trace returns the path of a file in the repository's traces/.
 func Trace(t testing.TB, name string) string {
 	t.Helper()
-	return filepath.Join(Shared(t), "traces", name)
+	return filepath.Join(Traces(t), name)
 }
 
 // Tool returns the path of a real tool: $PRESCALE_<NAME> if set, then

@@ -52,3 +52,30 @@ type SeedAnswer struct {
 	Reasons  []string        `json:"reasons,omitempty"`
 	Ignored  []string        `json:"ignored_keys,omitempty"`
 }
+
+// NewPrediction is the predictor's answer to a probe payload: the step
+// decide.Predict made, with notes (fallbacks the predictor took) before the
+// step's reasons.
+func NewPrediction(p ProbePayload, step decide.Prediction, notes []string) Prediction {
+	pred := Prediction{
+		Function: p.Function, Namespace: p.Namespace, At: step.At,
+		Observed: step.Observed, ServiceTime: step.ServiceTime, Forecast: step.Forecast,
+		Replicas: step.Recommended, Predicted: step.Predicted, Reactive: step.Reactive, CurrentReplicas: p.Replicas,
+		Reasons: append(append([]string(nil), notes...), step.Reasons...), Labels: p.Labels,
+	}
+	if step.Forecast != nil {
+		pred.Model, pred.Version = step.Forecast.Model, step.Forecast.Version
+	}
+	return pred
+}
+
+// Step is the decide.Prediction a Prediction carries (what the scaler hands
+// to the policy); a missing forecast stays missing.
+func (p Prediction) Step() decide.Prediction {
+	s := decide.Prediction{At: p.At, Observed: p.Observed, ServiceTime: p.ServiceTime,
+		Forecast: p.Forecast, Predicted: p.Predicted, Reactive: p.Reactive, Recommended: p.Replicas, Reasons: p.Reasons}
+	if p.Forecast != nil {
+		s.Horizon = time.Duration(p.Forecast.Horizon * float64(time.Second))
+	}
+	return s
+}
