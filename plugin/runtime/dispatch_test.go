@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openfaas/faas-provider/logs"
 )
 
 // TestFIFOQueue: with MaxInflight=1 and one replica, queued requests are
@@ -22,40 +24,49 @@ func TestFIFOQueue(t *testing.T) {
 	waitAvailable(t, m, "fifo", 1)
 	gw := gateway(t, m)
 
-	var mu sync.Mutex
-	var order []int
+	// The first request holds the only slot until the test cancels it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, err := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/function/fifo/sleep?log=1&ms=600000", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		do(client, http.MethodGet, gw.URL+"/function/fifo/sleep?ms=600", "", nil)
+		if resp, err := client.Do(first); err == nil {
+			resp.Body.Close()
+		}
 	}()
-	waitUntil(t, m, "first request in flight", func() bool {
-		rs, _ := m.Replicas("fifo")
-		return len(rs) == 1 && rs[0].Inflight == 1
-	})
+	waitLogged(t, m, "fifo", "sleeping 600000 ms")
 	const n = 6
 	for i := 0; i < n; i++ {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			res := do(client, http.MethodGet, gw.URL+"/function/fifo/sleep?ms=5&i="+strconv.Itoa(i), "", nil)
-			mu.Lock()
-			defer mu.Unlock()
-			if res.code == 200 {
-				order = append(order, i)
-			} else {
+			res := do(client, http.MethodGet, gw.URL+"/function/fifo/sleep?log=1&ms=5&tag=i"+strconv.Itoa(i), "", nil)
+			if res.code != 200 {
 				t.Errorf("request %d: %d %q %v", i, res.code, res.body, res.err)
 			}
-		}(i)
+		}()
 		// Arrival order is defined by the queue length growing.
 		waitUntil(t, m, "request queued", func() bool {
 			return metricValue(m, "prescale_plugin_queue_length", "fifo") == float64(i+1)
 		})
 	}
+	cancel() // frees the slot
 	wg.Wait()
-	if want := []int{0, 1, 2, 3, 4, 5}; !slices.Equal(order, want) {
-		t.Errorf("completion order %v, want FIFO %v", order, want)
+	// With one slot, each request reaches the function only after the one
+	// before it is done: the log lines are the dispatch order.
+	var order []string
+	for _, l := range collect(t, m, logs.Request{Name: "fifo"}) {
+		if tag, ok := strings.CutPrefix(l.Text, "sleeping 5 ms "); ok {
+			order = append(order, tag)
+		}
+	}
+	if want := []string{"i0", "i1", "i2", "i3", "i4", "i5"}; !slices.Equal(order, want) {
+		t.Errorf("dispatch order %v, want FIFO %v", order, want)
 	}
 }
 
