@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"github.com/prescale/prescale/pkg/faas"
+
 	"context"
 	"errors"
 	"fmt"
@@ -99,37 +101,6 @@ func internalError(w http.ResponseWriter, code int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// hopHeaders are removed in both directions (RFC 9110 §7.6.1).
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-func copyHeaders(dst, src http.Header) {
-	var conn []string
-	for _, v := range src["Connection"] {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				conn = append(conn, http.CanonicalHeaderKey(f))
-			}
-		}
-	}
-outer:
-	for k, vs := range src {
-		for _, h := range hopHeaders {
-			if k == h {
-				continue outer
-			}
-		}
-		for _, h := range conn {
-			if k == h {
-				continue outer
-			}
-		}
-		dst[k] = append([]string(nil), vs...)
-	}
-}
-
 // requestTimeout is the upstream deadline: the smaller non-zero of
 // ExecTimeout and WriteTimeout. A fork-mode watchdog enforces exec_timeout
 // itself (408), so the proxy allows it a little longer.
@@ -185,7 +156,7 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 	if body == nil {
 		out.ContentLength = 0
 	}
-	copyHeaders(out.Header, r.Header)
+	faas.CopyHeaders(out.Header, r.Header)
 	out.Header.Set("X-Call-Id", callID)
 	if out.Header.Get("X-Start-Time") == "" {
 		out.Header.Set("X-Start-Time", strconv.FormatInt(m.clk.Now().UTC().UnixNano(), 10))
@@ -223,7 +194,7 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, fn *function, 
 	}
 	defer resp.Body.Close()
 	h := w.Header()
-	copyHeaders(h, resp.Header)
+	faas.CopyHeaders(h, resp.Header)
 	h.Set("X-Call-Id", callID)
 	if resp.ContentLength >= 0 && resp.Header.Get("Content-Length") == "" && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified && r.Method != http.MethodHead {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"github.com/prescale/prescale/pkg/faas"
+
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ var ErrNotFound = errors.New("function not found")
 var ErrClosed = errors.New("runtime is closed")
 
 // DefaultNamespace is the only function namespace of the plugin.
-const DefaultNamespace = "openfaas-fn"
+const DefaultNamespace = faas.DefaultNamespace
 
 // MinReplicasLabel is OpenFaaS's minimum-replicas label, the scale-from-zero target.
 const MinReplicasLabel = "com.openfaas.scale.min"
@@ -313,8 +314,7 @@ func (m *Manager) lookupLocked(name string) (*function, error) {
 	if fn, ok := m.fns[name]; ok {
 		return fn, nil
 	}
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
-		base, ns := name[:i], name[i+1:]
+	if base, ns := faas.SplitName(name); ns != "" {
 		if fn, ok := m.fns[base]; ok {
 			if ns == fn.spec.Namespace || ns == DefaultNamespace {
 				return fn, nil
