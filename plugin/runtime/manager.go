@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"github.com/prescale/prescale/pkg/faas"
-
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/clock"
+
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // ErrNotFound is wrapped by every "no such function" error.
