@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"sort"
@@ -230,17 +231,22 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		run.Note = "baseline recorded; rates from the next run"
 		return run
 	}
-	if len(hist) > p.cfg.payloadHistory {
-		hist = hist[len(hist)-p.cfg.payloadHistory:]
-	}
 	labels := map[string]string{}
 	if f.Labels != nil {
 		labels = *f.Labels
 	}
+	arrivals, err := p.arrivals(ctx, f.Name, labels, run.Sample, now)
+	if err != nil {
+		run.Error = err.Error()
+		return run
+	}
+	if len(hist) > p.cfg.payloadHistory {
+		hist = hist[len(hist)-p.cfg.payloadHistory:]
+	}
 	payload := chain.ProbePayload{
 		Function: f.Name, Namespace: f.Namespace, At: now, Source: p.cfg.source,
 		History: hist, Features: decide.FeaturesOf(run.Sample), Labels: labels,
-		Replicas: int(f.Replicas), AvailableReplicas: int(f.AvailableReplicas),
+		Replicas: int(f.Replicas), AvailableReplicas: int(f.AvailableReplicas), Arrivals: arrivals,
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -252,4 +258,32 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		run.Error = err.Error()
 	}
 	return run
+}
+
+// arrivals feeds a scale-to-zero function's arrival model with the
+// invocations of the interval s covers (completed requests, counted by the
+// gateway also while the function is at zero replicas) and returns it; nil
+// for a function without scale to zero. Bad scale-to-zero labels are the
+// scaler's to report (it answers 422 and changes nothing): here they only
+// leave the model unfed.
+func (p probe) arrivals(ctx context.Context, fn string, labels map[string]string, s decide.Sample, now time.Time) (*decide.ArrivalState, error) {
+	set, err := decide.ParseZeroSettings(labels, decide.DefaultZeroSettings())
+	if err != nil || !set.Enabled {
+		return nil, nil
+	}
+	n := math.Round(s.RPS * s.Interval)
+	t1 := s.At
+	if t1.IsZero() {
+		t1 = now
+	}
+	t0 := t1.Add(-time.Duration(s.Interval * float64(time.Second)))
+	st, err := p.store.UpdateArrivals(ctx, fn, func(st *decide.ArrivalState) error {
+		st.Configure(set)
+		st.Update(n, t0, t1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("arrival model: %w", err)
+	}
+	return &st, nil
 }

@@ -103,10 +103,21 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 		return decide.Decision{}, http.StatusConflict, fmt.Errorf("%s is not opted in (label %s=true), no change", p.Function, decide.LabelEnabled)
 	}
 	in := p.Step().PolicyInput(p.Function, int(fn.Replicas), set, s.cfg.reactive())
+	zset, err := decide.ParseZeroSettings(labels, decide.DefaultZeroSettings())
+	if err != nil {
+		return decide.Decision{}, http.StatusUnprocessableEntity, fmt.Errorf("scale-to-zero labels of %s, no change: %w", p.Function, err)
+	}
+	zset.CEClamp = s.cfg.policy.CEClamp
 	var d decide.Decision
 	err = s.store.UpdatePolicy(ctx, p.Function, func(st decide.State) (decide.State, error) {
 		var next decide.State
 		d, next = s.cfg.policy.Decide(in, st, now)
+		if zset.Enabled && p.Arrivals != nil {
+			// The scale-to-zero decision at the scaler's own now, on the
+			// replicas the gateway reports now.
+			z := decide.DecideZero(*p.Arrivals, now, zset, decide.ZeroObservation{Replicas: in.Current, InFlight: in.Observed.InFlight})
+			d = decide.WithZero(d, z)
+		}
 		if d.Invalid {
 			return st, nil
 		}

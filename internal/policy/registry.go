@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/prescale/prescale/internal/sim"
-	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/models"
 )
 
 // Names lists every policy in report order.
@@ -79,8 +79,8 @@ type Named struct {
 func (n Named) Name() string { return n.Label }
 
 // PrescaleVariants are prescale with slower control loops (10 s; 15 s,
-// HPA's sync period; 30 s, the schedule recommended before) and with
-// pkg/decide's built-in HoltPeak forecaster instead of the trained one, for
+// HPA's sync period; 30 s, the schedule recommended before) and with the
+// trained prescale-peak forecaster instead of the default holt-peak, for
 // the sensitivity table of bench/RESULTS.md.
 func PrescaleVariants(o Options) []sim.Policy {
 	at := func(period int) PrescaleConfig {
@@ -88,12 +88,14 @@ func PrescaleVariants(o Options) []sim.Policy {
 		c.Period = period
 		return c
 	}
-	holt := o.Prescale
-	holt.Forecaster, holt.ForecasterName = decide.DefaultHoltPeak(), decide.DefaultHoltPeak().Name()
+	trained := o.Prescale
+	if f, _, err := NewForecaster(models.ChoiceTrained); err == nil {
+		trained.Forecaster, trained.ForecasterName = f, f.Name()
+	}
 	return []sim.Policy{
 		Named{Prescale{Config: at(10)}, "prescale(10s)"},
 		Named{Prescale{Config: at(15)}, "prescale(15s)"},
 		Named{Prescale{Config: at(30)}, "prescale(30s)"},
-		Named{Prescale{Config: holt}, "prescale(holt-peak)"},
+		Named{Prescale{Config: trained}, "prescale(trained)"},
 	}
 }

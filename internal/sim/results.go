@@ -178,7 +178,7 @@ func Bench(ctx context.Context, o BenchOptions) error {
 		w("The default prescale row runs its chain every 5 s (the recommended schedule) + 2 s lag and aims at 70 %% of each replica's\n")
 		w("slots (Knative's target). HPA syncs every 15 s and aims at 50 %% CPU, which here is 50 %% of the slots. The variants show what\n")
 		w("the period and the forecaster are worth: the same code every 10 s, 15 s (HPA's period) and 30 s (the schedule recommended\n")
-		w("before), and with pkg/decide's built-in HoltPeak instead of the trained forecaster; hpa, kpa, prescale and the oracle run on the\n")
+		w("before), and with the trained prescale-peak forecaster instead of the default holt-peak; hpa, kpa, prescale and the oracle run on the\n")
 		w("same functions for reference (the 50 busiest functions of the 500-function file carry 98 %% of its requests).\n\n")
 		if err := Table(&b, variants); err != nil {
 			return err
@@ -333,7 +333,7 @@ const policyDoc = `## Policies (each with its published algorithm and defaults)
 | kpa | Knative KPA, concurrency mode: stable window 60 s, panic window 6 s (10 %), panic when panic-window desired pods / ready ≥ 200 %, target 70 % of the slots per replica; tick 2 s; max scale-up rate 1000, max scale-down rate 2; no scale-down while panicking, panic ends 60 s after the last over-threshold tick; scale to zero off | knative serving pkg/autoscaler/scaling/autoscaler.go, config-autoscaler defaults |
 | pro-rps | OpenFaaS Pro rps mode: desired = ceil(rps / (target × 0.9)), target proportion 0.9; target = what one replica serves (slots / mean service time; the label default of 50 rps would ignore the function's duration); rps over the last 30 s, evaluated every 15 s, no scale-down delay (interval and window are not published: assumed) | docs.openfaas.com/architecture/autoscaling |
 | phpa | jthomperoo/predictive-horizontal-pod-autoscaler: the HPA above plus one Holt-Winters model (additive, alpha = beta = gamma = 0.9, season 6 sync periods, 4 stored seasons — the project's example) over the HPA's calculated replicas; decisionType maximum; then the HPA's stabilization and rate limits | PHPA docs/user-guide/models.md and examples |
-| prescale | pkg/decide, the code the functions run: load-probe's sample every cron period (completed rps, in-flight, mean latency), the predictor's default forecaster (the trained prescale-peak artefact of model/artefacts via pkg/models; HoltPeak if it does not load) over the horizon (at least two periods), the service time as the predictor estimates it, and Policy.Decide (max(predicted, reactive) by Little's law with the in-flight transient for requests longer than the horizon, ±10 % tolerance, 300 s scale-down stabilization, never below what current load needs); applied after the async-chain lag | this repository |
+| prescale | pkg/decide, the code the functions run: load-probe's sample every cron period (completed rps, in-flight, mean latency), the predictor's default forecaster (holt-peak, models.DefaultForecasterChoice, as stack.yml serves it; --prescale-forecaster trained measures the prescale-peak artefact) over the horizon (at least two periods), the service time as the predictor estimates it, and Policy.Decide (max(predicted, reactive) by Little's law with the in-flight transient for requests longer than the horizon, ±10 % tolerance, 300 s scale-down stabilization, never below what current load needs); applied after the async-chain lag | this repository |
 | oracle | future-knowing reference (see Setup) | — |
 
 ### Cold-start default

@@ -17,6 +17,9 @@ type ProbePayload struct {
 	Labels            map[string]string `json:"labels,omitempty"`
 	Replicas          int               `json:"replicas"`
 	AvailableReplicas int               `json:"available_replicas"`
+	// Arrivals is the function's arrival model after this observation,
+	// for functions with scale to zero on (com.openfaas.scale.zero: "true").
+	Arrivals *decide.ArrivalState `json:"arrivals,omitempty"`
 }
 
 // Prediction is predictor's answer to a ProbePayload; the queue worker
@@ -40,6 +43,9 @@ type Prediction struct {
 	Version         string            `json:"version"`
 	Reasons         []string          `json:"reasons,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
+	// Arrivals is the probe's arrival model, passed through for the
+	// scaler's scale-to-zero decision (decide.DecideZero at its own now).
+	Arrivals *decide.ArrivalState `json:"arrivals,omitempty"`
 }
 
 // SeedAnswer is predictor's answer to a single seed-style feature vector,
@@ -62,6 +68,7 @@ func NewPrediction(p ProbePayload, step decide.Prediction, notes []string) Predi
 		Observed: step.Observed, ServiceTime: step.ServiceTime, Forecast: step.Forecast,
 		Replicas: step.Recommended, Predicted: step.Predicted, Reactive: step.Reactive, CurrentReplicas: p.Replicas,
 		Reasons: append(append([]string(nil), notes...), step.Reasons...), Labels: p.Labels,
+		Arrivals: p.Arrivals,
 	}
 	if step.Forecast != nil {
 		pred.Model, pred.Version = step.Forecast.Model, step.Forecast.Version

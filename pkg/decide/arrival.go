@@ -12,12 +12,14 @@ const (
 	// (0..4 h, the range of Shahrad et al.'s hybrid histogram). Idle times
 	// of 4 h or more are counted in ArrivalState.Over.
 	IdleBins = 240
-	// IdleBinWidth is the width of one histogram bin.
+	// IdleBinWidth is the width of one histogram bin at the default
+	// resolution (ArrivalState.Res scales it).
 	IdleBinWidth = time.Minute
 	// StartsCap is how many burst starts (invocations after at least
 	// BurstGap of silence) the periodicity ring keeps.
 	StartsCap = 32
-	// BurstGap is the silence after which an invocation starts a new burst.
+	// BurstGap is the silence after which an invocation starts a new burst,
+	// at the default resolution (ArrivalState.Res scales it).
 	BurstGap = time.Minute
 	// ArrivalHalfLife is the half-life of the histogram's exponential decay:
 	// an idle time seen a day ago counts half as much as one seen now.
@@ -57,6 +59,38 @@ type ArrivalState struct {
 	Period      float64 `json:"period,omitempty"`
 	Jitter      float64 `json:"jitter,omitempty"`
 	PeriodScore float64 `json:"period_score,omitempty"`
+	// Res is the model's time unit in seconds: the histogram's bin width and
+	// the silence that starts a burst (0 = 60 s, IdleBinWidth). Only
+	// time-compressed tests and demos lower it (label
+	// prescale.arrival-resolution); the 4 h range becomes 240 units.
+	Res float64 `json:"res,omitempty"`
+}
+
+// res is the model's time unit in seconds.
+func (st *ArrivalState) res() float64 {
+	if st.Res > 0 {
+		return st.Res
+	}
+	return IdleBinWidth.Seconds()
+}
+
+// burstGap is the silence that starts a new burst at this resolution.
+func (st *ArrivalState) burstGap() time.Duration { return secs(st.res()) }
+
+// Configure makes st a model at the settings' resolution: a state kept at
+// another resolution (other units) starts afresh. Callers configure a
+// stored state before they feed it.
+func (st *ArrivalState) Configure(set ZeroSettings) {
+	r := set.Resolution.Seconds()
+	if r <= 0 {
+		r = IdleBinWidth.Seconds()
+	}
+	if st.res() != r {
+		*st = ArrivalState{}
+	}
+	if r != IdleBinWidth.Seconds() {
+		st.Res = r
+	}
 }
 
 // ArrivalVersion is the current ArrivalState schema.
@@ -119,7 +153,7 @@ func (st *ArrivalState) record(t time.Time) {
 	gap := t.Sub(st.Last)
 	st.addIdle(gap.Seconds(), 1, t)
 	st.Gaps++
-	if gap >= BurstGap {
+	if gap >= st.burstGap() {
 		st.addStart(t)
 	}
 	st.Last = t
@@ -137,7 +171,7 @@ func (st *ArrivalState) addIdle(gap, w float64, t time.Time) {
 		scale = 1
 	}
 	w *= scale
-	b := int(gap / IdleBinWidth.Seconds())
+	b := int(gap / st.res())
 	if b >= IdleBins {
 		st.Over = round4(st.Over + w)
 		return
@@ -188,7 +222,7 @@ func (st *ArrivalState) detectPeriod() {
 		return
 	}
 	span := float64(s[len(s)-1]-s[0]) / 1000
-	width := math.Max(60, span/IdleBins)
+	width := math.Max(st.res(), span/IdleBins)
 	n := int(span/width) + 1
 	x := make([]bool, n+2)
 	idx := make([]int, len(s))

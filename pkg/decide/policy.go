@@ -108,6 +108,9 @@ type Decision struct {
 	Reason  string   `json:"reason"`
 	Reasons []string `json:"reasons,omitempty"`
 
+	// Zero is the scale-to-zero decision WithZero applied, if any.
+	Zero *ZeroDecision `json:"zero,omitempty"`
+
 	// Error is filled by the caller when applying the decision failed.
 	Error string `json:"error,omitempty"`
 	// Applied is filled by the caller when the scale call succeeded.

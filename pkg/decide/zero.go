@@ -29,6 +29,11 @@ const (
 	// pre-warm is asked for: the cold start plus the control period plus
 	// the chain's latency. 0s..10m; default 15s.
 	LabelPrewarmLead = "prescale.prewarm-lead"
+	// LabelArrivalResolution is the arrival model's time unit: the
+	// idle-time histogram's bin width and the silence that starts a new
+	// burst. 1s..1m; default 1m. Lower it only where time is compressed (a
+	// test or demo replaying a trace faster than real time).
+	LabelArrivalResolution = "prescale.arrival-resolution"
 )
 
 // DefaultColdStartCost is W, the default price of one cold start: 600
@@ -67,6 +72,9 @@ type ZeroSettings struct {
 	// clamps the scale API to 1..5); a scale to zero is reported as clamped
 	// to 1. Set by the scaler from its configuration, not from a label.
 	CEClamp bool `json:"ce_clamp,omitempty"`
+	// Resolution is the arrival model's time unit (ArrivalState.Configure);
+	// 0 means IdleBinWidth (1 m).
+	Resolution time.Duration `json:"resolution,omitempty"`
 }
 
 // DefaultZeroSettings: off, keep-alive = W until confident, W = 600 s,
@@ -129,6 +137,7 @@ func ParseZeroSettings(labels map[string]string, def ZeroSettings) (ZeroSettings
 	dur(LabelZeroDuration, &s.KeepAlive, time.Second, 24*time.Hour)
 	dur(LabelColdStartCost, &s.ColdStartCost, time.Second, 24*time.Hour)
 	dur(LabelPrewarmLead, &s.PrewarmLead, 0, 10*time.Minute)
+	dur(LabelArrivalResolution, &s.Resolution, time.Second, time.Minute)
 	if v, ok := get(LabelZeroPredict); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -162,6 +171,8 @@ func (s ZeroSettings) Validate() error {
 		return fmt.Errorf("%w: keep-alive %s (%s): allowed range is 1s..24h (0 = the cold-start cost)", ErrZeroSettings, s.KeepAlive, LabelZeroDuration)
 	case s.ColdStartCost < time.Second || s.ColdStartCost > 24*time.Hour:
 		return fmt.Errorf("%w: cold-start cost %s (%s): allowed range is 1s..24h", ErrZeroSettings, s.ColdStartCost, LabelColdStartCost)
+	case s.Resolution != 0 && (s.Resolution < time.Second || s.Resolution > time.Minute):
+		return fmt.Errorf("%w: arrival resolution %s (%s): allowed range is 1s..1m", ErrZeroSettings, s.Resolution, LabelArrivalResolution)
 	case s.PrewarmLead < 0 || s.PrewarmLead > 10*time.Minute:
 		return fmt.Errorf("%w: pre-warm lead %s (%s): allowed range is 0s..10m", ErrZeroSettings, s.PrewarmLead, LabelPrewarmLead)
 	}
@@ -238,7 +249,7 @@ func DecideZero(st ArrivalState, now time.Time, set ZeroSettings, obs ZeroObserv
 	d.At = now
 	if d.Floor == 0 && !d.Prewarm.IsZero() && !d.Prewarm.After(now) {
 		// The planned pre-warm is due: start (or keep) one replica now.
-		d.Floor, d.Next = 1, now.Add(BurstGap)
+		d.Floor, d.Next = 1, now.Add(st.burstGap())
 		if obs.Replicas > 0 {
 			d.Action, d.Until = ZeroKeepAlive, d.Expected
 		} else {
@@ -373,8 +384,8 @@ func periodicPlan(st ArrivalState, now, last time.Time, warm bool, set ZeroSetti
 	// In-burst keep-alive from the histogram (bursts of several calls).
 	if warm && st.Gaps >= MinConfidentIdleTimes {
 		e := now.Sub(last).Seconds()
-		if p := histogramPlan(st, e, true, set.ColdStartCost.Seconds(), set.PrewarmLead.Seconds()); !p.none && p.warmNow && e < BurstGap.Seconds() {
-			until := last.Add(secs(math.Min(p.until, BurstGap.Seconds())))
+		if p := histogramPlan(st, e, true, set.ColdStartCost.Seconds(), set.PrewarmLead.Seconds()); !p.none && p.warmNow && e < st.res() {
+			until := last.Add(secs(math.Min(p.until, st.res())))
 			if until.After(now) {
 				d.Action, d.Floor, d.Until, d.Next = ZeroKeepAlive, 1, until, until
 				d.Reason = fmt.Sprintf("keep-alive until %s inside the burst; %s", clock(until), desc)
@@ -461,7 +472,7 @@ func histogramPlanSmoothed(st ArrivalState, e float64, warm bool, W, lead, smoot
 		}
 		st.Idle = sm
 	}
-	bw := IdleBinWidth.Seconds()
+	bw := st.res()
 	j0 := int(e / bw)
 	if j0 >= IdleBins {
 		return plan{none: true}
@@ -547,7 +558,7 @@ func clock(t time.Time) string { return t.UTC().Format("15:04:05") }
 // 8): the histogram's plan then spends replica time where each cold start
 // is a large share of a function's calls, not only where calls are many.
 func rareFactor(st ArrivalState, now time.Time) float64 {
-	span := now.Sub(st.Since).Hours()
+	span := now.Sub(st.Since).Seconds() / (60 * st.res()) // hours, in model time
 	if span <= 0 || st.Total <= 0 {
 		return 1
 	}

@@ -21,6 +21,9 @@ type Config struct {
 	HistoryBucket  string
 	CountersBucket string
 	PolicyBucket   string
+	// ArrivalsBucket holds each scale-to-zero function's arrival model
+	// (decide.ArrivalState, a few KB).
+	ArrivalsBucket string
 	DecisionStream string
 	// DecisionSubject is the subject prefix; a decision of function f goes
 	// to <prefix>.<f>.
@@ -36,7 +39,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		HistoryBucket: "prescale_history", CountersBucket: "prescale_counters", PolicyBucket: "prescale_policy",
-		DecisionStream: "PRESCALE_DECISIONS", DecisionSubject: "prescale.decisions",
+		ArrivalsBucket: "prescale_arrivals", DecisionStream: "PRESCALE_DECISIONS", DecisionSubject: "prescale.decisions",
 		HistoryLen: 360, DecisionMaxAge: 7 * 24 * time.Hour, DecisionMaxMsgs: 100000,
 		Storage: jetstream.FileStorage,
 	}
@@ -47,7 +50,7 @@ func (c Config) Validate() error {
 	if c.HistoryLen < 1 || c.HistoryLen > 100000 {
 		return fmt.Errorf("history length %d: must be in 1..100000", c.HistoryLen)
 	}
-	if c.HistoryBucket == "" || c.CountersBucket == "" || c.PolicyBucket == "" || c.DecisionStream == "" || c.DecisionSubject == "" {
+	if c.HistoryBucket == "" || c.CountersBucket == "" || c.PolicyBucket == "" || c.ArrivalsBucket == "" || c.DecisionStream == "" || c.DecisionSubject == "" {
 		return errors.New("state: bucket, stream and subject names must not be empty")
 	}
 	return nil
@@ -60,6 +63,7 @@ type Store struct {
 	history  jetstream.KeyValue
 	counters jetstream.KeyValue
 	policy   jetstream.KeyValue
+	arrivals jetstream.KeyValue
 }
 
 var keyRE = regexp.MustCompile(`^[-_=a-zA-Z0-9][-/_=.a-zA-Z0-9]*$`)
@@ -95,6 +99,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if s.policy, err = kv(cfg.PolicyBucket, "prescale: scaler stabilization state"); err != nil {
+		return nil, err
+	}
+	if s.arrivals, err = kv(cfg.ArrivalsBucket, "prescale: per-function arrival model (scale to zero)"); err != nil {
 		return nil, err
 	}
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -264,6 +271,31 @@ func (s *Store) UpdatePolicy(ctx context.Context, function string, f func(decide
 		}
 		return json.Marshal(next)
 	})
+}
+
+// UpdateArrivals runs f on a function's arrival model and stores the
+// result with compare-and-set (retrying f on a concurrent update, so
+// overlapping load-probe runs cannot lose an update). A corrupt stored model
+// starts afresh.
+func (s *Store) UpdateArrivals(ctx context.Context, function string, f func(*decide.ArrivalState) error) (decide.ArrivalState, error) {
+	if err := checkKey(function); err != nil {
+		return decide.ArrivalState{}, err
+	}
+	var out decide.ArrivalState
+	err := casLoop(ctx, s.arrivals, function, func(old []byte) ([]byte, error) {
+		var st decide.ArrivalState
+		if len(old) > 0 {
+			if err := json.Unmarshal(old, &st); err != nil {
+				st = decide.ArrivalState{}
+			}
+		}
+		if err := f(&st); err != nil {
+			return nil, err
+		}
+		out = st
+		return json.Marshal(st)
+	})
+	return out, err
 }
 
 // Policy returns a function's stored policy state.
