@@ -93,7 +93,8 @@ function chartData(points, decisions) {
   for (const p of points) {
     const r = row(p.t);
     r[3] = p.replicas; r[4] = p.available;
-    r[5] = prev == null ? null : Math.max(0, p.cold_waits - prev);
+    const w = prev == null ? 0 : p.cold_waits - prev;
+    r[5] = w > 0 ? w : null; // bars only where requests waited
     prev = p.cold_waits;
   }
   const sorted = [...rows.values()].sort((a, b) => a[0] - b[0]);
