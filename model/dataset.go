@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/source"
 )
 
 // SeedFeatures are the seed-parity model's inputs, named as decide.Features'
@@ -23,11 +26,9 @@ func SeedFeatures() []string {
 // OriginalFeatures is the original system's feature set alone.
 func OriginalFeatures() []string { return SeedFeatures()[:7] }
 
-// Response is one request's outcome in a load window.
-type Response struct {
-	Latency float64 // seconds
-	Status  int
-}
+// Response is one request's outcome in a load window: latency in seconds
+// and HTTP status, as hey reports it.
+type Response = source.HeyResponse
 
 // Window is one load window of a sweep: offered rate × replicas, its
 // measured features and its label.
@@ -49,34 +50,26 @@ type Window struct {
 	Label int
 }
 
-// Vector returns the window's values of the named features.
+// Features is the window's feature vector (decide.Features).
+func (w Window) Features() decide.Features {
+	return decide.Features{
+		P50: w.P50, P90: w.P90, P99: w.P99,
+		ErrorRate: w.ErrorRate, Status200: w.Status200, Status500: w.Status500, FailureRatio: w.FailureRatio,
+		RPS: w.RPS, InFlight: w.InFlight, ServiceTime: w.MeanLatency, Replicas: w.Replicas,
+	}
+}
+
+// Vector returns the window's values of the named features
+// (decide.FeatureNames).
 func (w Window) Vector(names []string) ([]float64, error) {
+	f := w.Features()
 	out := make([]float64, len(names))
 	for i, n := range names {
-		switch n {
-		case "p50":
-			out[i] = w.P50
-		case "p90":
-			out[i] = w.P90
-		case "p99":
-			out[i] = w.P99
-		case "error_rate":
-			out[i] = w.ErrorRate
-		case "status_200":
-			out[i] = w.Status200
-		case "status_500":
-			out[i] = w.Status500
-		case "failure_ratio":
-			out[i] = w.FailureRatio
-		case "rps":
-			out[i] = w.RPS
-		case "in_flight":
-			out[i] = w.InFlight
-		case "replicas":
-			out[i] = float64(w.Replicas)
-		default:
-			return nil, fmt.Errorf("unknown feature %q", n)
+		v, ok := f.Value(n)
+		if !ok {
+			return nil, fmt.Errorf("unknown feature %q (known: %v)", n, decide.FeatureNames())
 		}
+		out[i] = v
 	}
 	return out, nil
 }

@@ -227,107 +227,199 @@ type CalibrationRow struct {
 	Chosen           bool
 }
 
-// RunForecast runs the forecasting experiment: baselines, Holt-Winters
-// grid, the golearn forest on lag features and prescale-peak with its
-// margin calibrated on the training points, all scored on the test points.
+// RunForecast runs the forecasting experiment in stages (the series are
+// loaded by LoadSeries; Train writes the report):
+//
+//	split    the forecast points of the training and test parts (splitForecast)
+//	fit      the baselines, the Holt-Winters grid, the golearn forest on lag
+//	         features and prescale-peak with its margin calibrated, all on
+//	         the training points (fitForecasters)
+//	evaluate every candidate on the test points, overall and per trace
+//	         (evaluateForecasters)
+//	choose   the default on the training split (chooseDefault)
 func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*ForecastResult, error) {
+	sp, err := splitForecast(series, cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := &ForecastResult{Config: cfg, Series: series, testPts: sp.test, NaiveScale: sp.scale}
+	fit, err := fitForecasters(sp, res, progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := evaluateForecasters(sp, res, fit); err != nil {
+		return nil, err
+	}
+	res.Default, res.BestBaselineTrainMAE = chooseDefault(res.Candidates, res.Train)
+	return res, nil
+}
+
+// forecastSplit is the split stage's output: the series' forecast points
+// and the MASE scale.
+type forecastSplit struct {
+	series      []Series
+	cfg         ForecastConfig
+	train, test []point
+	scale       []float64 // each series' MASE denominator
+}
+
+// splitForecast cuts each series at its Split into training and test
+// forecast points; both must exist.
+func splitForecast(series []Series, cfg ForecastConfig) (forecastSplit, error) {
+	sp := forecastSplit{series: series, cfg: cfg, train: points(series, cfg, false), test: points(series, cfg, true)}
+	if len(sp.train) == 0 || len(sp.test) == 0 {
+		return sp, fmt.Errorf("forecast: %d training and %d test points; need both", len(sp.train), len(sp.test))
+	}
+	sp.scale = naiveScale(series, cfg)
+	return sp, nil
+}
+
+// trainScore scores forecasts f of the training points.
+func (sp forecastSplit) trainScore(f []float64) Scores { return score(sp.train, f, sp.scale, nil) }
+
+// fitted is the fit stage's output: the candidates in order and their
+// forecasts of the training points.
+type fitted struct {
+	cands  []Candidate
+	trainF map[string][]float64 // by candidate name
+}
+
+func (ft *fitted) add(c Candidate, f []float64) {
+	ft.cands = append(ft.cands, c)
+	ft.trainF[c.Name] = f
+}
+
+// addForecast forecasts the training points with c and adds it.
+func (ft *fitted) addForecast(sp forecastSplit, c Candidate) error {
+	f, err := forecastAll(sp.series, sp.train, &c)
+	if err != nil {
+		return err
+	}
+	ft.add(c, f)
+	return nil
+}
+
+// fitForecasters fits every candidate on the training points, recording
+// the grids and the calibration in res.
+func fitForecasters(sp forecastSplit, res *ForecastResult, progress func(string)) (fitted, error) {
 	say := func(s string) {
 		if progress != nil {
 			progress(s)
 		}
 	}
-	h := cfg.Horizon
-	trainPts := points(series, cfg, false)
-	testPts := points(series, cfg, true)
-	if len(trainPts) == 0 || len(testPts) == 0 {
-		return nil, fmt.Errorf("forecast: %d training and %d test points; need both", len(trainPts), len(testPts))
-	}
-	scale := naiveScale(series, cfg)
-	res := &ForecastResult{Config: cfg, Series: series, testPts: testPts, NaiveScale: scale}
-	trainF := map[string][]float64{}
-
-	cands := baselines(h)
-	for i := range cands {
-		f, err := forecastAll(series, trainPts, &cands[i])
-		if err != nil {
-			return nil, err
+	ft := fitted{trainF: map[string][]float64{}}
+	for _, c := range baselines(sp.cfg.Horizon) {
+		if err := ft.addForecast(sp, c); err != nil {
+			return ft, err
 		}
-		trainF[cands[i].Name] = f
-		say("baseline " + cands[i].Name)
+		say("baseline " + c.Name)
 	}
+	hw, f, err := fitHoltWinters(sp, res)
+	if err != nil {
+		return ft, err
+	}
+	ft.add(hw, f)
+	say("Holt-Winters grid")
+	fc, err := trainLagForest(sp.series, sp.train, sp.cfg)
+	if err == nil {
+		err = ft.addForecast(sp, fc)
+	}
+	if err != nil {
+		return ft, err
+	}
+	say("golearn forest on lag features")
+	peak, err := fitPeak(sp, res, ft)
+	if err == nil {
+		err = ft.addForecast(sp, peak)
+	}
+	if err != nil {
+		return ft, err
+	}
+	say("prescale-peak calibrated")
+	return ft, nil
+}
 
-	// Holt-Winters additive (PHPA's model): grid on the training points by MASE.
-	var bestHW Candidate
+// fitHoltWinters chooses Holt-Winters additive's (PHPA's model) parameters
+// from a grid on the training points by MASE.
+func fitHoltWinters(sp forecastSplit, res *ForecastResult) (Candidate, []float64, error) {
+	var best Candidate
+	var bestF []float64
 	bestMASE := math.Inf(1)
 	for _, a := range []float64{0.3, 0.6, 0.9} {
 		for _, b := range []float64{0.01, 0.1} {
 			for _, g := range []float64{0.1, 0.3} {
 				c := Candidate{Name: "Holt-Winters additive", Baseline: true,
-					Spec: spec(models.MethodHoltWinters, h, map[string]float64{"alpha": a, "beta": b, "gamma": g, "period": 60, "fit_window": 180})}
-				f, err := forecastAll(series, trainPts, &c)
+					Spec: spec(models.MethodHoltWinters, sp.cfg.Horizon, map[string]float64{"alpha": a, "beta": b, "gamma": g, "period": 60, "fit_window": 180})}
+				f, err := forecastAll(sp.series, sp.train, &c)
 				if err != nil {
-					return nil, err
+					return Candidate{}, nil, err
 				}
-				sc := score(trainPts, f, scale, nil)
+				sc := sp.trainScore(f)
 				res.HWGrid = append(res.HWGrid, fmt.Sprintf("α=%g β=%g γ=%g: train MASE %.3f", a, b, g, sc.MASE))
 				if sc.MASE < bestMASE {
-					bestMASE, bestHW = sc.MASE, c
-					trainF[c.Name] = f
+					bestMASE, best, bestF = sc.MASE, c, f
 				}
 			}
 		}
 	}
-	p := bestHW.Spec.Params
-	bestHW.Note = fmt.Sprintf("period 60 min, fitted on the last 180 min; α=%g β=%g γ=%g chosen on the training split", p["alpha"], p["beta"], p["gamma"])
-	cands = append(cands, bestHW)
-	say("Holt-Winters grid")
+	p := best.Spec.Params
+	best.Note = fmt.Sprintf("period 60 min, fitted on the last 180 min; α=%g β=%g γ=%g chosen on the training split", p["alpha"], p["beta"], p["gamma"])
+	return best, bestF, nil
+}
 
-	// golearn forest on lag features.
-	fc, err := trainLagForest(series, trainPts, cfg)
-	if err != nil {
-		return nil, err
-	}
-	cands = append(cands, fc)
-	f, err := forecastAll(series, trainPts, &fc)
-	if err != nil {
-		return nil, err
-	}
-	trainF[fc.Name] = f
-	say("golearn forest on lag features")
+// peakParts are prescale-peak's forecast components at each training point:
+// center and spread of the peak, and the seasonal component.
+type peakParts struct{ centers, spreads, seasons []float64 }
 
-	// prescale-peak: calibrate k on the training points. The largest
-	// quantile whose training MAE is no worse than the best baseline's.
+func peakPartsOf(sp forecastSplit, pp map[string]float64) peakParts {
+	n := len(sp.train)
+	ps := peakParts{make([]float64, n), make([]float64, n), make([]float64, n)}
+	h := sp.cfg.Horizon
+	s := spec(models.MethodPeak, h, pp)
+	hn := models.HistorySteps(&s)
+	for i, pt := range sp.train {
+		hist := sp.series[pt.S].Counts[:pt.T+1]
+		if len(hist) > hn {
+			hist = hist[len(hist)-hn:]
+		}
+		ps.centers[i], ps.spreads[i] = models.PeakCenter(hist, pp, h)
+		ps.seasons[i] = models.SeasonalComponent(hist, pp, h)
+	}
+	return ps
+}
+
+// forecast is prescale-peak's forecast of each training point with margin k.
+func (ps peakParts) forecast(k float64) []float64 {
+	fk := make([]float64, len(ps.centers))
+	for i := range fk {
+		fk[i] = math.Max(0, math.Max(ps.centers[i]+k*ps.spreads[i], ps.seasons[i]))
+	}
+	return fk
+}
+
+// fitPeak chooses prescale-peak's structure on the training points at k = 0
+// by MAE, then calibrates its margin k: the largest quantile of the
+// training residuals whose training MAE and MASE are no worse than the best
+// candidate's so far (ft), else the median.
+func fitPeak(sp forecastSplit, res *ForecastResult, ft fitted) (Candidate, error) {
 	bestBaseMAE, bestBaseMASE := math.Inf(1), math.Inf(1)
-	for _, c := range cands {
-		sc := score(trainPts, trainF[c.Name], scale, nil)
+	for _, c := range ft.cands {
+		sc := sp.trainScore(ft.trainF[c.Name])
 		bestBaseMAE = math.Min(bestBaseMAE, sc.MAE)
 		bestBaseMASE = math.Min(bestBaseMASE, sc.MASE)
 	}
-	type parts struct{ centers, spreads, seasons []float64 }
-	partsOf := func(pp map[string]float64) parts {
-		ps := parts{make([]float64, len(trainPts)), make([]float64, len(trainPts)), make([]float64, len(trainPts))}
-		sp := spec(models.MethodPeak, h, pp)
-		hn := models.HistorySteps(&sp)
-		for i, pt := range trainPts {
-			hist := series[pt.S].Counts[:pt.T+1]
-			if len(hist) > hn {
-				hist = hist[len(hist)-hn:]
-			}
-			ps.centers[i], ps.spreads[i] = models.PeakCenter(hist, pp, h)
-			ps.seasons[i] = models.SeasonalComponent(hist, pp, h)
-		}
-		return ps
-	}
-	forecastK := func(ps parts, k float64) []float64 {
-		fk := make([]float64, len(trainPts))
-		for i := range trainPts {
-			fk[i] = math.Max(0, math.Max(ps.centers[i]+k*ps.spreads[i], ps.seasons[i]))
-		}
-		return fk
-	}
-	// Structure: chosen on the training points at k = 0 by MAE.
+	pp, best := peakStructure(sp, res)
+	chosen := calibratePeak(sp, res, best, bestBaseMAE, bestBaseMASE)
+	pp["k"] = res.Calibration[chosen].K
+	return Candidate{Name: "prescale-peak", Spec: spec(models.MethodPeak, sp.cfg.Horizon, pp),
+		Note: fmt.Sprintf("margin k=%g (the %g quantile of the training residuals)", pp["k"], res.Calibration[chosen].Quantile)}, nil
+}
+
+// peakStructure is the grid over prescale-peak's structural parameters at
+// k = 0, by training MAE.
+func peakStructure(sp forecastSplit, res *ForecastResult) (map[string]float64, peakParts) {
 	var pp map[string]float64
-	var best parts
+	var best peakParts
 	bestMAE := math.Inf(1)
 	for _, alpha := range []float64{0.3, 0.6} {
 		for _, mw := range []float64{1, 5} {
@@ -335,8 +427,8 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 				for _, seasons := range []float64{1, 3} {
 					cand := PeakParams()
 					cand["alpha"], cand["mean_window"], cand["trend_weight"], cand["seasons"] = alpha, mw, tw, seasons
-					ps := partsOf(cand)
-					sc := score(trainPts, forecastK(ps, 0), scale, nil)
+					ps := peakPartsOf(sp, cand)
+					sc := sp.trainScore(ps.forecast(0))
 					res.PeakGrid = append(res.PeakGrid, fmt.Sprintf("α=%g mean_window=%g trend_weight=%g seasons=%g: train MAE %.3f, MASE %.3f, under %.3f", alpha, mw, tw, seasons, sc.MAE, sc.MASE, sc.Under))
 					if sc.MAE < bestMAE {
 						bestMAE, pp, best = sc.MAE, cand, ps
@@ -345,8 +437,14 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 			}
 		}
 	}
-	resid := make([]float64, len(trainPts))
-	for i, pt := range trainPts {
+	return pp, best
+}
+
+// calibratePeak records a CalibrationRow per configured quantile and
+// returns the chosen row's index (marked Chosen).
+func calibratePeak(sp forecastSplit, res *ForecastResult, best peakParts, bestBaseMAE, bestBaseMASE float64) int {
+	resid := make([]float64, len(sp.train))
+	for i, pt := range sp.train {
 		if best.spreads[i] > 0 {
 			resid[i] = (pt.Actual - best.centers[i]) / best.spreads[i]
 		}
@@ -354,12 +452,10 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 	sorted := append([]float64(nil), resid...)
 	sort.Float64s(sorted)
 	chosen := -1
-	for _, q := range cfg.Quantiles {
+	for _, q := range sp.cfg.Quantiles {
 		k := math.Round(sorted[int(q*float64(len(sorted)-1))]*1000) / 1000
-		fk := forecastK(best, k)
-		sc := score(trainPts, fk, scale, nil)
-		row := CalibrationRow{Quantile: q, K: k, TrainMAE: sc.MAE, TrainU: sc.Under, TrainMASE: sc.MASE}
-		res.Calibration = append(res.Calibration, row)
+		sc := sp.trainScore(best.forecast(k))
+		res.Calibration = append(res.Calibration, CalibrationRow{Quantile: q, K: k, TrainMAE: sc.MAE, TrainU: sc.Under, TrainMASE: sc.MASE})
 		if sc.MAE <= bestBaseMAE && sc.MASE <= bestBaseMASE {
 			chosen = len(res.Calibration) - 1
 		}
@@ -370,63 +466,60 @@ func RunForecast(series []Series, cfg ForecastConfig, progress func(string)) (*F
 		chosen = 0
 	}
 	res.Calibration[chosen].Chosen = true
-	pp["k"] = res.Calibration[chosen].K
-	peak := Candidate{Name: "prescale-peak", Spec: spec(models.MethodPeak, h, pp),
-		Note: fmt.Sprintf("margin k=%g (the %g quantile of the training residuals)", pp["k"], res.Calibration[chosen].Quantile)}
-	cands = append(cands, peak)
-	f, err = forecastAll(series, trainPts, &peak)
-	if err != nil {
-		return nil, err
-	}
-	trainF[peak.Name] = f
-	say("prescale-peak calibrated")
+	return chosen
+}
 
-	// Score everything on the test points.
+// evaluateForecasters scores every fitted candidate on the training points
+// and on the test points, overall and per trace file.
+func evaluateForecasters(sp forecastSplit, res *ForecastResult, ft fitted) error {
 	traceSet := map[string]bool{}
-	for _, s := range series {
+	for _, s := range sp.series {
 		traceSet[s.Trace] = true
 	}
 	for t := range traceSet {
 		res.Traces = append(res.Traces, t)
 	}
 	sort.Strings(res.Traces)
-	for i := range cands {
-		tf, err := forecastAll(series, testPts, &cands[i])
+	for i := range ft.cands {
+		tf, err := forecastAll(sp.series, sp.test, &ft.cands[i])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.testF = append(res.testF, tf)
-		res.Train = append(res.Train, score(trainPts, trainF[cands[i].Name], scale, nil))
-		res.Test = append(res.Test, score(testPts, tf, scale, nil))
+		res.Train = append(res.Train, sp.trainScore(ft.trainF[ft.cands[i].Name]))
+		res.Test = append(res.Test, score(sp.test, tf, sp.scale, nil))
 		per := map[string]Scores{}
 		for _, tr := range res.Traces {
-			tr := tr
-			per[tr] = score(testPts, tf, scale, func(p point) bool { return series[p.S].Trace == tr })
+			per[tr] = score(sp.test, tf, sp.scale, func(p point) bool { return sp.series[p.S].Trace == tr })
 		}
 		res.PerTrace = append(res.PerTrace, per)
 	}
-	res.Candidates = cands
-	// The default, chosen on the training split: the lowest under-forecast
-	// rate among the models whose training MAE is no worse than the best
-	// baseline's (ties: lower MAE).
+	res.Candidates = ft.cands
+	return nil
+}
+
+// chooseDefault picks the default on the training split: the lowest
+// under-forecast rate among the candidates whose training MAE is no worse
+// than the best baseline's (ties: lower MAE). It returns the index (-1 when
+// none qualifies) and that best baseline MAE.
+func chooseDefault(cands []Candidate, train []Scores) (int, float64) {
 	bestBase := math.Inf(1)
 	for i, c := range cands {
 		if c.Baseline {
-			bestBase = math.Min(bestBase, res.Train[i].MAE)
+			bestBase = math.Min(bestBase, train[i].MAE)
 		}
 	}
-	res.BestBaselineTrainMAE = bestBase
-	res.Default = -1
+	def := -1
 	for i := range cands {
-		tr := res.Train[i]
+		tr := train[i]
 		if tr.MAE > bestBase {
 			continue
 		}
-		if d := res.Default; d < 0 || tr.Under < res.Train[d].Under || (tr.Under == res.Train[d].Under && tr.MAE < res.Train[d].MAE) {
-			res.Default = i
+		if def < 0 || tr.Under < train[def].Under || (tr.Under == train[def].Under && tr.MAE < train[def].MAE) {
+			def = i
 		}
 	}
-	return res, nil
+	return def, bestBase
 }
 
 // trainLagForest fits the golearn forest on lag features of a

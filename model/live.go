@@ -3,18 +3,18 @@ package model
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rakyll/hey/requester"
+
+	"github.com/prescale/prescale/pkg/source"
 )
 
 // LiveConfig is the live generator: load sweeps with hey's own requester
@@ -164,28 +164,5 @@ func heyWindow(target string, rate float64, cfg LiveConfig) ([]Response, float64
 	return rs, secs, nil
 }
 
-// ParseHeyCSV reads hey's `-o csv` output (response-time, …, status-code, offset).
-func ParseHeyCSV(r io.Reader) ([]Response, error) {
-	c := csv.NewReader(r)
-	c.FieldsPerRecord = -1
-	recs, err := c.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("hey csv: %w", err)
-	}
-	if len(recs) == 0 || len(recs[0]) < 7 || recs[0][0] != "response-time" || recs[0][6] != "status-code" {
-		return nil, errors.New("hey csv: missing the response-time,…,status-code header")
-	}
-	out := make([]Response, 0, len(recs)-1)
-	for i, rec := range recs[1:] {
-		if len(rec) < 7 {
-			return nil, fmt.Errorf("hey csv line %d: %d columns", i+2, len(rec))
-		}
-		lat, err1 := strconv.ParseFloat(strings.TrimSpace(rec[0]), 64)
-		code, err2 := strconv.Atoi(strings.TrimSpace(rec[6]))
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("hey csv line %d: bad latency %q or status %q", i+2, rec[0], rec[6])
-		}
-		out = append(out, Response{Latency: lat, Status: code})
-	}
-	return out, nil
-}
+// ParseHeyCSV reads hey's `-o csv` output (source.ReadHeyCSV).
+func ParseHeyCSV(r io.Reader) ([]Response, error) { return source.ReadHeyCSV(r) }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 
+	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/plugin/api"
 	"github.com/prescale/prescale/plugin/async"
 	"github.com/prescale/prescale/plugin/cron"
@@ -63,12 +63,7 @@ func (p *Platform) wireAsyncAndCron() error {
 // without the ".openfaas-fn" suffix, and read their annotations.
 type platformFunctions struct{ p *Platform }
 
-func baseFunctionName(name string) string {
-	if b, ok := strings.CutSuffix(name, "."+api.Namespace); ok && b != "" {
-		return b
-	}
-	return name
-}
+func baseFunctionName(name string) string { return faas.BaseName(name, api.Namespace) }
 
 func (f platformFunctions) Exists(name string) bool { return f.p.Exists(baseFunctionName(name)) }
 func (f platformFunctions) Annotations(name string) map[string]string {

@@ -9,10 +9,10 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/state"
@@ -101,7 +101,7 @@ func printDecisions(ctx context.Context, nc *nats.Conn, stream, only string, asC
 			err = cw.Error()
 		}
 	}
-	if err != nil && strings.Contains(err.Error(), "stream not found") {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("no decision log yet (stream %s not found): has the scaler run?", stream)
 	}
 	if err == nil && n == 0 && !asCSV && !follow {

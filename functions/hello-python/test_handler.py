@@ -49,7 +49,40 @@ class CpuMsTest(unittest.TestCase):
         self.assertEqual(handler.burn(0), 0)
 
 
+class SleepMsTest(unittest.TestCase):
+    def test_parse(self):
+        cases = [({}, 0), ({"sleep_ms": "0"}, 0), ({"sleep_ms": " 250 "}, 250), ({"sleep_ms": "60000"}, 60000)]
+        for env, want in cases:
+            with self.subTest(env=env):
+                self.assertEqual(handler.sleep_ms_from_env(env), want)
+
+    def test_bad_values_name_the_variable(self):
+        for raw in ["soon", "-5", "60001", "0.5"]:
+            with self.subTest(raw=raw):
+                with self.assertRaises(ValueError) as ctx:
+                    handler.sleep_ms_from_env({"sleep_ms": raw})
+                self.assertIn("sleep_ms", str(ctx.exception))
+
+
 class HandleTest(unittest.TestCase):
+    def test_handle_waits_and_records_its_span(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            spans = os.path.join(d, "spans")
+            with mock.patch.dict(os.environ, {"cpu_ms": "0", "sleep_ms": "30", "spans_file": spans}):
+                cpu0, wall0 = time.process_time(), time.time()
+                self.assertEqual(handler.handle("x"), "Hello, x!")
+                handler.handle("y")
+                cpu, wall = time.process_time() - cpu0, time.time() - wall0
+            with open(spans) as f:
+                lines = [tuple(map(float, l.split())) for l in f]
+        self.assertGreaterEqual(wall, 0.060)
+        self.assertLess(cpu, wall)  # waiting, not burning
+        self.assertEqual(len(lines), 2)
+        for start, end in lines:
+            self.assertGreaterEqual(end - start, 0.030)
+        self.assertLessEqual(lines[0][1], lines[1][0])
+
     def test_handle_greets_and_burns(self):
         with mock.patch.dict(os.environ, {"cpu_ms": "25"}):
             start = time.process_time()

@@ -15,7 +15,11 @@
 // :8080/metrics) answers prescale_load_probe_runs_total{code} and
 // prescale_load_probe_last_run_timestamp_seconds instead of running.
 //
-// Environment (defaults in parentheses):
+// Environment (defaults in parentheses; config.go). Each key may also come
+// from the settings file, $settings_file or else
+// $secret_mount_path/settings.json (/var/openfaas/secrets/settings.json:
+// the chart's prescale-settings Secret when the function lists it), a JSON
+// object with the same keys; a variable that is set wins over the file:
 //
 //	gateway_url        the gateway (http://gateway.openfaas:8080)
 //	NATS_URL           NATS with JetStream for history and counters (nats://nats.openfaas:4222)

@@ -3,10 +3,8 @@ package function
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -24,91 +22,6 @@ import (
 	"github.com/prescale/prescale/pkg/state"
 )
 
-type config struct {
-	gateway        *url.URL
-	natsURL        string
-	namespace      string
-	source         string
-	metricsURL     string
-	historyLen     int
-	payloadHistory int
-	predictor      string
-	callback       string
-	probe          source.Probe
-	prom           promsrc.Config // source=prometheus
-	promBootstrap  int            // steps of history fetched by range queries when a function has none
-}
-
-func readConfig() (config, error) {
-	var c config
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var err error
-	c.gateway, err = fnutil.GatewayURL()
-	if err != nil {
-		return c, err
-	}
-	c.natsURL = fnutil.Env(fnutil.EnvNATS, fnutil.DefaultNATS)
-	c.namespace = fnutil.Env(fnutil.EnvNS, "")
-	c.source = fnutil.Env("source", "gateway")
-	switch c.source {
-	case "gateway", "probe":
-	case "prometheus":
-		c.prom, err = promConfig()
-		add(err)
-	default:
-		add(fmt.Errorf("env source=%q: must be gateway, prometheus or probe", c.source))
-	}
-	c.promBootstrap, err = fnutil.EnvInt("prometheus_bootstrap", 60, 0, promsrc.MaxHistoryPoints)
-	add(err)
-	c.metricsURL = fnutil.Env("metrics_url", c.gateway.JoinPath("metrics").String())
-	c.historyLen, err = fnutil.EnvInt("history_length", 360, 1, 100000)
-	add(err)
-	c.payloadHistory, err = fnutil.EnvInt("payload_history", 120, 1, 1000)
-	add(err)
-	c.predictor = fnutil.Env("predictor", "predictor")
-	c.callback = fnutil.Env("callback_url", c.gateway.JoinPath("function", "scaler").String())
-	if u, err := url.Parse(c.callback); err != nil || u.Scheme == "" || u.Host == "" {
-		add(fmt.Errorf("env callback_url=%q: must be an absolute URL", c.callback))
-	}
-	c.probe = source.DefaultProbe(c.gateway.String())
-	c.probe.Requests, err = fnutil.EnvInt("probe_requests", c.probe.Requests, 1, source.ProbeMaxRequests)
-	add(err)
-	c.probe.Concurrency, err = fnutil.EnvInt("probe_concurrency", c.probe.Concurrency, 1, source.ProbeMaxConcurrency)
-	add(err)
-	c.probe.QPS, err = fnutil.EnvFloat("probe_qps", c.probe.QPS, 0, source.ProbeMaxQPS)
-	add(err)
-	c.probe.Timeout, err = fnutil.EnvDuration("probe_timeout", c.probe.Timeout, time.Second, source.ProbeMaxTimeout)
-	add(err)
-	return c, errors.Join(errs...)
-}
-
-// promConfig reads the Prometheus source's settings (the keys of the chart's
-// prescale-settings Secret): prometheus_url (required), prometheus_window,
-// metrics_label_suffix.
-func promConfig() (promsrc.Config, error) {
-	c := promsrc.DefaultConfig()
-	c.URL = fnutil.Env("prometheus_url", "")
-	if c.URL == "" {
-		return c, errors.New("env prometheus_url: required with source=prometheus, an absolute http(s) URL such as http://prometheus.openfaas:9090")
-	}
-	var err error
-	c.Window, err = fnutil.EnvDuration("prometheus_window", c.Window, promsrc.MinWindow, time.Hour)
-	if err != nil {
-		return c, err
-	}
-	c.LabelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("env prometheus_url=%q, prometheus_window=%q, %s=%q: %w",
-			c.URL, fnutil.Env("prometheus_window", ""), fnutil.EnvLabelSuffix, c.LabelSuffix, err)
-	}
-	return c, nil
-}
-
 // ObservePrometheus is load-probe's observation with source=prometheus, as
 // Handle runs it: the configuration from the environment (prometheus_url,
 // prometheus_window, metrics_label_suffix, prometheus_bootstrap), then, when
@@ -116,11 +29,11 @@ func promConfig() (promsrc.Config, error) {
 // range queries, and last the sample for the window ending at now. The
 // samples are what Handle appends to the function's history.
 func ObservePrometheus(ctx context.Context, function string, now time.Time, known int) ([]decide.Sample, error) {
-	cfg, err := readConfig()
+	cfg, err := loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.source != "prometheus" {
+	if cfg.source != sourcePrometheus {
 		return nil, fmt.Errorf("env source=%q: ObservePrometheus needs source=prometheus", cfg.source)
 	}
 	src, err := promsrc.New(cfg.prom, nil)
@@ -181,17 +94,17 @@ func Handle(req handler.Request) (handler.Response, error) {
 }
 
 func run(req handler.Request) (handler.Response, error) {
-	cfg, err := readConfig()
+	cfg, err := loadConfig()
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe configuration: %v", err)
 	}
-	client, _, err := fnutil.Gateway()
+	client, err := fnutil.Gateway(cfg.Gateway)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 60*time.Second)
 	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.natsURL, stateConfig(cfg))
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
 	if err != nil {
 		return fnutil.Error(http.StatusServiceUnavailable, "load-probe: state store: %v", err)
 	}
@@ -219,7 +132,7 @@ type probe struct {
 
 func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 	res := Result{At: now, Source: p.cfg.source, Errors: map[string]any{}}
-	fns, err := p.gw.GetFunctions(ctx, p.cfg.namespace)
+	fns, err := p.gw.GetFunctions(ctx, p.cfg.Namespace)
 	if err != nil {
 		return res, http.StatusBadGateway, fmt.Errorf("list functions through the gateway: %w", err)
 	}
@@ -240,9 +153,9 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 		}
 	}
 	switch p.cfg.source {
-	case "probe":
+	case sourceProbe:
 		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) { return p.cfg.probe.Observe(ctx, fn, now) })
-	case "prometheus":
+	case sourcePrometheus:
 		src, err := promsrc.New(p.cfg.prom, p.http.Transport)
 		if err != nil {
 			return res, http.StatusInternalServerError, err
@@ -334,7 +247,7 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		run.Error = fmt.Sprintf("encode payload: %v", err)
 		return run
 	}
-	run.CallID, err = fnutil.InvokeAsync(ctx, p.http, p.cfg.gateway, p.cfg.predictor, body, p.cfg.callback)
+	run.CallID, err = fnutil.InvokeAsync(ctx, p.http, p.cfg.Gateway, p.cfg.predictor, body, p.cfg.callback)
 	if err != nil {
 		run.Error = err.Error()
 	}

@@ -141,9 +141,9 @@ func TestPrometheusSourceErrors(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"missing url", map[string]string{"prometheus_url": ""}, 500, "env prometheus_url: required with source=prometheus"},
+		{"missing url", map[string]string{"prometheus_url": ""}, 500, "prometheus_url: required with source=prometheus"},
 		{"relative url", map[string]string{"prometheus_url": "prometheus:9090"}, 500, "want an absolute http(s) URL"},
-		{"bad window", map[string]string{"prometheus_url": "http://127.0.0.1:9", "prometheus_window": "0s"}, 500, "env prometheus_window=\\\"0s\\\""},
+		{"bad window", map[string]string{"prometheus_url": "http://127.0.0.1:9", "prometheus_window": "0s"}, 500, "prometheus_window=0s: must be a duration"},
 		{"bad suffix", map[string]string{"prometheus_url": "http://127.0.0.1:9", "metrics_label_suffix": "openfaas-fn"}, 500, "label suffix"},
 		{"bad bootstrap", map[string]string{"prometheus_url": "http://127.0.0.1:9", "prometheus_bootstrap": "-1"}, 500, "prometheus_bootstrap"},
 		{"prometheus down", map[string]string{"prometheus_url": "http://127.0.0.1:1"}, 502, "bootstrap history"},

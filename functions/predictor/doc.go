@@ -37,7 +37,11 @@
 // by Little's law, replicas = 1. The answer's "features" are what the model
 // saw.
 //
-// Environment (defaults in parentheses):
+// Environment (defaults in parentheses; config.go). Each key may also come
+// from the settings file, $settings_file or else
+// $secret_mount_path/settings.json (/var/openfaas/secrets/settings.json:
+// the chart's prescale-settings Secret when the function lists it), a JSON
+// object with the same keys; a variable that is set wins over the file:
 //
 //	model         trained | builtin (trained); also accepted: prescale-peak,
 //	              seed-forest (= trained), holt-peak, capacity-rules (= builtin)
@@ -54,6 +58,9 @@
 //	              appended to the function's name in the function_name label of
 //	              the metrics below, to match the gateway's ("" on the plugin;
 //	              ".openfaas-fn" on Kubernetes)
+//	function_defaults
+//	              per-function settings under the labels, decide.Settings as
+//	              JSON (decide.DefaultSettings)
 //
 // Metrics. GET on any path ending in /metrics (the pod's :8080/metrics that
 // a PodMonitor scrapes; /function/predictor/metrics through a gateway)

@@ -18,57 +18,6 @@ import (
 	"github.com/prescale/prescale/pkg/models"
 )
 
-type config struct {
-	forecaster decide.Forecaster
-	seed       decide.ReplicaModel
-	notes      []string // fallbacks taken, added to every answer's reasons
-	horizon    time.Duration
-	maxBody    int
-	natsURL    string
-	bucket     string
-	// metrics receives every prediction (nil: not recorded).
-	metrics     *metrics
-	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
-}
-
-// readConfig reads the environment and picks the models from src.
-func readConfig(src func(natsURL, bucket string) *modelSource) (config, error) {
-	var c config
-	var errs []error
-	var err error
-	// env model picks both models; env forecaster overrides it for the
-	// forecaster. Neither set: each model's default choice.
-	model := fnutil.Env("model", "")
-	choice, err := models.ParseChoice(model, models.DefaultReplicaChoice)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("env model: %w", err))
-	}
-	fdef := models.DefaultForecasterChoice
-	if model != "" {
-		fdef = choice
-	}
-	fchoice, err := models.ParseChoice(fnutil.Env("forecaster", ""), fdef)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("env forecaster: %w", err))
-	}
-	c.horizon, err = fnutil.EnvDuration("horizon", 30*time.Second, time.Second, time.Hour)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.maxBody, err = fnutil.EnvInt("max_body", 1<<20, 1024, 64<<20)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.natsURL = fnutil.Env(fnutil.EnvNATS, "")
-	c.bucket = fnutil.Env("model_bucket", models.DefaultBucket)
-	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	c.forecaster, c.seed, c.notes = src(c.natsURL, c.bucket).pick(fchoice, choice)
-	return c, nil
-}
-
 // Handle answers a probe payload or a seed feature vector, and GET
 // …/metrics with the predictor's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {
@@ -149,7 +98,7 @@ func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, 
 	if len(p.History) == 0 {
 		return chain.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
 	}
-	set, err := decide.ParseSettings(p.Labels, decide.DefaultSettings())
+	set, err := decide.ParseSettings(p.Labels, c.defaults)
 	if err != nil {
 		return chain.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
 	}

@@ -2,9 +2,11 @@ package function
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +42,9 @@ func scrapeMetrics(t *testing.T, path string) map[string]float64 {
 	return out
 }
 
+// metricRuns numbers the runs of the metrics tests in this process.
+var metricRuns atomic.Int64
+
 // TestMetricsForecastAgainstActual: two probe payloads one horizon apart;
 // the second scores the first forecast against the rate then observed.
 func TestMetricsForecastAgainstActual(t *testing.T) {
@@ -47,11 +52,14 @@ func TestMetricsForecastAgainstActual(t *testing.T) {
 	t.Setenv("horizon", "10s")
 	t.Setenv("metrics_label_suffix", ".openfaas-fn")
 	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	// The registry lives with the process: a fresh function name per run
+	// keeps -count=N runs apart.
+	name := fmt.Sprintf("gauged-%d", metricRuns.Add(1))
 	var hist []decide.Sample
 	send := func(rps float64) chain.Prediction {
 		t.Helper()
-		hist = append(hist, decide.Sample{Function: "gauged", At: t0.Add(time.Duration(len(hist)*5) * time.Second), Interval: 5, RPS: rps, MeanLatency: 0.1})
-		b, _ := json.Marshal(chain.ProbePayload{Function: "gauged", At: hist[len(hist)-1].At, History: hist,
+		hist = append(hist, decide.Sample{Function: name, At: t0.Add(time.Duration(len(hist)*5) * time.Second), Interval: 5, RPS: rps, MeanLatency: 0.1})
+		b, _ := json.Marshal(chain.ProbePayload{Function: name, At: hist[len(hist)-1].At, History: hist,
 			Labels: map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "20"}})
 		res := invoke(t, string(b))
 		var p chain.Prediction
@@ -60,7 +68,7 @@ func TestMetricsForecastAgainstActual(t *testing.T) {
 		}
 		return p
 	}
-	const label = "gauged.openfaas-fn"
+	label := name + ".openfaas-fn"
 	first := send(4)
 	send(6) // 5 s later: the first forecast (due at +10 s) is not scored yet
 	got := scrapeMetrics(t, "/metrics")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 		if a.Features.Replicas != 2 || a.Features.RPS != 100.0/30 || !strings.Contains(strings.Join(a.Reasons, "\n"), "rps not given") {
 			t.Fatalf("features %+v reasons %q", a.Features, a.Reasons)
 		}
-		want, err := set.Replica.PredictNamed(models.NamedFeatures(a.Features))
+		want, err := set.Replica.PredictNamed(a.Features.Named())
 		if err != nil || want.Replicas != a.Replicas {
 			t.Fatalf("answer %d replicas, the forest on the same features %d (%v)", a.Replicas, want.Replicas, err)
 		}
@@ -118,7 +119,7 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 			t.Fatalf("probe answered by %s %s, seed vector by %s %s", pr.Model, pr.Version, a.Model, a.Version)
 		}
 		t.Setenv("forecaster", "tea-leaves")
-		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), "env forecaster") {
+		if res := invoke(t, `{"p50":1}`); res.StatusCode != 500 || !strings.Contains(string(res.Body), `forecaster: model \"tea-leaves\"`) {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
 		}
 	})
@@ -268,7 +269,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the corrupt artefact refused", func() bool { return src.watcher.LastError() != nil })
-	if err := src.watcher.LastError(); !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
+	if err := src.watcher.LastError(); !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}
 	if pr, _ := predict(rampPayload(t)); pr.Version != nextF.Version {

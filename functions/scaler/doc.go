@@ -9,7 +9,11 @@
 // logged and changes nothing. Bad input, an unknown function, bad labels, a
 // gateway or NATS that is down: a clear error and no scale call.
 //
-// Environment (defaults in parentheses):
+// Environment (defaults in parentheses; config.go). Each key may also come
+// from the settings file, $settings_file or else
+// $secret_mount_path/settings.json (/var/openfaas/secrets/settings.json:
+// the chart's prescale-settings Secret when the function lists it), a JSON
+// object with the same keys; a variable that is set wins over the file:
 //
 //	gateway_url        (http://gateway.openfaas:8080)
 //	NATS_URL           (nats://nats.openfaas:4222)
@@ -25,6 +29,9 @@
 //	                   appended to the function's name in the function_name
 //	                   label of the metrics ("" on the plugin; ".openfaas-fn" on
 //	                   Kubernetes, as the gateway labels it)
+//	function_defaults
+//	                   per-function settings under the target's labels,
+//	                   decide.Settings as JSON (decide.DefaultSettings)
 //
 // Metrics. GET on any path ending in /metrics (:8080/metrics on the pod,
 // /function/scaler/metrics through a gateway) answers in the Prometheus

@@ -21,42 +21,6 @@ import (
 	"github.com/prescale/prescale/pkg/state"
 )
 
-type config struct {
-	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
-	natsURL     string
-	namespace   string
-	policy      decide.Policy
-	reactive    bool
-}
-
-func readConfig() (config, error) {
-	c := config{policy: decide.DefaultPolicy()}
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var err error
-	c.natsURL = fnutil.Env(fnutil.EnvNATS, fnutil.DefaultNATS)
-	c.labelSuffix = fnutil.Env(fnutil.EnvLabelSuffix, "")
-	c.namespace = fnutil.Env(fnutil.EnvNS, "")
-	c.policy.ForecastOnly, err = fnutil.EnvBool("forecast_only", false)
-	add(err)
-	c.policy.CEClamp, err = fnutil.EnvBool("ce_clamp", false)
-	add(err)
-	c.policy.StaleAfter, err = fnutil.EnvDuration("stale_after", c.policy.StaleAfter, time.Second, 24*time.Hour)
-	add(err)
-	switch m := fnutil.Env("scaler_mode", "predictive"); m {
-	case "predictive":
-	case "reactive":
-		c.reactive = true
-	default:
-		add(fmt.Errorf("env scaler_mode=%q: must be predictive or reactive", m))
-	}
-	return c, errors.Join(errs...)
-}
-
 // Handle is the queue worker's callback with predictor's answer; GET
 // …/metrics answers with the scaler's Prometheus metrics.
 func Handle(req handler.Request) (handler.Response, error) {
@@ -76,7 +40,7 @@ func Handle(req handler.Request) (handler.Response, error) {
 			return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": "predictor status " + st})
 		}
 	}
-	cfg, err := readConfig()
+	cfg, err := loadConfig()
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler configuration: %v", err)
 	}
@@ -88,13 +52,13 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if p.Function == "" {
 		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
 	}
-	client, _, err := fnutil.Gateway()
+	client, err := fnutil.Gateway(cfg.Gateway)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
 	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.natsURL, state.DefaultConfig())
+	store, nc, err := state.Connect(ctx, cfg.NATS, state.DefaultConfig())
 	if err != nil {
 		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
 	}
@@ -118,11 +82,11 @@ type scaler struct {
 func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (decide.Decision, int, error) {
 	ns := p.Namespace
 	if ns == "" {
-		ns = s.cfg.namespace
+		ns = s.cfg.Namespace
 	}
-	fn, err := s.gw.GetFunction(ctx, p.Function, ns)
+	fn, err := fnutil.GetFunction(ctx, s.gw, p.Function, ns)
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
+		if errors.Is(err, fnutil.ErrFunctionNotFound) {
 			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)
 		}
 		return decide.Decision{}, http.StatusBadGateway, fmt.Errorf("read %s through the gateway, no change: %w", p.Function, err)
@@ -131,14 +95,14 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if fn.Labels != nil {
 		labels = *fn.Labels
 	}
-	set, err := decide.ParseSettings(labels, decide.DefaultSettings())
+	set, err := decide.ParseSettings(labels, s.cfg.defaults)
 	if err != nil {
 		return decide.Decision{}, http.StatusUnprocessableEntity, fmt.Errorf("labels of %s, no change: %w", p.Function, err)
 	}
 	if !set.Enabled {
 		return decide.Decision{}, http.StatusConflict, fmt.Errorf("%s is not opted in (label %s=true), no change", p.Function, decide.LabelEnabled)
 	}
-	in := p.Step().PolicyInput(p.Function, int(fn.Replicas), set, s.cfg.reactive)
+	in := p.Step().PolicyInput(p.Function, int(fn.Replicas), set, s.cfg.reactive())
 	var d decide.Decision
 	err = s.store.UpdatePolicy(ctx, p.Function, func(st decide.State) (decide.State, error) {
 		var next decide.State
@@ -151,7 +115,7 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if err != nil {
 		return decide.Decision{}, http.StatusServiceUnavailable, fmt.Errorf("policy state of %s, no change: %w", p.Function, err)
 	}
-	if s.cfg.reactive {
+	if s.cfg.reactive() {
 		d.Reasons = append(d.Reasons, "scaler mode reactive: forecasts ignored")
 	}
 	status := http.StatusOK

@@ -3,12 +3,14 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/prescale/prescale/pkg/chain"
@@ -56,7 +58,7 @@ func decisions(t *testing.T, url string) []decide.Decision {
 		out = append(out, d)
 		return nil
 	})
-	if err != nil && !strings.Contains(err.Error(), "not found") {
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatal(err)
 	}
 	return out

@@ -1,8 +1,10 @@
 package function
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -46,20 +48,26 @@ func scrape(t *testing.T, method, path string) (handler.Response, map[string]flo
 	return res, out
 }
 
+// metricRuns numbers the runs of the metrics tests in this process.
+var metricRuns atomic.Int64
+
 func TestMetricsEndpoint(t *testing.T) {
 	gw := gwtest.New(t)
 	ns := natstest.Start(t)
 	gw.Env(t, ns.ClientURL())
 	t.Setenv("metrics_label_suffix", ".openfaas-fn")
-	gw.SetFunction("metered", 1, optedIn)
+	// The registry lives with the process: a fresh function name per run
+	// keeps -count=N runs apart.
+	name := fmt.Sprintf("metered-%d", metricRuns.Add(1))
+	gw.SetFunction(name, 1, optedIn)
 
-	callback(t, prediction("metered", 10, 55), nil) // scale up 1 → 6
-	callback(t, prediction("metered", 10, 10), nil) // held at 6
+	callback(t, prediction(name, 10, 55), nil) // scale up 1 → 6
+	callback(t, prediction(name, 10, 10), nil) // held at 6
 	t.Setenv("forecast_only", "true")
-	callback(t, prediction("metered", 10, 75), nil) // would scale to 8
-	callback(t, `{"function":`, nil)                // malformed: not a decision
+	callback(t, prediction(name, 10, 75), nil) // would scale to 8
+	callback(t, `{"function":`, nil)           // malformed: not a decision
 
-	const fn = "function_name=metered.openfaas-fn"
+	fn := "function_name=" + name + ".openfaas-fn"
 	tests := []struct {
 		path, metric string
 		want         float64

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -24,6 +26,8 @@ import (
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/faas"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source/promsrc"
 )
 
@@ -329,8 +333,18 @@ func TestStrictDecodeDefault(t *testing.T) {
 	if settings.Namespace != "openfaas-fn" {
 		t.Errorf("settings Secret in %q, want the function namespace", settings.Namespace)
 	}
-	if got := settings.StringData["nats_url"]; got != "nats://prescale-nats.openfaas.svc:4222" {
-		t.Errorf("nats_url = %q", got)
+	lookup := settingsOf(t, m)
+	for k, want := range map[string]string{
+		"NATS_URL":             "nats://prescale-nats.openfaas.svc:4222",
+		"gateway_url":          "http://gateway.openfaas:8080",
+		"metrics_url":          "http://prescale-gateway-metrics.openfaas:8082/metrics",
+		"source":               "gateway",
+		"prometheus_url":       "http://prometheus.openfaas:9090",
+		"metrics_label_suffix": ".openfaas-fn",
+	} {
+		if got := lookup(k); got != want {
+			t.Errorf("settings.json %s = %q, want %q", k, got, want)
+		}
 	}
 
 	dash := get[*corev1.ConfigMap](t, m, "ConfigMap/prescale-dashboard")
@@ -441,9 +455,8 @@ func TestExistingNATS(t *testing.T) {
 			t.Errorf("nats.create=false, yet %s rendered", k)
 		}
 	}
-	s := get[*corev1.Secret](t, m, "Secret/prescale-settings")
-	if got := s.StringData["nats_url"]; got != "nats://js.example:4222" {
-		t.Errorf("nats_url = %q, want the existing server", got)
+	if got := settingsOf(t, m)("NATS_URL"); got != "nats://js.example:4222" {
+		t.Errorf("NATS_URL = %q, want the existing server", got)
 	}
 }
 
@@ -526,48 +539,79 @@ func isFreeForm(path string) bool {
 	return false
 }
 
-// TestDefaultsMatchGo: the chart's default settings are prescale's Go defaults.
+// settingsOf mounts the rendered prescale-settings Secret as OpenFaaS does
+// (each key a file under the secrets directory) and returns the lookup the
+// functions read their configuration through (fnutil.WithSettingsFile),
+// with an empty environment.
+func settingsOf(t *testing.T, m manifests) func(string) string {
+	t.Helper()
+	s := get[*corev1.Secret](t, m, "Secret/prescale-settings")
+	if len(s.StringData) != 1 || s.StringData[fnutil.SettingsFileName] == "" {
+		t.Fatalf("prescale-settings keys %v, want only %s (each key is a file in the function's secrets directory)", slices.Sorted(maps.Keys(s.StringData)), fnutil.SettingsFileName)
+	}
+	dir := t.TempDir()
+	for k, v := range s.StringData {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{fnutil.EnvSecrets: dir}
+	lookup, err := fnutil.WithSettingsFile(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lookup
+}
+
+// settingsKeys are the keys the chart writes, each one a variable that
+// load-probe, predictor or scaler reads (functions/*/config.go).
+var settingsKeys = []string{
+	"NATS_URL", "function_defaults", "gateway_url", "metrics_label_suffix", "metrics_url",
+	"prometheus_url", "prometheus_window", "source",
+}
+
+// TestDefaultsMatchGo: the settings the functions read from the chart's
+// Secret are prescale's Go defaults.
 func TestDefaultsMatchGo(t *testing.T) {
 	m := decodeStrict(t, render(t))
-	s := get[*corev1.Secret](t, m, "Secret/prescale-settings")
-
-	dec := json.NewDecoder(strings.NewReader(s.StringData["settings.json"]))
-	dec.DisallowUnknownFields()
-	var got decide.Settings
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("settings.json does not decode strictly into decide.Settings: %v\n%s", err, s.StringData["settings.json"])
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(get[*corev1.Secret](t, m, "Secret/prescale-settings").StringData[fnutil.SettingsFileName]), &raw); err != nil {
+		t.Fatal(err)
 	}
+	if got := slices.Sorted(maps.Keys(raw)); !slices.Equal(got, settingsKeys) {
+		t.Errorf("settings.json keys %v, want %v", got, settingsKeys)
+	}
+	lookup := settingsOf(t, m)
+	got := functionDefaults(t, lookup)
 	if want := decide.DefaultSettings(); !reflect.DeepEqual(got, want) {
 		t.Errorf("chart defaults %+v\nGo defaults    %+v", got, want)
 	}
 	// Every field of decide.Settings (and its Capacity) is in the JSON, so a new Go
 	// setting with a default cannot be missed by the chart.
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(s.StringData["settings.json"]), &raw); err != nil {
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(lookup("function_defaults")), &fields); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range jsonFields(reflect.TypeOf(decide.Settings{})) {
-		if _, ok := raw[f]; !ok {
-			t.Errorf("settings.json lacks decide.Settings field %q", f)
+		if _, ok := fields[f]; !ok {
+			t.Errorf("function_defaults lacks decide.Settings field %q", f)
 		}
 	}
-	capacity, _ := raw["capacity"].(map[string]any)
+	capacity, _ := fields["capacity"].(map[string]any)
 	for _, f := range jsonFields(reflect.TypeOf(decide.Capacity{})) {
 		if _, ok := capacity[f]; !ok {
-			t.Errorf("settings.json capacity lacks decide.Capacity field %q", f)
+			t.Errorf("function_defaults capacity lacks decide.Capacity field %q", f)
 		}
 	}
 
-	window, err := time.ParseDuration(s.StringData["prometheus_window"])
+	window, err := faas.ParseDuration("prometheus_window", lookup("prometheus_window"))
 	if err != nil || window != promsrc.DefaultWindow {
-		t.Errorf("prometheus_window %q, want promsrc.DefaultWindow %s", s.StringData["prometheus_window"], promsrc.DefaultWindow)
+		t.Errorf("prometheus_window %q (%v), want promsrc.DefaultWindow %s", lookup("prometheus_window"), err, promsrc.DefaultWindow)
 	}
-	// Custom values flow through to the same JSON.
+	// Custom values flow through to the same settings.
 	m = decodeStrict(t, render(t, "-f", "testdata/custom-values.yaml"))
-	var custom decide.Settings
-	if err := json.Unmarshal([]byte(get[*corev1.Secret](t, m, "Secret/prescale-settings").StringData["settings.json"]), &custom); err != nil {
-		t.Fatal(err)
-	}
+	lookup = settingsOf(t, m)
+	custom := functionDefaults(t, lookup)
 	want := decide.DefaultSettings()
 	want.Max, want.Tolerance, want.Stabilization, want.ForecastOnly = 4, 0.2, 2*time.Minute, true
 	if !reflect.DeepEqual(custom, want) {
@@ -576,6 +620,22 @@ func TestDefaultsMatchGo(t *testing.T) {
 	if err := custom.Validate(); err != nil {
 		t.Errorf("custom settings invalid: %v", err)
 	}
+	if lookup("source") != "prometheus" || lookup("prometheus_window") != "30s" || lookup("metrics_label_suffix") != ".fn" || lookup("metrics_url") == "" {
+		t.Errorf("custom source %q window %q suffix %q metrics_url %q", lookup("source"), lookup("prometheus_window"), lookup("metrics_label_suffix"), lookup("metrics_url"))
+	}
+}
+
+// functionDefaults decodes function_defaults strictly, as the functions do,
+// over decide.DefaultSettings.
+func functionDefaults(t *testing.T, lookup func(string) string) decide.Settings {
+	t.Helper()
+	got := decide.DefaultSettings()
+	v := fnutil.NewVars(lookup)
+	v.JSON("function_defaults", &got)
+	if err := v.Err(); err != nil {
+		t.Fatalf("function_defaults does not decode strictly into decide.Settings: %v\n%s", err, lookup("function_defaults"))
+	}
+	return got
 }
 
 func jsonFields(typ reflect.Type) []string {

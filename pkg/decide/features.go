@@ -37,30 +37,76 @@ func FeaturesOf(s Sample) Features {
 	}
 }
 
-// featureKeys maps normalised JSON keys (lower case, without '_', '-', ' ',
-// '(', ')', '/', '+') to setters, so the seed's spellings are accepted too
-// ("Status200", "status_200", "(Status500/Status200)+Status500", …).
-var featureKeys = map[string]func(*Features, float64){
-	"p50": func(f *Features, v float64) { f.P50 = v },
-	"p90": func(f *Features, v float64) { f.P90 = v },
-	"p99": func(f *Features, v float64) { f.P99 = v },
+// feature is one feature: its name (Features' JSON key), other spellings
+// ParseFeatures accepts (the seed's), and its accessors.
+type feature struct {
+	name    string
+	aliases []string // matched after normaliseKey, as the name is
+	get     func(Features) float64
+	set     func(*Features, float64)
+}
 
-	"errorrate":                       func(f *Features, v float64) { f.ErrorRate = v },
-	"status200":                       func(f *Features, v float64) { f.Status200 = v },
-	"status500":                       func(f *Features, v float64) { f.Status500 = v },
-	"failureratio":                    func(f *Features, v float64) { f.FailureRatio = v },
-	"status500status200status500":     func(f *Features, v float64) { f.FailureRatio = v },
-	"rps":                             func(f *Features, v float64) { f.RPS = v },
-	"requestspersecond":               func(f *Features, v float64) { f.RPS = v },
-	"inflight":                        func(f *Features, v float64) { f.InFlight = v },
-	"servicetime":                     func(f *Features, v float64) { f.ServiceTime = v },
-	"meanlatency":                     func(f *Features, v float64) { f.ServiceTime = v },
-	"replicas":                        func(f *Features, v float64) { f.Replicas = int(math.Round(v)) },
-	"currentreplicas":                 func(f *Features, v float64) { f.Replicas = int(math.Round(v)) },
-	"latencyp50":                      func(f *Features, v float64) { f.P50 = v },
-	"latencyp90":                      func(f *Features, v float64) { f.P90 = v },
-	"latencyp99":                      func(f *Features, v float64) { f.P99 = v },
-	"status500status200plusstatus500": func(f *Features, v float64) { f.FailureRatio = v },
+// features is the one table of feature names, in FeatureNames' order.
+var features = []feature{
+	{"p50", []string{"latency_p50"}, func(f Features) float64 { return f.P50 }, func(f *Features, v float64) { f.P50 = v }},
+	{"p90", []string{"latency_p90"}, func(f Features) float64 { return f.P90 }, func(f *Features, v float64) { f.P90 = v }},
+	{"p99", []string{"latency_p99"}, func(f Features) float64 { return f.P99 }, func(f *Features, v float64) { f.P99 = v }},
+	{"error_rate", nil, func(f Features) float64 { return f.ErrorRate }, func(f *Features, v float64) { f.ErrorRate = v }},
+	{"status_200", nil, func(f Features) float64 { return f.Status200 }, func(f *Features, v float64) { f.Status200 = v }},
+	{"status_500", nil, func(f Features) float64 { return f.Status500 }, func(f *Features, v float64) { f.Status500 = v }},
+	{"failure_ratio", []string{"(Status500/Status200)+Status500", "(status500/status200) plus status500"},
+		func(f Features) float64 { return f.FailureRatio }, func(f *Features, v float64) { f.FailureRatio = v }},
+	{"rps", []string{"requests_per_second"}, func(f Features) float64 { return f.RPS }, func(f *Features, v float64) { f.RPS = v }},
+	{"in_flight", nil, func(f Features) float64 { return f.InFlight }, func(f *Features, v float64) { f.InFlight = v }},
+	{"service_time", []string{"mean_latency"}, func(f Features) float64 { return f.ServiceTime }, func(f *Features, v float64) { f.ServiceTime = v }},
+	{"replicas", []string{"current_replicas"}, func(f Features) float64 { return float64(f.Replicas) },
+		func(f *Features, v float64) { f.Replicas = int(math.Round(v)) }},
+}
+
+// FeatureNames are the features' names (Features' JSON keys), the names
+// trained artefacts and training data use.
+func FeatureNames() []string {
+	out := make([]string, len(features))
+	for i, ft := range features {
+		out[i] = ft.name
+	}
+	return out
+}
+
+// Value is the named feature's value (a name as FeatureNames gives it).
+func (f Features) Value(name string) (float64, bool) {
+	for _, ft := range features {
+		if ft.name == name {
+			return ft.get(f), true
+		}
+	}
+	return 0, false
+}
+
+// Named is every feature by name.
+func (f Features) Named() map[string]float64 {
+	out := make(map[string]float64, len(features))
+	for _, ft := range features {
+		out[ft.name] = ft.get(f)
+	}
+	return out
+}
+
+// lookupFeature finds a feature by any spelling, case and punctuation
+// ignored ("Status200", "status_200", "(Status500/Status200)+Status500", …).
+func lookupFeature(key string) (feature, bool) {
+	nk := normaliseKey(key)
+	for _, ft := range features {
+		if normaliseKey(ft.name) == nk {
+			return ft, true
+		}
+		for _, a := range ft.aliases {
+			if normaliseKey(a) == nk {
+				return ft, true
+			}
+		}
+	}
+	return feature{}, false
 }
 
 func normaliseKey(k string) string {
@@ -97,8 +143,7 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		nk := normaliseKey(k)
-		set, ok := featureKeys[nk]
+		ft, ok := lookupFeature(k)
 		if !ok {
 			unknown = append(unknown, k)
 			continue
@@ -110,11 +155,9 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return Features{}, unknown, fmt.Errorf("feature %q must be a finite number >= 0, got %v", k, v)
 		}
-		set(&f, v)
+		ft.set(&f, v)
 		known++
-		if set != nil && (nk == "failureratio" || strings.HasPrefix(nk, "status500status200")) {
-			haveRatio = true
-		}
+		haveRatio = haveRatio || ft.name == "failure_ratio"
 	}
 	if known == 0 {
 		return Features{}, unknown, ErrNoFeatures

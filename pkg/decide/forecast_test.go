@@ -115,6 +115,9 @@ func TestParseFeaturesAndRules(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
 				}
+				if (tc.wantErr == "no known feature") != errors.Is(err, ErrNoFeatures) {
+					t.Fatalf("err %v: errors.Is(ErrNoFeatures) = %v", err, errors.Is(err, ErrNoFeatures))
+				}
 				return
 			}
 			if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // Labels prescale reads from a function's deployment (stack.yml `labels:`).
@@ -100,9 +102,12 @@ func ParseSettings(labels map[string]string, def Settings) (Settings, error) {
 	floatLabel(LabelTolerance, &s.Tolerance, 0, 0.9, false)
 	if v, ok := get(LabelStabilization); ok {
 		d, err := parseDuration(v)
-		if err != nil || d < 0 || d > 24*time.Hour {
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("label %s=%q: must be a duration (e.g. 300s) or integer seconds in 0..86400: %w", LabelStabilization, v, err))
+		case d > 24*time.Hour:
 			errs = append(errs, fmt.Errorf("label %s=%q: must be a duration (e.g. 300s) or integer seconds in 0..86400", LabelStabilization, v))
-		} else {
+		default:
 			s.Stabilization = d
 		}
 	}
@@ -136,13 +141,7 @@ func (s Settings) Validate() error {
 	return s.Capacity.Validate()
 }
 
-// parseDuration accepts a Go duration or an integer number of seconds.
-func parseDuration(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	return time.ParseDuration(v)
-}
-
-// ParseDuration is parseDuration for callers reading environment variables.
-func ParseDuration(v string) (time.Duration, error) { return parseDuration(strings.TrimSpace(v)) }
+// parseDuration reads a label's duration, integer seconds or a Go duration
+// (faas.ParseDuration: overflow, NaN/Inf and negative values are errors);
+// the caller's message names the label and its range.
+func parseDuration(v string) (time.Duration, error) { return faas.ParseDuration("value", v) }

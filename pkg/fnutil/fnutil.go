@@ -10,17 +10,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/openfaas/faas-provider/types"
 	sdk "github.com/openfaas/go-sdk"
 	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"github.com/prescale/prescale/pkg/decide"
 )
 
-// Environment variables the functions read (defaults in parentheses).
+// Environment variables (or settings-file keys) all three functions read,
+// with their defaults.
 const (
 	EnvGateway = "gateway_url"       // (http://gateway.openfaas:8080)
 	EnvNATS    = "NATS_URL"          // (nats://nats.openfaas:4222)
@@ -31,75 +30,8 @@ const (
 	DefaultNATS    = "nats://nats.openfaas:4222"
 )
 
-// Env returns the variable's value, or def when unset or blank.
-func Env(key, def string) string {
-	if v := strings.TrimSpace(os.Getenv(key)); v != "" {
-		return v
-	}
-	return def
-}
-
-// EnvInt reads an integer in [lo,hi].
-func EnvInt(key string, def, lo, hi int) (int, error) {
-	v := Env(key, "")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("env %s=%q: must be an integer in %d..%d", key, v, lo, hi)
-	}
-	return n, nil
-}
-
-// EnvFloat reads a number in [lo,hi].
-func EnvFloat(key string, def, lo, hi float64) (float64, error) {
-	v := Env(key, "")
-	if v == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < lo || f > hi {
-		return 0, fmt.Errorf("env %s=%q: must be a number in [%g,%g]", key, v, lo, hi)
-	}
-	return f, nil
-}
-
-// EnvBool reads true/false.
-func EnvBool(key string, def bool) (bool, error) {
-	v := Env(key, "")
-	if v == "" {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("env %s=%q: must be true or false", key, v)
-	}
-	return b, nil
-}
-
-// EnvDuration reads a Go duration or integer seconds in [lo,hi].
-func EnvDuration(key string, def, lo, hi time.Duration) (time.Duration, error) {
-	v := Env(key, "")
-	if v == "" {
-		return def, nil
-	}
-	d, err := decide.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		return 0, fmt.Errorf("env %s=%q: must be a duration (e.g. 30s) or integer seconds in %s..%s", key, v, lo, hi)
-	}
-	return d, nil
-}
-
-// GatewayURL is $gateway_url parsed, without a trailing slash.
-func GatewayURL() (*url.URL, error) {
-	raw := strings.TrimRight(Env(EnvGateway, DefaultGateway), "/")
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("env %s=%q: must be an absolute http(s) URL", EnvGateway, raw)
-	}
-	return u, nil
-}
+// DefaultGatewayURL is DefaultGateway parsed.
+func DefaultGatewayURL() *url.URL { return &url.URL{Scheme: "http", Host: "gateway.openfaas:8080"} }
 
 // Credentials reads the gateway's basic-auth user and password from the
 // OpenFaaS secrets basic-auth-user and basic-auth-password.
@@ -121,17 +53,55 @@ func Credentials() (*sdk.BasicAuth, error) {
 // HTTPClient is the client the functions use towards the gateway.
 func HTTPClient() *http.Client { return &http.Client{Timeout: 15 * time.Second} }
 
-// Gateway returns the go-sdk client for $gateway_url with basic auth.
-func Gateway() (*sdk.Client, *url.URL, error) {
-	u, err := GatewayURL()
-	if err != nil {
-		return nil, nil, err
-	}
+// Gateway returns the go-sdk client for the gateway at u with basic auth
+// (Credentials).
+func Gateway(u *url.URL) (*sdk.Client, error) {
 	auth, err := Credentials()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return sdk.NewClient(u, auth, HTTPClient()), u, nil
+	return sdk.NewClient(u, auth, HTTPClient()), nil
+}
+
+// ErrFunctionNotFound is GetFunction's error when the gateway answers 404.
+var ErrFunctionNotFound = errors.New("function not found")
+
+// GetFunction reads one function's status through the gateway's
+// /system/function/<name>, with gw's address and credentials. Unlike
+// go-sdk's GetFunction it checks the status: 404 is ErrFunctionNotFound
+// (wrapped), any other non-200 an error with the status and body.
+func GetFunction(ctx context.Context, gw *sdk.Client, name, namespace string) (types.FunctionStatus, error) {
+	u := gw.GatewayURL.JoinPath("system", "function", name)
+	if namespace != "" {
+		u.RawQuery = url.Values{"namespace": {namespace}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	if gw.ClientAuth != nil {
+		if err := gw.ClientAuth.Set(req); err != nil {
+			return types.FunctionStatus{}, fmt.Errorf("read function %s: credentials: %w", name, err)
+		}
+	}
+	res, err := HTTPClient().Do(req)
+	if err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return types.FunctionStatus{}, fmt.Errorf("%w: %s (namespace %q): %s", ErrFunctionNotFound, name, namespace, strings.TrimSpace(string(body)))
+	default:
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: status %d: %s", name, res.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var fn types.FunctionStatus
+	if err := json.Unmarshal(body, &fn); err != nil {
+		return types.FunctionStatus{}, fmt.Errorf("read function %s: %w", name, err)
+	}
+	return fn, nil
 }
 
 // InvokeAsync POSTs body to <gateway>/async-function/<function> with

@@ -2,6 +2,7 @@ package fnutil_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,53 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	sdk "github.com/openfaas/go-sdk"
 
 	"github.com/prescale/prescale/pkg/fnutil"
 )
 
-func TestEnvParsing(t *testing.T) {
-	t.Setenv("n", "7")
-	t.Setenv("f", "0.5")
-	t.Setenv("b", "true")
-	t.Setenv("d", "90")
-	t.Setenv("bad", "x")
-	if v, err := fnutil.EnvInt("n", 1, 0, 10); err != nil || v != 7 {
-		t.Fatalf("int %v %v", v, err)
-	}
-	if v, err := fnutil.EnvInt("unset", 3, 0, 10); err != nil || v != 3 {
-		t.Fatalf("default %v %v", v, err)
-	}
-	if _, err := fnutil.EnvInt("n", 1, 0, 5); err == nil || !strings.Contains(err.Error(), "0..5") {
-		t.Fatalf("range: %v", err)
-	}
-	if v, err := fnutil.EnvFloat("f", 1, 0, 1); err != nil || v != 0.5 {
-		t.Fatalf("float %v %v", v, err)
-	}
-	if v, err := fnutil.EnvBool("b", false); err != nil || !v {
-		t.Fatalf("bool %v %v", v, err)
-	}
-	if _, err := fnutil.EnvBool("bad", false); err == nil {
-		t.Fatal("bad bool accepted")
-	}
-	if v, err := fnutil.EnvDuration("d", time.Second, time.Second, time.Hour); err != nil || v != 90*time.Second {
-		t.Fatalf("duration %v %v", v, err)
-	}
-	if _, err := fnutil.EnvDuration("bad", time.Second, time.Second, time.Hour); err == nil || !strings.Contains(err.Error(), "duration") {
-		t.Fatalf("bad duration: %v", err)
-	}
-}
-
-func TestGatewayAndCredentials(t *testing.T) {
-	t.Setenv("gateway_url", "gateway:8080")
-	if _, err := fnutil.GatewayURL(); err == nil || !strings.Contains(err.Error(), "absolute") {
-		t.Fatalf("relative gateway: %v", err)
-	}
-	t.Setenv("gateway_url", "http://127.0.0.1:8080/")
-	u, err := fnutil.GatewayURL()
-	if err != nil || u.String() != "http://127.0.0.1:8080" {
-		t.Fatalf("gateway %v %v", u, err)
-	}
+func TestCredentials(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("secret_mount_path", dir)
 	if _, err := fnutil.Credentials(); err == nil || !strings.Contains(err.Error(), "basic-auth-user") {
@@ -92,5 +53,43 @@ func TestInvokeAsync(t *testing.T) {
 	}
 	if _, err := fnutil.InvokeAsync(context.Background(), srv.Client(), u, "missing", nil, ""); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("404: %v", err)
+	}
+}
+
+func TestGetFunction(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "admin" || p != "pw" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/system/function/hello":
+			if r.URL.Query().Get("namespace") != "openfaas-fn" {
+				t.Errorf("namespace query %q", r.URL.RawQuery)
+			}
+			w.Write([]byte(`{"name":"hello","replicas":3}`))
+		case "/system/function/broken":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		default:
+			http.Error(w, "function not found", http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	gw := sdk.NewClient(u, &sdk.BasicAuth{Username: "admin", Password: "pw"}, srv.Client())
+	ctx := context.Background()
+	fn, err := fnutil.GetFunction(ctx, gw, "hello", "openfaas-fn")
+	if err != nil || fn.Name != "hello" || fn.Replicas != 3 {
+		t.Fatalf("hello: %+v %v", fn, err)
+	}
+	if _, err := fnutil.GetFunction(ctx, gw, "ghost", ""); !errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("ghost: %v", err)
+	}
+	if _, err := fnutil.GetFunction(ctx, gw, "broken", ""); err == nil || errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "status 500") {
+		t.Fatalf("broken: %v", err)
+	}
+	noAuth := sdk.NewClient(u, nil, srv.Client())
+	if _, err := fnutil.GetFunction(ctx, noAuth, "hello", ""); err == nil || errors.Is(err, fnutil.ErrFunctionNotFound) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("no credentials: %v", err)
 	}
 }

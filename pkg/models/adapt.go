@@ -15,20 +15,9 @@ var (
 	_ decide.Forecaster   = (*Forecaster)(nil)
 )
 
-// NamedFeatures maps decide.Features to the feature names artefacts use
-// (decide.Features' JSON keys).
-func NamedFeatures(f decide.Features) map[string]float64 {
-	return map[string]float64{
-		"p50": f.P50, "p90": f.P90, "p99": f.P99,
-		"error_rate": f.ErrorRate, "status_200": f.Status200, "status_500": f.Status500,
-		"failure_ratio": f.FailureRatio, "rps": f.RPS, "in_flight": f.InFlight,
-		"service_time": f.ServiceTime, "replicas": float64(f.Replicas),
-	}
-}
-
 // PredictReplicas implements decide.ReplicaModel.
 func (m *ReplicaModel) PredictReplicas(f decide.Features) (int, []string, error) {
-	p, err := m.PredictNamed(NamedFeatures(f))
+	p, err := m.PredictNamed(f.Named())
 	if err != nil {
 		return 0, nil, err
 	}

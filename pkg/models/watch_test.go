@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,9 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 				err := w.LastError()
 				return err != nil && strings.Contains(err.Error(), tc.want)
 			})
+			if err := w.LastError(); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("refusal %v does not wrap ErrInvalid", err)
+			}
 			m := w.Models()
 			if m.Forecaster.Version() != next.Version || m.Replica.Version() != defaults.Replica.Version() || w.Applied() != before {
 				t.Fatalf("after a bad artefact the models are %s / %s", m.Forecaster.Version(), m.Replica.Version())

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // The real gateway's metric names (OpenFaaS CE gateway/metrics).
@@ -156,17 +157,22 @@ func mergeBuckets(acc []Bucket, bs []*dto.Bucket) []Bucket {
 }
 
 // Lookup finds a function's snapshot by name, accepting the namespaced
-// label form "name.namespace" too.
+// label form "name.namespace" too (faas.SplitName); when several namespaces
+// hold the name, the first label in sort order.
 func Lookup(snaps map[string]Snapshot, function string) (Snapshot, bool) {
 	if s, ok := snaps[function]; ok {
 		return s, true
 	}
-	for k, s := range snaps {
-		if strings.HasPrefix(k, function+".") {
-			return s, true
+	found := ""
+	for k := range snaps {
+		if base, ns := faas.SplitName(k); ns != "" && base == function && (found == "" || k < found) {
+			found = k
 		}
 	}
-	return Snapshot{}, false
+	if found == "" {
+		return Snapshot{}, false
+	}
+	return snaps[found], true
 }
 
 // Delta turns two snapshots of one function into a sample of the interval

@@ -3,13 +3,11 @@ package source
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -122,36 +120,23 @@ func (p Probe) Observe(ctx context.Context, function string, now time.Time) (dec
 // sent minus the rows read are failures: they count as errors and as
 // Status500, as the original parsing of hey's error lines did.
 func ParseHeyCSV(function string, now time.Time, elapsed time.Duration, sent int, r io.Reader) (decide.Sample, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	recs, err := cr.ReadAll()
+	rows, err := ReadHeyCSV(r)
 	if err != nil {
 		return decide.Sample{}, fmt.Errorf("parse hey output: %w", err)
 	}
-	var lats []float64
+	lats := make([]float64, 0, len(rows))
 	s := decide.Sample{Function: function, At: now, Interval: elapsed.Seconds()}
 	var total, non2xx float64
-	for i, rec := range recs {
-		if i == 0 && len(rec) > 0 && strings.HasPrefix(rec[0], "response-time") {
-			continue
-		}
-		if len(rec) < 8 {
-			continue
-		}
-		lat, err1 := strconv.ParseFloat(rec[0], 64)
-		code, err2 := strconv.Atoi(rec[6])
-		if err1 != nil || err2 != nil {
-			continue
-		}
+	for _, row := range rows {
 		total++
-		lats = append(lats, lat)
-		switch {
+		lats = append(lats, row.Latency)
+		switch code := row.Status; {
 		case code == 200:
 			s.Status200++
-		case code >= 500 || code == 0:
+		case code >= 500:
 			s.Status500++
 		}
-		if code < 200 || code >= 300 {
+		if row.Status < 200 || row.Status >= 300 {
 			non2xx++
 		}
 	}

@@ -203,3 +203,25 @@ func TestProbeSource(t *testing.T) {
 		t.Fatalf("dead gateway: %v", err)
 	}
 }
+
+func TestLookupNamespacedLabel(t *testing.T) {
+	snaps := map[string]source.Snapshot{
+		"hello.openfaas-fn": {Replicas: 1},
+		"hello.staging":     {Replicas: 2},
+		"other":             {Replicas: 3},
+		"hello-world":       {Replicas: 4},
+	}
+	if s, ok := source.Lookup(snaps, "other"); !ok || s.Replicas != 3 {
+		t.Fatalf("plain name: %+v %v", s, ok)
+	}
+	// Two namespaces: the first label in sort order, every time.
+	if s, ok := source.Lookup(snaps, "hello"); !ok || s.Replicas != 1 {
+		t.Fatalf("namespaced: %+v %v", s, ok)
+	}
+	if _, ok := source.Lookup(snaps, "hell"); ok {
+		t.Fatal("a prefix of a name matched")
+	}
+	if _, ok := source.Lookup(snaps, "openfaas-fn"); ok {
+		t.Fatal("a namespace matched as a name")
+	}
+}

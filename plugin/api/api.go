@@ -13,12 +13,13 @@ import (
 	"github.com/openfaas/faas-provider/logs"
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/plugin/gwmetrics"
 	"github.com/prescale/prescale/plugin/runtime"
 )
 
 // Namespace is the only function namespace the plugin has.
-const Namespace = "openfaas-fn"
+const Namespace = faas.DefaultNamespace
 
 // Limits of the API; requests outside them get 400 with the range.
 const (

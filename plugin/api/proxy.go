@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/plugin/gwmetrics"
 )
 
@@ -41,7 +41,7 @@ func (a *API) invokeFunction(w http.ResponseWriter, r *http.Request) {
 // "fn.openfaas-fn", and returns its plain name (the metrics label).
 func (a *API) resolve(raw string) (string, bool) {
 	candidates := []string{raw}
-	if base, ok := strings.CutSuffix(raw, "."+Namespace); ok && base != "" {
+	if base := faas.BaseName(raw, Namespace); base != raw {
 		candidates = append(candidates, base)
 	}
 	for _, c := range candidates {

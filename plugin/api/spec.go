@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/plugin/runtime"
 )
 
@@ -208,35 +208,15 @@ func intEnv(env map[string]string, key string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// ParseTimeout reads a watchdog timeout: an integer means seconds, otherwise
-// a Go duration; it must not be negative.
-func ParseTimeout(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("negative timeout %q", v)
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("timeout %q: %w", v, err)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative timeout %q", v)
-	}
-	return d, nil
-}
-
 func durationEnv(env map[string]string, key string) (time.Duration, error) {
 	v, ok := env[key]
 	if !ok || strings.TrimSpace(v) == "" {
 		return 0, nil
 	}
-	d, err := ParseTimeout(v)
+	d, err := faas.ParseDuration("environment "+key, v)
 	if err != nil {
 		return 0, errorf(http.StatusBadRequest,
-			"environment %s=%q must be a non-negative number of seconds or a Go duration (e.g. \"30s\")", key, v)
+			"environment %s=%q must be a non-negative number of seconds or a Go duration (e.g. \"30s\"): %v", key, v, err)
 	}
 	return d, nil
 }

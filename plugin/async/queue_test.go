@@ -229,10 +229,11 @@ func TestAlwaysFailingEndsInDeadLetterAndReplays(t *testing.T) {
 	dlq := q.DLQ()
 	ctx := context.Background()
 	var entries []Entry
-	waitFor(t, 10*time.Second, "a dead letter", func() bool {
+	// The worker publishes the dead letter, then counts it: wait for both.
+	waitFor(t, 10*time.Second, "a dead letter, counted", func() bool {
 		var err error
 		entries, err = dlq.List(ctx)
-		return err == nil && len(entries) == 1
+		return err == nil && len(entries) == 1 && testutil.ToFloat64(q.metrics.deadLettered.WithLabelValues("flaky")) == 1
 	})
 	e := entries[0].Letter
 	if e.Attempts != 3 || e.LastStatus != 500 || e.Request.CallID != "call-dlq-1" || string(e.Request.Body) != "payload" || e.LastError == "" {

@@ -15,22 +15,18 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // maxResponseBytes bounds a function response kept for the callback.
 const maxResponseBytes = 64 << 20
 
-// hopHeaders are not forwarded (RFC 7230 §6.1), nor is Content-Length.
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-	"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
-
+// copyHeader copies src's end-to-end fields (faas.CopyHeaders) without
+// Content-Length, which the new request's body sets.
 func copyHeader(dst, src http.Header) {
-	for k, vs := range src {
-		dst[k] = append([]string(nil), vs...)
-	}
-	for _, h := range hopHeaders {
-		dst.Del(h)
-	}
+	faas.CopyHeaders(dst, src)
+	dst.Del("Content-Length")
 }
 
 func (q *Queue) rescanLoop(ctx context.Context) {

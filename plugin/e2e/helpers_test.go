@@ -131,7 +131,7 @@ func systemRequest(t *testing.T, p *plugin.Platform, method, path string, body a
 // waitAvailable polls /system/function/{name} until availableReplicas == n.
 func waitAvailable(t *testing.T, p *plugin.Platform, name string, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	var last functionStatus
 	for time.Now().Before(deadline) {
 		res, data := systemRequest(t, p, http.MethodGet, "/system/function/"+name, nil)

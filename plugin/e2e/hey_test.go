@@ -3,8 +3,11 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,48 +110,121 @@ func check2xx(t *testing.T, label string, r heyReport) {
 }
 
 // TestHeyScalesWithReplicas drives the real hey through
-// /function/hello-python (cpu_ms=30 per request, max_inflight=1 per replica)
-// with 1 and then 2 replicas on this 2-core machine: every response is 2xx and
-// 2 replicas serve clearly more requests per second than 1.
+// /function/hello-python with a wait-bound workload (sleep_ms=200, no CPU
+// burn, max_inflight=1 per replica), first on 1 replica and then on 2: every
+// response is 2xx, and the service intervals the function records
+// (spans_file) show that 1 replica never served two requests at once and 2
+// replicas did serve two at once — the capacity a replica adds. This holds
+// for any speed of the machine; the throughput itself is logged, not
+// asserted (it is a benchmark figure: `make bench-live`).
 func TestHeyScalesWithReplicas(t *testing.T) {
 	hey := testenv.Hey(t)
 	dir := project(t)
+	spans := filepath.Join(t.TempDir(), "spans")
+	t.Setenv("E2E_CPU_MS", "0")
+	t.Setenv("E2E_SLEEP_MS", "200")
+	t.Setenv("E2E_SPANS_FILE", spans)
 	p := startPlatform(t, dir, true)
 	waitAvailable(t, p, "hello-python", 1)
 	url := p.URL() + "/function/hello-python"
+	const workers, requests = 4, 16
 
-	const (
-		workers  = 4
-		duration = 4 * time.Second
-		minRatio = 1.3
-		attempts = 3
-	)
-	runHey(t, hey, url, 2, time.Second) // warm up
-
-	measure := func(replicas uint64) heyReport {
+	rps := map[uint64]float64{}
+	for _, replicas := range []uint64{1, 2} {
 		scale(t, p, "hello-python", replicas)
-		r := runHey(t, hey, url, workers, duration)
-		check2xx(t, fmt.Sprintf("%d replica(s)", replicas), r)
-		t.Logf("hello-python, %d replica(s), hey -c %d -z %s: %.1f requests/s %v", replicas, workers, duration, r.RPS, r.Statuses)
-		return r
-	}
-	// The machine is shared (other test packages run beside this one): a
-	// burst of outside load during one run can hide the gain, so up to
-	// `attempts` back-to-back pairs are measured and the best pair counts.
-	var best float64
-	for attempt := 1; attempt <= attempts; attempt++ {
-		one := measure(1)
-		two := measure(2)
-		ratio := two.RPS / one.RPS
-		t.Logf("attempt %d: 1 replica %.1f req/s, 2 replicas %.1f req/s, ratio %s", attempt, one.RPS, two.RPS, fmtRatio(two.RPS, one.RPS))
-		if ratio > best {
-			best = ratio
+		if err := os.WriteFile(spans, nil, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if best >= minRatio || t.Failed() {
-			break
+		r := runHeyN(t, hey, url, workers, requests)
+		label := fmt.Sprintf("%d replica(s)", replicas)
+		check2xx(t, label, r)
+		got := readSpans(t, spans)
+		if len(got) != requests {
+			t.Fatalf("%s: the function recorded %d service intervals for %d requests", label, len(got), requests)
 		}
+		if peak := peakOverlap(got); peak != int(replicas) {
+			t.Errorf("%s with max_inflight 1: at most %d requests were served at once, want %d", label, peak, replicas)
+		}
+		rps[replicas] = r.RPS
+		t.Logf("hello-python (sleep 200 ms), %s, hey -c %d -n %d: %.1f requests/s %v", label, workers, requests, r.RPS, r.Statuses)
 	}
-	if best < minRatio {
-		t.Errorf("2 replicas served only %.2f× the requests/s of 1 replica; want ≥ %.1f×", best, minRatio)
+	t.Logf("2 replicas / 1 replica: %s× the requests/s (figure, not asserted)", fmtRatio(rps[2], rps[1]))
+}
+
+// runHeyN sends n requests with c workers through hey and returns its report.
+func runHeyN(t *testing.T, hey, url string, c, n int) heyReport {
+	t.Helper()
+	args := []string{"-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-m", "POST", "-T", "text/plain", "-d", "load", url}
+	out, err := exec.Command(hey, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("hey %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	r, err := parseHey(string(out))
+	if err != nil {
+		t.Fatalf("hey: %v\n%s", err, out)
+	}
+	return r
+}
+
+type span struct{ start, end float64 }
+
+func readSpans(t *testing.T, path string) []span {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []span
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var s span
+		if _, err := fmt.Sscanf(line, "%f %f", &s.start, &s.end); err != nil || s.end < s.start {
+			t.Fatalf("spans file line %q: %v", line, err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// peakOverlap is the most intervals open at one instant (an interval that
+// ends when another starts does not overlap it).
+func peakOverlap(spans []span) int {
+	type ev struct {
+		at float64
+		d  int
+	}
+	var evs []ev
+	for _, s := range spans {
+		evs = append(evs, ev{s.start, +1}, ev{s.end, -1})
+	}
+	sort.Slice(evs, func(i, j int) bool {
+		if evs[i].at != evs[j].at {
+			return evs[i].at < evs[j].at
+		}
+		return evs[i].d < evs[j].d // ends before starts at the same instant
+	})
+	peak, open := 0, 0
+	for _, e := range evs {
+		open += e.d
+		peak = max(peak, open)
+	}
+	return peak
+}
+
+func TestPeakOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		spans []span
+		want  int
+	}{
+		{nil, 0},
+		{[]span{{0, 1}, {1, 2}, {2, 3}}, 1},
+		{[]span{{0, 2}, {1, 3}, {2.5, 4}}, 2},
+		{[]span{{0, 10}, {1, 2}, {1.5, 3}}, 3},
+	} {
+		if got := peakOverlap(tc.spans); got != tc.want {
+			t.Errorf("peakOverlap(%v) = %d, want %d", tc.spans, got, tc.want)
+		}
 	}
 }

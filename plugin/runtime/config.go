@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/prescale/prescale/internal/clock"
 )
 
 // Config configures a Manager. Zero fields take the defaults of DefaultConfig.
@@ -45,6 +47,16 @@ type Config struct {
 	DisableScaleFromZero bool
 	// Logger receives the manager's log lines (default: discard).
 	Logger *slog.Logger
+	// Clock is the time of every timeout, delay and timestamp of the runtime
+	// (ReadyTimeout, ColdStartWait, StopGrace, the restart backoff,
+	// Spec.StartupDelay, upstream deadlines, log and status times). I/O
+	// pacing (ProbeInterval, dial and probe timeouts) stays on real time.
+	// Default: the wall clock; tests give a clock.Fake.
+	Clock clock.Clock
+
+	// onTransition, when set, sees every replica state transition (tests).
+	// It is called under Manager.mu and must not call the Manager.
+	onTransition func(transitionRecord)
 }
 
 // DefaultConfig returns the defaults.
@@ -59,6 +71,7 @@ func DefaultConfig() Config {
 		ProbeInterval:     20 * time.Millisecond,
 		LogLines:          1000,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock:             clock.Real(),
 	}
 }
 
@@ -99,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
 	}
 	return c
 }

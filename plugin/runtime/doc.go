@@ -23,17 +23,49 @@
 //     own limiter (a 429) never fires under the plugin, even while it still
 //     reaps a child whose request was abandoned. Ready = 200 from /_/health.
 //
-// After the readiness check a replica stays unready for Spec.StartupDelay.
-// A process that exits unexpectedly (or fails its readiness check within
-// ReadyTimeout, or refuses connections and then fails a re-probe) is taken
-// out of routing at once and restarted with exponential backoff
-// (RestartBackoff doubling to RestartBackoffMax); restarts are counted.
+// # Replica state machine
+//
+// Each replica is driven by one goroutine (runReplica, replica.go) through
+// the states of machine.go. The goroutine runs the action of its state
+// (driver.act: spawn, probe, wait, signal) and the event that ends it goes
+// through one table (transitions) and one function (Manager.transition),
+// which changes the state under Manager.mu, applies what entering the state
+// means (routing, counters, reconcile), logs the step at debug level
+// ("replica transition") and broadcasts it.
+//
+//	starting ─spawned─▶ probing ─healthy─▶ warming ─delay-over─▶ ready ◀─healthy─┐
+//	   │                   │                  │                  │  └─suspect─▶ reprobing
+//	   │ spawn-failed      │ not-ready        │ exited           │ exited         │ not-ready
+//	   │                   │ exited           │                  │                │ exited
+//	   └───────────────────┴──────────────────┴───────▶ crashed ◀┴────────────────┘
+//	                                                       │ reaped (group killed,
+//	                                                       ▼         restart counted)
+//	                      starting ◀─backoff-over─ backoff ─stop─▶ stopped
+//
+//	probing, warming, ready, reprobing ─stop─▶ draining
+//	draining ─drained─▶ terminating (SIGTERM) ─exited─▶ stopped
+//	draining, terminating ─grace-over, hard-stop─▶ killing (SIGKILL) ─exited─▶ stopped
+//	draining ─exited─▶ stopped
+//
+// probing waits up to ReadyTimeout for the check above; warming keeps a
+// healthy replica unready for Spec.StartupDelay (the prescale.startup-delay
+// annotation); reprobing is a ready replica whose connection failed (out of
+// routing at once, probed again, ready again or crashed). A crash (an
+// unexpected exit, no readiness within ReadyTimeout, an unreachable
+// re-probe) kills what is left of the process group, is counted, and is
+// followed by backoff: RestartBackoff doubling per consecutive crash up to
+// RestartBackoffMax, reset once a process has been ready for
+// RestartBackoffMax. A process that exits after its stop began has stopped,
+// not crashed. ReplicaStatus.Phase is the state; ReplicaStatus.State folds
+// it into starting, ready, draining (any state after a stop) and restarting
+// (crashed, backoff).
 //
 // Stopping a replica (scale down, Remove, the old side of an Update, Close)
-// stops routing to it at once, lets its in-flight requests finish, then sends
-// SIGTERM to its process group and SIGKILL once StopGrace has passed since
-// the stop began. Update is rolling: replicas of the new spec start, and old
-// ones stop only as new ones become ready.
+// stops routing to it at once (stopReplicaLocked), lets its in-flight
+// requests finish, then sends SIGTERM to its process group and SIGKILL once
+// StopGrace has passed since the stop began, or at once when Close's context
+// ends. Update is rolling: replicas of the new spec start, and old ones stop
+// only as new ones become ready (reconcileLocked, lifecycle.go).
 //
 // # Dispatch
 //
@@ -47,6 +79,36 @@
 // WriteTimeout (504 on expiry); a replica failure gives 502. A request whose
 // connection was refused before its body was read is retried on another
 // replica. Runtime errors carry X-OpenFaaS-Internal: prescale-plugin.
+//
+// The dispatcher is one pool per function (pool.go): its routable replicas
+// as slots (in flight, requests), the FIFO queue of waiters and the request
+// counters. The lifecycle adds a slot when a replica enters ready and
+// removes it on a stop, a suspect or a crash; the pool tells the lifecycle
+// back only through channels (a slot's recheck token, whenDrained).
+//
+// # Locks
+//
+// Manager.mu guards the lifecycle: the functions, their specs, desired
+// counts and replicas, and every replica's state. Each pool's mu guards
+// that function's dispatch state. Order: Manager.mu, then pool.mu, then the
+// leaf locks (signal, logBuffer.mu, the fake clock's), which call nothing
+// while held. A request takes Manager.mu once, briefly, to look up its
+// function (and, at 0 replicas, to scale from zero, read first through an
+// atomic); queueing, choosing a replica and releasing it take only pool.mu.
+// The pool never takes Manager.mu.
+//
+// # Clock
+//
+// Config.Clock (internal/clock; the wall clock by default) is the time of
+// everything where time is the subject: ReadyTimeout, ColdStartWait,
+// StopGrace, the restart backoff, Spec.StartupDelay, the upstream deadline
+// (504), CreatedAt, StartedAt, ReadyAt, the cold-start wait seconds, log
+// timestamps and X-Start-Time. Tests run on a clock.Fake and step it past
+// the timer they are testing. I/O pacing stays on real time: the
+// ProbeInterval poll, the 1 s probe and 2 s dial timeouts, and the 2 s after
+// which an exited replica's output pipe is closed. WaitAvailable and the
+// tests wait on the Manager's change signal (every transition, queue or
+// slot change, log line), not on a poll.
 //
 // The Manager is also a prometheus.Collector (prescale_plugin_* metrics) and
 // a faas-provider logs.Requester (Logs: replica stdout/stderr lines).

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/openfaas/faas-provider/logs"
+
+	"github.com/prescale/prescale/internal/clock"
 )
 
 // maxLineBytes splits longer output lines.
@@ -25,6 +27,8 @@ type logLine struct {
 
 // logBuffer keeps the last lines of a function's replicas and feeds followers.
 type logBuffer struct {
+	clk     clock.Clock
+	notify  func() // a line was added
 	mu      sync.Mutex
 	lines   []logLine // ring
 	next    int
@@ -34,12 +38,13 @@ type logBuffer struct {
 	dropped uint64
 }
 
-func newLogBuffer(n int) *logBuffer {
-	return &logBuffer{lines: make([]logLine, n), subs: map[chan logLine]struct{}{}}
+func newLogBuffer(n int, clk clock.Clock, notify func()) *logBuffer {
+	return &logBuffer{clk: clk, notify: notify, lines: make([]logLine, n), subs: map[chan logLine]struct{}{}}
 }
 
 func (b *logBuffer) add(instance, text string) {
-	l := logLine{at: time.Now().UTC(), instance: instance, text: text}
+	l := logLine{at: b.clk.Now().UTC(), instance: instance, text: text}
+	defer b.notify()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lines[b.next] = l

@@ -16,6 +16,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/openfaas/faas-provider/logs"
+
+	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/testenv"
 )
 
@@ -51,8 +54,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testConfig runs the Manager on a fake clock: no timeout, delay, backoff
+// or grace period passes unless the test steps the clock (fakeClock). Under
+// a loaded machine nothing then times out by accident.
 func testConfig(t testing.TB) Config {
 	return Config{
+		Clock:             clock.NewFake(time.Now()),
 		BaseDir:           t.TempDir(),
 		WatchdogCommand:   []string{os.Args[0], "watchdog"},
 		ReadyTimeout:      10 * time.Second,
@@ -135,25 +142,78 @@ func deploy(t testing.TB, m *Manager, s Spec) {
 	}
 }
 
+// safetyNet bounds the waits for events that come within milliseconds, so
+// that a broken runtime fails the test instead of hanging it. It is no
+// measure of speed: nothing a test asserts depends on it.
+const safetyNet = 2 * time.Minute
+
 func waitAvailable(t testing.TB, m *Manager, name string, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), safetyNet)
 	defer cancel()
 	if err := m.WaitAvailable(ctx, name, n); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// waitFor polls cond every 10 ms for up to d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// waitUntil evaluates cond after every change of the Manager's state (a
+// replica transition, a request queued, taken or released, a log line)
+// until it holds.
+func waitUntil(t testing.TB, m *Manager, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	net := time.NewTimer(safetyNet)
+	defer net.Stop()
+	for {
+		changed := m.changed.wait()
+		if cond() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-net.C:
+			t.Fatalf("no change of the runtime's state made %s true", what)
+		}
+	}
+}
+
+// eventually polls cond, for state outside the Manager that sends no event
+// (the Go scheduler's goroutines).
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(safetyNet)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+			t.Fatalf("%s never came true", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// fakeClock is the Manager's clock (testConfig's).
+func fakeClock(t testing.TB, m *Manager) *clock.Fake {
+	t.Helper()
+	f, ok := m.clk.(*clock.Fake)
+	if !ok {
+		t.Fatalf("the manager runs on %T, not a fake clock", m.clk)
+	}
+	return f
+}
+
+// armed waits until a timer with exactly d to go is armed on f.
+func armed(t testing.TB, f *clock.Fake, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), safetyNet)
+	defer cancel()
+	if err := f.BlockUntil(ctx, clock.Has(d)); err != nil {
+		t.Fatalf("waiting for a %s timer: %v", d, err)
+	}
+}
+
+// step waits for a timer of d to be armed, then advances the clock past it.
+func step(t testing.TB, f *clock.Fake, d time.Duration) {
+	t.Helper()
+	armed(t, f, d)
+	f.Advance(d)
 }
 
 // gateway serves /function/{name}[/path] through m.Invoke, as the API layer does.
@@ -210,4 +270,22 @@ func pids(t testing.TB, m *Manager, name string) []int {
 		out = append(out, r.PID)
 	}
 	return out
+}
+
+// waitLogged waits until the function's logs hold the line text: a request
+// to /sleep?...&log=1 has reached the function (a lease alone does not
+// mean the connection is made).
+func waitLogged(t testing.TB, m *Manager, name, text string) {
+	t.Helper()
+	waitUntil(t, m, "log line "+text, func() bool {
+		ch, err := m.Logs(context.Background(), logs.Request{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for l := range ch {
+			found = found || l.Text == text
+		}
+		return found
+	})
 }

@@ -47,15 +47,21 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	rows := make([]row, 0, len(m.fns))
 	for _, fn := range m.fns {
-		r := row{name: fn.name, desired: float64(fn.desired), queue: float64(fn.waiters.Len()),
-			restarts: fn.restarts, cold: fn.coldStartWaits, coldS: fn.coldStartWaitS,
-			timeouts: fn.queueTimeouts, fromZ: fn.scaleFromZeroes}
+		pc := fn.pool.counters()
+		r := row{name: fn.name, desired: float64(fn.desired), queue: pc.queue,
+			restarts: fn.restarts, cold: pc.coldStartWaits, coldS: pc.coldStartWaitS,
+			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes}
 		for _, x := range fn.replicas {
-			r.inflight += float64(x.inflight)
-			switch {
-			case x.routable():
-				r.avail++
-			case x.stopping:
+			st := fn.pool.stats(x.slot)
+			r.inflight += float64(st.inflight)
+			switch x.state.public(x.stopping) {
+			case "ready":
+				if st.routable {
+					r.avail++
+				} else {
+					r.starting++ // suspect: re-probing
+				}
+			case "draining":
 				r.draining++
 			default:
 				r.starting++

@@ -1,46 +1,16 @@
 package runtime
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/prescale/prescale/internal/clock"
 )
-
-type replicaState int
-
-const (
-	stateStarting   replicaState = iota // process started, not ready yet
-	stateReady                          // gets traffic
-	stateDraining                       // stop requested: no new traffic
-	stateRestarting                     // process exited unexpectedly; waiting to restart
-)
-
-func (s replicaState) String() string {
-	switch s {
-	case stateStarting:
-		return "starting"
-	case stateReady:
-		return "ready"
-	case stateDraining:
-		return "draining"
-	case stateRestarting:
-		return "restarting"
-	}
-	return "unknown"
-}
 
 // replica is one slot of a function: one OS process at a time, restarted
-// when it crashes. Fields below spec are guarded by Manager.mu.
+// when it crashes, driven by its own goroutine (runReplica) through the
+// state machine of machine.go. Fields below slot are guarded by Manager.mu.
 type replica struct {
 	fn   *function
 	dir  string // the replica's own directory; TMPDIR is dir/tmp
@@ -48,407 +18,285 @@ type replica struct {
 	id   string
 	gen  int
 	spec Spec
+	slot *slot // the dispatcher's view of the replica
 
-	state     replicaState
+	state     state
 	stopping  bool
 	stopAt    time.Time
 	stopCh    chan struct{} // closed by stopReplicaLocked
-	recheck   chan struct{} // a dial failed: re-probe
-	inflight  int
-	requests  int64 // dispatched to this replica, over all its processes
+	recheck   chan struct{} // a dial failed: re-probe (also slot.recheck)
 	port      int
 	pid       int
 	restarts  int
+	failures  int           // consecutive crashes, for the backoff
+	delay     time.Duration // the backoff before the next start
 	startedAt time.Time
 	readyAt   time.Time
 }
 
-func (r *replica) routable() bool { return r.state == stateReady && !r.stopping }
+// transitionRecord is one step of a replica's state machine, as logged and
+// as given to Config.onTransition.
+type transitionRecord struct {
+	Function, Replica string
+	From, To          state
+	Event             event
+	At                time.Time
+}
 
-// runReplica owns the replica's processes until it is stopped.
+// runReplica owns the replica until it is stopped: it runs the action of
+// the current state (driver.act) and applies the event it ends with
+// (transition), until the state is stStopped.
 func (m *Manager) runReplica(r *replica) {
 	defer m.wg.Done()
-	failures := 0
-	for {
-		crashed, readyFor := m.runProcess(r)
-		if !crashed {
-			break
-		}
-		if readyFor >= m.cfg.RestartBackoffMax {
-			failures = 0
-		}
-		delay := m.cfg.RestartBackoff << min(failures, 20)
-		if delay > m.cfg.RestartBackoffMax || delay <= 0 {
-			delay = m.cfg.RestartBackoffMax
-		}
-		failures++
-		m.mu.Lock()
-		r.restarts++
-		r.fn.restarts++
-		m.reconcileLocked(r.fn) // an old-generation replica may need to keep serving
-		m.mu.Unlock()
-		m.log.Warn("replica exited unexpectedly; restarting", "function", r.fn.name, "replica", r.id, "backoff", delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-r.stopCh:
-			t.Stop()
-		case <-t.C:
-		}
-		if r.isStopping(m) {
-			break
-		}
+	d := &driver{m: m, r: r}
+	for st := stStarting; st != stStopped; {
+		st = m.transition(r, st, d.act(st), d)
 	}
-	m.mu.Lock()
-	m.removeReplicaLocked(r)
-	m.reconcileLocked(r.fn)
-	m.mu.Unlock()
 	if err := os.RemoveAll(r.dir); err != nil {
 		m.log.Warn("removing replica dir", "dir", r.dir, "err", err)
 	}
-	m.log.Info("replica stopped", "function", r.fn.name, "replica", r.id)
 }
 
-func (r *replica) isStopping(m *Manager) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return r.stopping
-}
-
-// freePort binds 127.0.0.1:0 and releases the port for the replica.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// transition moves r from one state to the next on ev and applies what
+// entering the new state means to the Manager and the dispatcher. It is the
+// only place where r.state changes.
+func (m *Manager) transition(r *replica, from state, ev event, d *driver) state {
+	to, ok := next(from, ev)
+	if !ok {
+		// Cannot happen: each action returns only its state's events.
+		m.log.Error("replica: no transition", "function", r.fn.name, "replica", r.id, "state", from, "event", ev)
+		return from
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// replicaEnv builds the minimal environment of a replica process.
-func (m *Manager) replicaEnv(s Spec, port int, tmp string) []string {
-	env := map[string]string{}
-	for _, k := range []string{"PATH", "HOME", "LANG"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	for k, v := range s.Env {
-		env[k] = v
-	}
-	env["TMPDIR"] = tmp
-	env["upstream_url"] = "http://127.0.0.1:" + strconv.Itoa(port)
-	env["port"] = strconv.Itoa(port)
-	if s.SecretsDir != "" {
-		env["secret_mount_path"] = s.SecretsDir
-	}
-	setDefault := func(k, v string) {
-		if _, ok := s.Env[k]; !ok {
-			env[k] = v
-		}
-	}
-	if s.ExecTimeout > 0 {
-		setDefault("exec_timeout", s.ExecTimeout.String())
-	}
-	if s.ReadTimeout > 0 {
-		setDefault("read_timeout", s.ReadTimeout.String())
-	}
-	if s.WriteTimeout > 0 {
-		setDefault("write_timeout", s.WriteTimeout.String())
-	}
-	if s.Mode == ModeFork {
-		env["fprocess"] = strings.Join(s.Command, " ")
-		// The dispatcher owns the per-replica bound: it queues requests over
-		// Spec.MaxInflight FIFO. The watchdog gets no bound of its own then
-		// (max_inflight=0, overriding the function's env): a request the
-		// dispatcher abandoned (client gone, timeout) frees the dispatcher's
-		// slot at once while the watchdog is still killing and reaping its
-		// child, and a watchdog bound equal to the dispatcher's would answer
-		// the next queued request with 429. The watchdog keeps its own
-		// max_inflight when run standalone or when Spec.MaxInflight is 0.
-		if s.MaxInflight > 0 {
-			env["max_inflight"] = "0"
-		}
-	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+strings.ReplaceAll(v, "\x00", ""))
-	}
-	sort.Strings(out)
-	return out
-}
-
-// runProcess runs one process of the replica until it exits or the replica
-// is stopped. crashed reports an unexpected exit (or failed start/readiness);
-// readyFor is how long the process was ready.
-func (m *Manager) runProcess(r *replica) (crashed bool, readyFor time.Duration) {
 	fn := r.fn
-	s := r.spec
-	port, err := freePort()
-	if err != nil {
-		m.log.Error("no free loopback port", "replica", r.id, "err", err)
-		return true, 0
-	}
-	tmp := filepath.Join(r.dir, "tmp")
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		m.log.Error("replica tmp dir", "replica", r.id, "err", err)
-		return true, 0
-	}
-	argv := s.Command
-	if s.Mode == ModeFork {
-		argv = m.cfg.WatchdogCommand
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = s.Dir
-	cmd.Env = m.replicaEnv(s, port, tmp)
-	// Own process group (a kill reaches the children); killed if the plugin dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		m.log.Error("replica output pipe", "replica", r.id, "err", err)
-		return true, 0
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		fn.logs.add(r.id, fmt.Sprintf("prescale: cannot start %q: %v", strings.Join(argv, " "), err))
-		m.log.Error("replica start failed", "function", fn.name, "replica", r.id, "argv", argv, "err", err)
-		return true, 0
-	}
-	pw.Close()
-	pid := cmd.Process.Pid
-	m.wg.Add(2)
-	go func() { defer m.wg.Done(); fn.logs.readFrom(pr, r.id) }()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		defer m.wg.Done()
-		waitErr = cmd.Wait()
-		// Reap whatever the process left in its group.
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		close(exited)
-		// A descendant that left the group may hold the output pipe open:
-		// stop reading it a little later so no goroutine outlives Close.
-		time.AfterFunc(2*time.Second, func() { pr.Close() })
-	}()
-
 	m.mu.Lock()
-	r.pid, r.port, r.startedAt, r.readyAt = pid, port, time.Now(), time.Time{}
-	if !r.stopping {
-		r.state = stateStarting
-	}
-	m.mu.Unlock()
-	m.log.Info("replica process started", "function", fn.name, "replica", r.id, "pid", pid, "port", port)
-
-	clear := func() {
-		m.mu.Lock()
-		r.pid = 0
-		if !r.stopping {
-			r.state = stateRestarting
-		}
-		m.mu.Unlock()
-	}
-	crash := func(why string) (bool, time.Duration) {
-		var rf time.Duration
-		m.mu.Lock()
-		if !r.readyAt.IsZero() {
-			rf = time.Since(r.readyAt)
-		}
-		m.mu.Unlock()
-		fn.logs.add(r.id, fmt.Sprintf("prescale: replica process %d %s", pid, why))
-		clear()
-		return true, rf
-	}
-
-	// Readiness: the health probe, then StartupDelay.
-	switch m.waitHealthy(r, port, exited) {
-	case probeStopped:
-		m.stopProcess(r, pid, exited)
-		clear()
-		return false, 0
-	case probeExited:
-		return crash(fmt.Sprintf("exited before ready: %v", waitErr))
-	case probeTimeout:
-		m.killGroup(pid)
-		<-exited
-		return crash(fmt.Sprintf("not ready within %s: killed", m.cfg.ReadyTimeout))
-	}
-	if s.StartupDelay > 0 {
-		t := time.NewTimer(s.StartupDelay)
-		select {
-		case <-t.C:
-		case <-r.stopCh:
-			t.Stop()
-			m.stopProcess(r, pid, exited)
-			clear()
-			return false, 0
-		case <-exited:
-			t.Stop()
-			return crash(fmt.Sprintf("exited during startup delay: %v", waitErr))
-		}
-	}
-	m.setReady(r)
-
-	for {
-		select {
-		case <-exited:
-			m.mu.Lock()
-			stopping := r.stopping
-			m.mu.Unlock()
-			if stopping {
-				// Exited on its own after the stop began: that is a stop.
-				clear()
-				return false, 0
-			}
-			m.markUnready(r)
-			return crash(fmt.Sprintf("exited: %v", waitErr))
-		case <-r.stopCh:
-			m.stopProcess(r, pid, exited)
-			clear()
-			return false, 0
+	now := m.clk.Now()
+	r.state = to
+	switch to {
+	case stProbing:
+		r.pid, r.port, r.startedAt, r.readyAt = d.p.pid, d.p.port, now, time.Time{}
+		select { // a token left from an earlier process is stale
 		case <-r.recheck:
-			m.markUnready(r)
-			switch m.waitHealthy(r, port, exited) {
-			case probeStopped:
-				m.stopProcess(r, pid, exited)
-				clear()
-				return false, 0
-			case probeExited:
-				return crash(fmt.Sprintf("exited: %v", waitErr))
-			case probeTimeout:
-				m.killGroup(pid)
-				<-exited
-				return crash(fmt.Sprintf("unreachable for %s: killed", m.cfg.ReadyTimeout))
+		default:
+		}
+	case stReady:
+		if !r.stopping {
+			if r.readyAt.IsZero() {
+				r.readyAt = now
 			}
-			m.setReady(r)
+			fn.pool.add(r.slot, r.port)
 		}
-	}
-}
-
-func (m *Manager) setReady(r *replica) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r.stopping {
-		return
-	}
-	r.state = stateReady
-	if r.readyAt.IsZero() {
-		r.readyAt = time.Now()
-	}
-	m.log.Info("replica ready", "function", r.fn.name, "replica", r.id, "pid", r.pid)
-	m.dispatchLocked(r.fn)
-	m.reconcileLocked(r.fn)
-}
-
-// markUnready takes the replica out of routing at once (crash or dial failure).
-func (m *Manager) markUnready(r *replica) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !r.stopping {
-		r.state = stateStarting
-	}
-}
-
-type probeResult int
-
-const (
-	probeOK probeResult = iota
-	probeStopped
-	probeExited
-	probeTimeout
-)
-
-// waitHealthy polls the replica until it answers: any HTTP response in http
-// mode, 200 from /_/health in fork mode.
-func (m *Manager) waitHealthy(r *replica, port int, exited <-chan struct{}) probeResult {
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/_/health"
-	deadline := time.NewTimer(m.cfg.ReadyTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(m.cfg.ProbeInterval)
-	defer tick.Stop()
-	for {
-		if m.probeOnce(r.spec.Mode, url) {
-			return probeOK
+		m.reconcileLocked(fn)
+	case stReprobing, stDraining:
+		fn.pool.remove(r.slot)
+	case stCrashed:
+		fn.pool.remove(r.slot)
+		if !r.readyAt.IsZero() && now.Sub(r.readyAt) >= m.cfg.RestartBackoffMax {
+			r.failures = 0
 		}
+		r.delay = backoffDelay(m.cfg.RestartBackoff, m.cfg.RestartBackoffMax, r.failures)
+		r.failures++
+		r.restarts++
+		fn.restarts++
+		d.why, d.whyErr = crashReason(from, ev, m.cfg.ReadyTimeout)
+		m.reconcileLocked(fn) // an old-generation replica may need to keep serving
+	case stBackoff:
+		r.pid = 0
+	case stStopped:
+		r.pid = 0
+		m.removeReplicaLocked(r)
+		m.reconcileLocked(fn)
+	}
+	if m.cfg.onTransition != nil { // under the lock: whoever sees the new state sees the record
+		m.cfg.onTransition(transitionRecord{Function: fn.name, Replica: r.id, From: from, To: to, Event: ev, At: now})
+	}
+	pid, delay := r.pid, r.delay
+	m.mu.Unlock()
+
+	m.log.Debug("replica transition", "function", fn.name, "replica", r.id, "from", from, "event", ev, "to", to)
+	switch to {
+	case stProbing:
+		m.log.Info("replica process started", "function", fn.name, "replica", r.id, "pid", pid, "port", d.p.port)
+	case stReady:
+		m.log.Info("replica ready", "function", fn.name, "replica", r.id, "pid", pid)
+	case stBackoff:
+		m.log.Warn("replica exited unexpectedly; restarting", "function", fn.name, "replica", r.id, "backoff", delay)
+	case stStopped:
+		m.log.Info("replica stopped", "function", fn.name, "replica", r.id)
+	}
+	m.changed.broadcast()
+	return to
+}
+
+// crashReason is what the function's logs say about a crash ("" when the
+// spawn already said it), and whether the exit status follows.
+func crashReason(from state, ev event, readyTimeout time.Duration) (string, bool) {
+	switch {
+	case ev == evSpawnFailed:
+		return "", false
+	case ev == evNotReady && from == stProbing:
+		return fmt.Sprintf("not ready within %s: killed", readyTimeout), false
+	case ev == evNotReady:
+		return fmt.Sprintf("unreachable for %s: killed", readyTimeout), false
+	case from == stProbing:
+		return "exited before ready", true
+	case from == stWarming:
+		return "exited during startup delay", true
+	}
+	return "exited", true
+}
+
+// driver runs the actions of one replica's states on its goroutine.
+type driver struct {
+	m      *Manager
+	r      *replica
+	p      *process // the current process, nil between processes
+	why    string   // the crash reason, set by transition to stCrashed
+	whyErr bool     // append the process's exit status to why
+}
+
+// act runs the action of state st and returns the event that ends it.
+func (d *driver) act(st state) event {
+	m, r := d.m, d.r
+	switch st {
+	case stStarting:
+		p, err := m.spawn(r)
+		if err != nil {
+			return evSpawnFailed
+		}
+		d.p = p
+		return evSpawned
+	case stProbing, stReprobing:
+		return d.probe()
+	case stWarming:
+		return d.warm()
+	case stReady:
+		select {
+		case <-d.p.exited:
+			return d.exitedUnlessStopping()
+		case <-r.stopCh:
+			return evStop
+		case <-r.recheck:
+			return evSuspect
+		}
+	case stDraining:
+		drained := r.fn.pool.whenDrained(r.slot)
+		grace := d.graceTimer()
+		defer grace.Stop()
+		select {
+		case <-d.p.exited:
+			return evExited
+		case <-drained:
+			return evDrained
+		case <-grace.C():
+			m.log.Warn("replica stop: grace period over with requests in flight", "replica", r.id,
+				"inflight", r.fn.pool.stats(r.slot).inflight)
+			return evGraceOver
+		case <-m.hardStop:
+			return evHardStop
+		}
+	case stTerminating:
+		d.p.signal(m, termSignal)
+		grace := d.graceTimer()
+		defer grace.Stop()
+		select {
+		case <-d.p.exited:
+			return evExited
+		case <-grace.C():
+			m.log.Warn("replica did not exit after SIGTERM: SIGKILL", "replica", r.id, "pid", d.p.pid)
+			return evGraceOver
+		case <-m.hardStop:
+			return evHardStop
+		}
+	case stKilling:
+		d.p.signal(m, killSignal)
+		<-d.p.exited
+		return evExited
+	case stCrashed:
+		if d.p != nil {
+			select {
+			case <-d.p.exited:
+			default:
+				d.p.signal(m, killSignal)
+				<-d.p.exited
+			}
+			switch {
+			case d.why == "":
+			case d.whyErr:
+				r.fn.logs.add(r.id, fmt.Sprintf("prescale: replica process %d %s: %v", d.p.pid, d.why, d.p.waitErr))
+			default:
+				r.fn.logs.add(r.id, fmt.Sprintf("prescale: replica process %d %s", d.p.pid, d.why))
+			}
+			d.p = nil
+		}
+		return evReaped
+	case stBackoff:
 		select {
 		case <-r.stopCh:
-			return probeStopped
-		case <-exited:
-			return probeExited
-		case <-deadline.C:
-			return probeTimeout
-		case <-tick.C:
+			return evStop
+		default:
 		}
-	}
-}
-
-func (m *Manager) probeOnce(mode Mode, url string) bool {
-	ctx, cancel := context.WithTimeout(m.ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := m.probe.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	if mode == ModeFork {
-		return resp.StatusCode == http.StatusOK
-	}
-	return true
-}
-
-func (m *Manager) killGroup(pid int) {
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		m.log.Warn("kill process group", "pid", pid, "err", err)
-	}
-}
-
-// stopProcess drains the replica's in-flight requests, sends SIGTERM to its
-// process group, and SIGKILLs it once StopGrace has passed since the stop began.
-func (m *Manager) stopProcess(r *replica, pid int, exited <-chan struct{}) {
-	m.mu.Lock()
-	deadline := r.stopAt.Add(m.cfg.StopGrace)
-	m.mu.Unlock()
-	grace := time.NewTimer(time.Until(deadline))
-	defer grace.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	graceOver := false
-drain:
-	for {
 		m.mu.Lock()
-		n := r.inflight
+		delay := r.delay
 		m.mu.Unlock()
-		if n == 0 {
-			break
-		}
+		t := m.clk.NewTimer(delay)
+		defer t.Stop()
 		select {
-		case <-exited:
-			return
-		case <-grace.C:
-			graceOver = true
-			m.log.Warn("replica stop: grace period over with requests in flight", "replica", r.id, "inflight", n)
-			break drain
-		case <-m.hardStop:
-			break drain
-		case <-tick.C:
+		case <-r.stopCh:
+			return evStop
+		case <-t.C():
+			return evBackoffOver
 		}
 	}
-	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		m.log.Warn("SIGTERM", "pid", pid, "err", err)
+	// Unreachable: every state but stStopped (which ends the loop) has an action.
+	m.log.Error("replica: no action", "replica", r.id, "state", st)
+	return evStop
+}
+
+// exitedUnlessStopping: a process that exits after its stop began has stopped.
+func (d *driver) exitedUnlessStopping() event {
+	d.m.mu.Lock()
+	defer d.m.mu.Unlock()
+	if d.r.stopping {
+		return evStop // then draining sees the exit: stopped
 	}
-	if !graceOver {
-		select {
-		case <-exited:
-			return
-		case <-grace.C:
-		case <-m.hardStop:
-		}
+	return evExited
+}
+
+// graceTimer fires once StopGrace has passed since the stop began.
+func (d *driver) graceTimer() clock.Timer {
+	d.m.mu.Lock()
+	deadline := d.r.stopAt.Add(d.m.cfg.StopGrace)
+	d.m.mu.Unlock()
+	return d.m.clk.NewTimer(deadline.Sub(d.m.clk.Now()))
+}
+
+// probe waits for the readiness check: healthy, not ready within
+// ReadyTimeout, exited, or stop.
+func (d *driver) probe() event {
+	switch d.m.waitHealthy(d.r, d.p) {
+	case probeOK:
+		return evHealthy
+	case probeStopped:
+		return evStop
+	case probeExited:
+		return d.exitedUnlessStopping()
 	}
-	m.log.Warn("replica did not exit after SIGTERM: SIGKILL", "replica", r.id, "pid", pid)
-	m.killGroup(pid)
-	<-exited
+	return evNotReady
+}
+
+// warm keeps a healthy replica unready for Spec.StartupDelay.
+func (d *driver) warm() event {
+	if d.r.spec.StartupDelay <= 0 {
+		return evDelayOver
+	}
+	t := d.m.clk.NewTimer(d.r.spec.StartupDelay)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return evDelayOver
+	case <-d.r.stopCh:
+		return evStop
+	case <-d.p.exited:
+		return d.exitedUnlessStopping()
+	}
 }

@@ -1,6 +1,12 @@
 package runtime
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openfaas/faas-provider/types"
@@ -57,4 +63,84 @@ type Status struct {
 	AvailableReplicas int // ready now
 	InvocationCount   float64
 	CreatedAt         time.Time
+}
+
+func validateSpec(s Spec) error {
+	var errs []error
+	if s.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if strings.ContainsAny(s.Name, "/\x00") {
+		errs = append(errs, fmt.Errorf("name %q contains '/' or NUL", s.Name))
+	}
+	switch s.Mode {
+	case ModeHTTP, ModeFork:
+	default:
+		errs = append(errs, fmt.Errorf("mode %q unknown (allowed %q or %q)", s.Mode, ModeHTTP, ModeFork))
+	}
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		errs = append(errs, errors.New("command is empty (allowed: the function's argv, e.g. [\"./handler\"])"))
+	}
+	if s.Dir != "" {
+		if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("dir %q is not a directory", s.Dir))
+		}
+	}
+	if len(s.Command) > 0 && s.Command[0] != "" {
+		if err := checkExecutable(s); err != nil {
+			errs = append(errs, err)
+		}
+		if s.Mode == ModeFork {
+			for _, a := range s.Command {
+				if a == "" || strings.ContainsAny(a, " \t\n") {
+					errs = append(errs, fmt.Errorf("fork mode: command argument %q is empty or contains whitespace (the watchdog splits fprocess on spaces)", a))
+				}
+			}
+		}
+	}
+	if s.Replicas < 0 || s.Replicas > 1000 {
+		errs = append(errs, fmt.Errorf("replicas %d out of range (allowed 0..1000)", s.Replicas))
+	}
+	if s.MaxInflight < 0 {
+		errs = append(errs, fmt.Errorf("maxInflight %d out of range (allowed 0 = unbounded or more)", s.MaxInflight))
+	}
+	for n, d := range map[string]time.Duration{"startupDelay": s.StartupDelay, "readTimeout": s.ReadTimeout,
+		"writeTimeout": s.WriteTimeout, "execTimeout": s.ExecTimeout} {
+		if d < 0 || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("%s %s out of range (allowed 0..24h)", n, d))
+		}
+	}
+	for k := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			errs = append(errs, fmt.Errorf("env name %q invalid (no '=' or NUL, not empty)", k))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid spec for %q: %w", s.Name, err)
+	}
+	return nil
+}
+
+// checkExecutable finds the function's program: a path with a slash is
+// relative to Spec.Dir, a bare name is looked up on PATH.
+func checkExecutable(s Spec) error {
+	prog := s.Command[0]
+	if strings.Contains(prog, "/") {
+		p := prog
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.Dir, p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return fmt.Errorf("command %q: %s is not an executable file", prog, p)
+		}
+		return nil
+	}
+	if _, ok := s.Env["PATH"]; ok {
+		return nil // looked up on the function's own PATH at start
+	}
+	if _, err := exec.LookPath(prog); err != nil {
+		return fmt.Errorf("command %q not found on PATH", prog)
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // Config is the watchdog's configuration. ConfigFromEnv fills it from the
@@ -95,9 +97,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	for _, d := range durs {
 		if v := getenv(d.key); v != "" {
-			dur, err := ParseDuration(v)
+			dur, err := faas.ParseDuration(d.key, v)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", d.key, err))
+				errs = append(errs, err)
 				continue
 			}
 			*d.dst = dur
@@ -135,26 +137,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, c.Validate()
-}
-
-// ParseDuration parses a timeout value: an integer means seconds, otherwise a
-// Go duration such as "500ms" or "1m".
-func ParseDuration(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("%q: negative (allowed 0 or more)", v)
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q: not a duration (an integer of seconds or a Go duration such as 10s)", v)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q: negative (allowed 0 or more)", v)
-	}
-	return d, nil
 }
 
 // Validate checks the configuration and says which value is out of range.

@@ -215,7 +215,7 @@ func TestConfigFromEnv(t *testing.T) {
 		}},
 		{"no fprocess", map[string]string{}, "fprocess is empty", nil},
 		{"bad port", map[string]string{"fprocess": "cat", "port": "99999"}, "port 99999 out of range (allowed 0..65535)", nil},
-		{"bad timeout", map[string]string{"fprocess": "cat", "exec_timeout": "soon"}, "exec_timeout: \"soon\": not a duration", nil},
+		{"bad timeout", map[string]string{"fprocess": "cat", "exec_timeout": "soon"}, "exec_timeout=\"soon\": not a duration", nil},
 		{"bad bool", map[string]string{"fprocess": "cat", "cgi_headers": "maybe"}, "cgi_headers \"maybe\": not a boolean", nil},
 		{"negative inflight", map[string]string{"fprocess": "cat", "max_inflight": "-1"}, "max_inflight -1 out of range", nil},
 	}

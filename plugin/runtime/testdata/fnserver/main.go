@@ -3,7 +3,7 @@
 // template's main.go.
 //
 //	/_/health   200 OK
-//	/sleep?ms=N sleeps N ms, answers "slept"
+//	/sleep?ms=N sleeps N ms, answers "slept" (with &log=1: logs "sleeping N ms [tag]" first)
 //	/crash      exits with status 3 at once
 //	/pid        answers the process id
 //	/env?k=NAME answers $NAME
@@ -36,6 +36,13 @@ func main() {
 	mux.HandleFunc("/_/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		if r.URL.Query().Get("log") == "1" { // the request reached the function
+			if tag := r.URL.Query().Get("tag"); tag != "" {
+				fmt.Fprintf(os.Stderr, "sleeping %d ms %s\n", ms, tag)
+			} else {
+				fmt.Fprintf(os.Stderr, "sleeping %d ms\n", ms)
+			}
+		}
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		io.WriteString(w, "slept")
 	})

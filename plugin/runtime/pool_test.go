@@ -1,0 +1,155 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/internal/clock"
+)
+
+// testPool is a dispatcher without processes: slots are added by hand.
+func testPool(t *testing.T, wait time.Duration) (*pool, *clock.Fake, *signal) {
+	t.Helper()
+	clk := clock.NewFake(time.Unix(0, 0))
+	sig := &signal{}
+	return newPool("p", clk, wait, sig.broadcast), clk, sig
+}
+
+func newSlot(id string, max int) *slot {
+	return &slot{id: id, max: max, recheck: make(chan struct{}, 1)}
+}
+
+// waitPool waits, on the pool's change signal, until cond holds.
+func waitPool(t *testing.T, p *pool, sig *signal, what string, cond func(poolCounters) bool) {
+	t.Helper()
+	net := time.NewTimer(safetyNet)
+	defer net.Stop()
+	for {
+		ch := sig.wait()
+		if cond(p.counters()) {
+			return
+		}
+		select {
+		case <-ch:
+		case <-net.C:
+			t.Fatalf("pool never reached: %s", what)
+		}
+	}
+}
+
+type grant struct {
+	i   int
+	l   lease
+	err error
+}
+
+// TestPoolFIFO: with one slot of MaxInflight 1, queued requests get it in
+// arrival order, one release at a time, and a cold start wait is counted
+// for those queued while no slot was routable.
+func TestPoolFIFO(t *testing.T) {
+	p, clk, sig := testPool(t, time.Minute)
+	got := make(chan grant, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			l, err := p.acquire(context.Background())
+			got <- grant{i, l, err}
+		}()
+		waitPool(t, p, sig, "queued", func(c poolCounters) bool { return c.queue == float64(i+1) })
+	}
+	clk.Advance(2 * time.Second)
+	s := newSlot("a", 1)
+	p.add(s, 1234)
+	for want := 0; want < 4; want++ {
+		g := <-got
+		if g.err != nil || g.i != want || g.l.s != s || g.l.port != 1234 {
+			t.Fatalf("grant %+v, want request %d on port 1234", g, want)
+		}
+		select {
+		case g := <-got:
+			t.Fatalf("request %d granted while the only slot is taken", g.i)
+		default:
+		}
+		if st := p.stats(s); st.inflight != 1 || st.requests != int64(want+1) {
+			t.Fatalf("slot stats %+v after grant %d", st, want)
+		}
+		p.release(g.l)
+	}
+	c := p.counters()
+	if c.coldStartWaits != 4 || c.coldStartWaitS != 8 || c.queueTimeouts != 0 {
+		t.Errorf("counters %+v: want 4 cold start waits of 2 s", c)
+	}
+}
+
+// TestPoolTimeoutAndClose: a request waits ColdStartWait for a slot, then
+// fails; closing the pool fails queued and new requests.
+func TestPoolTimeoutAndClose(t *testing.T) {
+	p, clk, sig := testPool(t, 300*time.Millisecond)
+	s := newSlot("a", 1)
+	p.add(s, 1)
+	busy, err := p.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := p.acquire(context.Background()); done <- err }()
+	step(t, clk, 300*time.Millisecond)
+	var wt *waitTimeoutError
+	if err := <-done; !errors.As(err, &wt) || wt.noneReady || wt.waited != 300*time.Millisecond {
+		t.Fatalf("err %v, want a slot timeout after 300ms with a replica ready", err)
+	}
+	if p.counters().queueTimeouts != 1 {
+		t.Errorf("queue timeouts %v", p.counters().queueTimeouts)
+	}
+	go func() { _, err := p.acquire(context.Background()); done <- err }()
+	waitPool(t, p, sig, "queued", func(c poolCounters) bool { return c.queue == 1 })
+	p.close()
+	if err := <-done; !errors.Is(err, errGone) {
+		t.Errorf("queued request on close: %v, want errGone", err)
+	}
+	if _, err := p.acquire(context.Background()); !errors.Is(err, errGone) {
+		t.Errorf("request after close: %v, want errGone", err)
+	}
+	p.release(busy)
+}
+
+// TestPoolDrainAndSuspect: a removed slot keeps its in-flight requests and
+// reports drained when the last one ends; a suspect lease takes its slot
+// out of routing only for the process it was leased on.
+func TestPoolDrainAndSuspect(t *testing.T) {
+	p, _, _ := testPool(t, time.Minute)
+	a, b := newSlot("a", 0), newSlot("b", 0)
+	p.add(a, 1)
+	p.add(b, 2)
+	la, _ := p.acquire(context.Background())
+	lb, _ := p.acquire(context.Background())
+	if la.s == lb.s {
+		t.Fatalf("two requests on one slot while the other is idle")
+	}
+	if la.s != a {
+		la, lb = lb, la
+	}
+	p.remove(a)
+	drained := p.whenDrained(a)
+	select {
+	case <-drained:
+		t.Fatal("drained with a request in flight")
+	default:
+	}
+	if p.available() != 1 {
+		t.Errorf("available %d after remove", p.available())
+	}
+	p.release(la)
+	<-drained // closed by the release
+
+	p.suspect(lease{s: b, port: 99}) // a lease on an earlier process of b
+	if !p.stats(b).routable {
+		t.Error("a stale suspect took b out of routing")
+	}
+	p.suspect(lb)
+	if p.stats(b).routable || len(b.recheck) != 1 {
+		t.Errorf("suspect: routable %v, recheck tokens %d; want out of routing and one token", p.stats(b).routable, len(b.recheck))
+	}
+	p.release(lb)
+}
