@@ -50,7 +50,10 @@ test: deps tools build fmt-check vet
 up: build
 	$(BIN)/prescale up -f stack.yml --demo
 
+# bench: the scale-to-zero frontiers (bench/ZERO.md, *_zero.png) first, then
+# the main comparison, whose RESULTS.md includes ZERO.md.
 bench: build
+	$(BIN)/prescale sim --zero-frontier traces --out bench
 	$(BIN)/prescale sim --all-traces traces --out bench
 
 bench-plugin:

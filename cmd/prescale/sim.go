@@ -13,6 +13,7 @@ import (
 
 	"github.com/prescale/prescale/internal/policy"
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/models"
 )
 
@@ -42,6 +43,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")
 		arrivals   = fs.String("arrivals", "poisson", "spreading of each minute's count: poisson or uniform")
 		maxRep     = fs.Int("max-replicas", sim.DefaultConfig().MaxReplicas, "replica upper bound for every policy (OpenFaaS CE's alert rule is also capped at 5)")
+		minRep     = fs.Int("min-replicas", sim.DefaultConfig().MinReplicas, "replica lower bound; 0 = the scale-to-zero regime (policies: "+strings.Join(policy.ZeroNames(), ",")+")")
+		frontier   = fs.String("zero-frontier", "", "benchmark the scale-to-zero Pareto frontiers on the traces in this directory; writes ZERO.md and PNGs to --out")
+		zeroOnly   = fs.String("zero-traces", "", "with --zero-frontier: only the traces whose file name contains one of these comma-separated strings")
 		workers    = fs.Int("workers", sim.DefaultConfig().Workers, "functions simulated in parallel")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +60,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--cold-start: %w", err)
 	}
 	cfg.ColdStart, cfg.Concurrency, cfg.SLO, cfg.Seed = dist, *concurrent, slo.Seconds(), *seed
-	cfg.Arrivals, cfg.MaxReplicas, cfg.Workers = *arrivals, *maxRep, *workers
+	cfg.Arrivals, cfg.MaxReplicas, cfg.MinReplicas, cfg.Workers = *arrivals, *maxRep, *minRep, *workers
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -70,7 +74,20 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "prescale:", note)
 	}
 	opts.Prescale.Forecaster, opts.Prescale.ForecasterName = fc, fc.Name()
-	pols, err := policy.Parse(*policies, opts)
+	if *frontier != "" {
+		if *out == "" {
+			return errors.New("--zero-frontier needs --out DIR (where ZERO.md goes)")
+		}
+		cfg.MinReplicas = 0
+		return sim.ZeroBench(ctx, sim.ZeroBenchOptions{TraceDir: *frontier, OutDir: *out, Config: cfg, Curves: zeroCurves(), Log: stderr,
+			Traces: sim.ZeroTraces(*zeroOnly)})
+	}
+	var pols []sim.Policy
+	if cfg.MinReplicas == 0 {
+		pols, err = policy.ParseZero(*policies)
+	} else {
+		pols, err = policy.Parse(*policies, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("--policies: %w", err)
 	}
@@ -106,7 +123,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rows = append(rows, sim.Row{Trace: name, Functions: len(ld.Functions), Minutes: ld.Minutes, Result: res, Wall: time.Since(t0)})
 		fmt.Fprintf(stderr, "  %-9s %6.1fs\n", p.Name(), time.Since(t0).Seconds())
 	}
-	if err := sim.Table(stdout, rows); err != nil {
+	table := sim.Table
+	if cfg.MinReplicas == 0 {
+		table = func(w io.Writer, rows []sim.Row) error { return sim.ZeroTable(w, rows, decideColdStartCost()) }
+	}
+	if err := table(stdout, rows); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -126,4 +147,15 @@ func variantsFor(pols []sim.Policy, o policy.Options) []sim.Policy {
 		}
 	}
 	return nil
+}
+
+func decideColdStartCost() float64 { return decide.DefaultColdStartCost.Seconds() }
+
+// zeroCurves converts the policy sweeps for the simulator's frontier bench.
+func zeroCurves() []sim.Curve {
+	var out []sim.Curve
+	for _, c := range policy.ZeroCurves() {
+		out = append(out, sim.Curve{Policy: c.Policy, Knob: c.Knob, Points: c.Points, Values: c.Values})
+	}
+	return out
 }

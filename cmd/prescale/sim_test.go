@@ -84,3 +84,57 @@ func TestSimBenchWritesResults(t *testing.T) {
 		t.Errorf("RESULTS.md lacks the notes or the scorecard:\n%s", md)
 	}
 }
+
+func TestSimZeroRegime(t *testing.T) {
+	tr := testenv.Trace(t, "dirigent_azure2019_500fn_8h_invocations.csv")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sim", "--trace", tr, "--functions", "5", "--minutes", "30", "--min-replicas", "0"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, p := range policy.ZeroNames() {
+		if !strings.Contains(stdout.String(), "| "+p+" |") {
+			t.Errorf("no row for %s in:\n%s", p, stdout.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "cold-start invocations") {
+		t.Errorf("no zero metrics in:\n%s", stdout.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"sim", "--trace", tr, "--min-replicas", "0", "--policies", "hpa"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "no scale-to-zero mode") {
+		t.Errorf("hpa at zero: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// --zero-frontier writes ZERO.md with every curve and a frontier PNG.
+func TestSimZeroFrontier(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := testenv.Trace(t, "dirigent_azure2019_500fn_8h_invocations.csv")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 6 rows of the 500-function file, under its own name.
+	lines := strings.SplitN(string(data), "\n", 8)
+	if err := os.WriteFile(filepath.Join(dir, "dirigent_azure2019_500fn_8h_invocations.csv"), []byte(strings.Join(lines[:7], "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"sim", "--zero-frontier", dir, "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(out, "ZERO.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| keepalive | keep-alive | 10 min |", "| prescale | cold-start cost W", "| hybrid |", "| kpa |", "| oracle |", "At the 10-minute keep-alive's waste"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("ZERO.md lacks %q", want)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(out, "dirigent_azure2019_500fn_8h_zero.png")); err != nil || st.Size() == 0 {
+		t.Errorf("frontier png: %v", err)
+	}
+}

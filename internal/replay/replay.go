@@ -22,11 +22,15 @@ type Config struct {
 	Gateway  string    // e.g. http://127.0.0.1:8080
 	Function string    // requests go to <Gateway>/function/<Function>
 	Counts   []float64 // requests per minute
-	Speed    float64   // time compression, > 0 (1 = real time)
-	Seed     uint64    // arrival randomness
-	Method   string    // default POST
-	Body     []byte
-	Timeout  time.Duration // per request (default 30s)
+	// Times, when set, are real arrival instants (seconds since the start
+	// of the window, sorted; Azure 2021): they are replayed as they are,
+	// divided by Speed, instead of spreading Counts within each minute.
+	Times   []float64
+	Speed   float64 // time compression, > 0 (1 = real time)
+	Seed    uint64  // arrival randomness
+	Method  string  // default POST
+	Body    []byte
+	Timeout time.Duration // per request (default 30s)
 	// MaxInFlight bounds concurrent requests; arrivals beyond it are
 	// counted as Dropped, never queued in the client (default 1000).
 	MaxInFlight int
@@ -80,6 +84,19 @@ func Schedule(counts []float64, speed float64, seed uint64) []time.Duration {
 		s := out[start:]
 		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
 	}
+	return out
+}
+
+// ScheduleTimes returns real arrival instants (seconds) as offsets
+// divided by speed, sorted.
+func ScheduleTimes(times []float64, speed float64) []time.Duration {
+	out := make([]time.Duration, 0, len(times))
+	for _, t := range times {
+		if t >= 0 && !math.IsInf(t, 0) {
+			out = append(out, time.Duration(t*float64(time.Second)/speed))
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a] < out[b] })
 	return out
 }
 
@@ -146,6 +163,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	url := strings.TrimRight(cfg.Gateway, "/") + "/function/" + cfg.Function
 	arrivals := Schedule(cfg.Counts, cfg.Speed, cfg.Seed)
+	if cfg.Times != nil {
+		arrivals = ScheduleTimes(cfg.Times, cfg.Speed)
+	}
 	sum := Summary{Function: cfg.Function, Scheduled: len(arrivals), Status: map[int]int{}, Errors: map[string]int{},
 		Records: make([]Record, len(arrivals))}
 

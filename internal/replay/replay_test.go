@@ -17,6 +17,14 @@ import (
 	"github.com/prescale/prescale/internal/trace"
 )
 
+func TestScheduleTimes(t *testing.T) {
+	got := replay.ScheduleTimes([]float64{61.5, 0.5, 10}, 10)
+	want := []time.Duration{50 * time.Millisecond, time.Second, 6150 * time.Millisecond}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("got %v, want %v (real instants / speed, sorted)", got, want)
+	}
+}
+
 func TestSchedule(t *testing.T) {
 	counts := []float64{3, 0, 10, 1}
 	a := replay.Schedule(counts, 60, 7)

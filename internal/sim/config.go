@@ -13,7 +13,7 @@ type Config struct {
 	SLO            float64 // seconds of waiting (latency minus service time) a request tolerates
 	Seed           uint64  // seeds arrivals, service times and cold starts
 	Arrivals       string  // "poisson" (uniform random instants within each minute) or "uniform" (evenly spaced)
-	MinReplicas    int     // lower bound every policy respects, 1..MaxReplicas
+	MinReplicas    int     // lower bound every policy respects, 0..MaxReplicas (0: the scale-to-zero regime)
 	MaxReplicas    int     // upper bound every policy respects, 1..100000
 	DefaultService float64 // seconds of service time for functions without a durations row, > 0
 	Workers        int     // functions simulated in parallel, >= 1
@@ -48,8 +48,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("arrivals %q: allowed values are poisson and uniform", c.Arrivals)
 	case c.MaxReplicas < 1 || c.MaxReplicas > 100000:
 		return fmt.Errorf("max replicas %d: allowed range is 1..100000", c.MaxReplicas)
-	case c.MinReplicas < 1 || c.MinReplicas > c.MaxReplicas:
-		return fmt.Errorf("min replicas %d: allowed range is 1..%d (max replicas); scale to zero is not simulated", c.MinReplicas, c.MaxReplicas)
+	case c.MinReplicas < 0 || c.MinReplicas > c.MaxReplicas:
+		return fmt.Errorf("min replicas %d: allowed range is 0..%d (max replicas; 0 = scale to zero)", c.MinReplicas, c.MaxReplicas)
 	case c.DefaultService <= 0:
 		return fmt.Errorf("default service time %gs: must be > 0", c.DefaultService)
 	case c.Workers < 1:

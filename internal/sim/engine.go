@@ -15,6 +15,10 @@ type FunctionSpec struct {
 	Name    string
 	Counts  []float64 // invocations per minute
 	Service Service
+	// Times and Durations, when set, are the real arrival instants
+	// (seconds, sorted) and service times: they are used as they are
+	// instead of spreading Counts within each minute.
+	Times, Durations []float64
 }
 
 // Result is one policy's outcome over a set of functions.
@@ -23,6 +27,7 @@ type Result struct {
 	Metrics  Metrics
 	Load     []float64 // arrivals per minute, summed over the functions
 	Replicas []float64 // mean replicas per minute, summed over the functions
+	PerFn    []FnStat  // per function, in input order
 }
 
 // Run simulates every function under the policy and merges the outcomes.
@@ -78,6 +83,7 @@ func Run(ctx context.Context, cfg Config, fns []FunctionSpec, p Policy) (Result,
 	}
 	for _, o := range outs { // fixed order: deterministic float sums
 		res.Metrics.Merge(&o.m)
+		res.PerFn = append(res.PerFn, FnStat{Arrivals: o.m.Arrivals, Cold: o.m.ColdInvocations})
 		for i, v := range o.load {
 			res.Load[i] += v
 		}
@@ -106,6 +112,7 @@ type arrivalGen struct {
 	at     []float64
 	svc    []float64
 	i      int
+	ti     int // next index into fn.Times
 }
 
 func newArrivalGen(cfg *Config, idx int, fn *FunctionSpec) *arrivalGen {
@@ -130,6 +137,19 @@ func (g *arrivalGen) next() (at, svc float64, ok bool) {
 
 func (g *arrivalGen) fill() {
 	g.at, g.svc, g.i = g.at[:0], g.svc[:0], 0
+	if g.fn.Times != nil { // real arrival instants, as they are
+		hi := float64(g.minute+1) * 60
+		for g.ti < len(g.fn.Times) && g.fn.Times[g.ti] < hi {
+			g.at = append(g.at, g.fn.Times[g.ti])
+			sv := g.fn.Durations[g.ti]
+			if !(sv > 0) {
+				sv = 1e-3
+			}
+			g.svc = append(g.svc, sv)
+			g.ti++
+		}
+		return
+	}
 	c := g.fn.Counts[g.minute]
 	if !(c > 0) {
 		return
@@ -235,7 +255,7 @@ type request struct{ arr, svc float64 }
 
 // cum holds running integrals and counters; snaps[s] is its value at second s.
 type cum struct {
-	arr, comp, lat, busy, ready, inflight, repl float64
+	arr, comp, lat, busy, ready, inflight, repl, waste float64
 }
 
 type fnSim struct {
@@ -256,6 +276,8 @@ type fnSim struct {
 
 	nStarting, nReady, nDraining int
 	busyReady, busyDraining      int
+	nBusyReps                    int // ready or draining replicas serving at least one request
+	obs                          ArrivalObserver
 
 	c     cum
 	snaps []cum
@@ -279,6 +301,7 @@ func simulate(ctx context.Context, cfg Config, idx int, fn FunctionSpec, p Polic
 	if _, ok := s.ctl.(Foresighted); ok {
 		s.need = computeNeed(&cfg, idx, &fn)
 	}
+	s.obs, _ = s.ctl.(ArrivalObserver)
 	// Start warm with the minimum ready; a foresighted controller has
 	// already provisioned what the first cold-start horizon needs.
 	initial := cfg.MinReplicas
@@ -333,6 +356,7 @@ func simulate(ctx context.Context, cfg Config, idx int, fn FunctionSpec, p Polic
 	}
 	s.advance(end)
 	s.m.ReplicaSeconds = s.snaps[len(s.snaps)-1].repl
+	s.m.WastedSeconds = s.snaps[len(s.snaps)-1].waste
 	out := &fnOut{m: s.m, load: make([]float64, len(fn.Counts)), repl: make([]float64, len(fn.Counts))}
 	for i := range fn.Counts {
 		a, b := s.snaps[i*60], s.snaps[(i+1)*60]
@@ -359,8 +383,10 @@ func (s *fnSim) advance(t float64) {
 	ready := float64(s.nReady)
 	infl := float64(s.inFlight())
 	repl := float64(s.nStarting + s.nReady + s.nDraining)
+	waste := repl - float64(s.nBusyReps)
 	step := func(to float64) {
 		dt := to - s.last
+		s.c.waste += waste * dt
 		s.c.busy += busy * dt
 		s.c.ready += ready * dt
 		s.c.inflight += infl * dt
@@ -381,6 +407,18 @@ func (s *fnSim) inFlight() int { return len(s.queue) - s.qhead + s.busyReady + s
 func (s *fnSim) arrive(r request) {
 	if s.now < s.end {
 		s.c.arr++
+		s.m.Arrivals++
+		if s.nReady == 0 {
+			s.m.ColdInvocations++
+		}
+	}
+	if s.obs != nil {
+		s.obs.Arrived(s)
+	}
+	if s.spec == 0 {
+		// Scale from zero: the gateway (or Knative's activator) holds the
+		// request and asks for one replica at once.
+		s.scale(1)
 	}
 	for _, i := range s.live {
 		rp := &s.reps[i]
@@ -394,6 +432,9 @@ func (s *fnSim) arrive(r request) {
 }
 
 func (s *fnSim) start(i int, r request) {
+	if s.reps[i].busy == 0 {
+		s.nBusyReps++
+	}
 	s.reps[i].busy++
 	s.busyReady++
 	s.push(event{t: s.now + r.svc, kind: evComplete, rep: int32(i), arr: r.arr, svc: r.svc})
@@ -427,6 +468,9 @@ func (s *fnSim) complete(i int, r request) {
 	}
 	rp := &s.reps[i]
 	rp.busy--
+	if rp.busy == 0 {
+		s.nBusyReps--
+	}
 	if rp.state == repDraining {
 		s.busyDraining--
 		if rp.busy == 0 {
@@ -477,6 +521,9 @@ func (s *fnSim) scale(want int) {
 		return
 	}
 	want = min(max(want, s.cfg.MinReplicas), s.cfg.MaxReplicas)
+	if want == 0 && s.inFlight() > 0 {
+		want = 1 // the last replica is not removed under requests
+	}
 	if want == s.spec {
 		return
 	}

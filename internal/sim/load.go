@@ -13,7 +13,8 @@ import (
 // LoadOptions chooses what part of a trace to simulate.
 type LoadOptions struct {
 	// Durations is an Azure 2019 durations file; "" looks for the file
-	// named like the trace with _durations.csv instead of _invocations.csv.
+	// named like the trace with _durations.csv instead of _invocations.csv
+	// (or _run.csv instead of _inv.csv, invitro's naming).
 	Durations string
 	// Functions keeps the N busiest functions (by total invocations); 0 = all.
 	Functions int
@@ -47,10 +48,12 @@ func LoadTrace(path string, o LoadOptions, defaultService float64) (Loaded, erro
 	var durs map[string]trace.Durations
 	var out Loaded
 	dpath := o.Durations
-	if dpath == "" && strings.HasSuffix(path, "_invocations.csv") {
-		cand := strings.TrimSuffix(path, "_invocations.csv") + "_durations.csv"
-		if _, err := os.Stat(cand); err == nil {
-			dpath = cand
+	for _, sfx := range [][2]string{{"_invocations.csv", "_durations.csv"}, {"_inv.csv", "_run.csv"}} {
+		if dpath == "" && strings.HasSuffix(path, sfx[0]) {
+			cand := strings.TrimSuffix(path, sfx[0]) + sfx[1]
+			if _, err := os.Stat(cand); err == nil {
+				dpath = cand
+			}
 		}
 	}
 	if dpath != "" {
@@ -87,7 +90,7 @@ func LoadTrace(path string, o LoadOptions, defaultService float64) (Loaded, erro
 		if name == "" {
 			name = fmt.Sprintf("fn%d", i)
 		}
-		spec := FunctionSpec{Name: name, Counts: f.Counts, Service: FixedService(defaultService)}
+		spec := FunctionSpec{Name: name, Counts: f.Counts, Service: FixedService(defaultService), Times: f.Times, Durations: f.Durations}
 		if d, ok := durs[f.Hash]; ok && d.P100 > 0 {
 			spec.Service = ServiceFromDurations(d)
 			out.WithDurations++

@@ -94,6 +94,10 @@ type Metrics struct {
 	Latency     Hist  // end-to-end latency (wait + service), seconds
 
 	ReplicaSeconds float64 // ∫ replicas (starting, ready and draining) dt over the trace
+
+	Arrivals        int64   // requests that arrived within the trace
+	ColdInvocations int64   // arrivals that found no ready replica (the serverless cold start)
+	WastedSeconds   float64 // ∫ replicas serving no request (starting, or ready/draining and idle) dt
 }
 
 // Merge adds o to m.
@@ -105,6 +109,22 @@ func (m *Metrics) Merge(o *Metrics) {
 	m.Actions += o.Actions
 	m.Latency.Merge(&o.Latency)
 	m.ReplicaSeconds += o.ReplicaSeconds
+	m.Arrivals += o.Arrivals
+	m.ColdInvocations += o.ColdInvocations
+	m.WastedSeconds += o.WastedSeconds
+}
+
+// ColdPct is the share of arrivals that found no ready replica, in %.
+func (m *Metrics) ColdPct() float64 {
+	if m.Arrivals == 0 {
+		return 0
+	}
+	return 100 * float64(m.ColdInvocations) / float64(m.Arrivals)
+}
+
+// FnStat is one function's cold-start count.
+type FnStat struct {
+	Arrivals, Cold int64
 }
 
 // Pct returns 100·n/Requests.

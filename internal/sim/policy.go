@@ -53,3 +53,9 @@ type View interface {
 	// given the actual future arrivals and service times. Otherwise -1.
 	NeedAhead(h int) int
 }
+
+// ArrivalObserver is a Controller told of every arrival (before it is
+// dispatched, so InFlight does not count it yet), e.g. to record idle times.
+type ArrivalObserver interface {
+	Arrived(v View)
+}

@@ -204,7 +204,7 @@ func Bench(ctx context.Context, o BenchOptions) error {
 		}
 		w("\n")
 	}
-	for _, inc := range []struct{ file, title string }{{"live.md", ""}, {"NOTES.md", ""}} {
+	for _, inc := range []struct{ file, title string }{{"live.md", ""}, {"ZERO.md", ""}, {"NOTES.md", ""}} {
 		data, err := os.ReadFile(filepath.Join(o.OutDir, inc.file))
 		if err == nil {
 			w("%s\n", bytes.TrimSpace(data))

@@ -322,7 +322,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.ColdStart = nil },
 		func(c *Config) { c.SLO = 0 },
 		func(c *Config) { c.Arrivals = "bursty" },
-		func(c *Config) { c.MinReplicas = 0 },
+		func(c *Config) { c.MinReplicas = -1 },
 		func(c *Config) { c.MinReplicas = 200 },
 		func(c *Config) { c.Workers = 0 },
 	}

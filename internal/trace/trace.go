@@ -20,6 +20,10 @@ type Function struct {
 	// window starting at minute 480 of the day, 1-based as in Azure 2019).
 	FirstMinute int
 	Counts      []float64
+	// Times, when set, are the real invocation start times (seconds from
+	// the start of Counts[0]'s minute, sorted) and Durations their service
+	// times in seconds (Azure 2021); Counts then bins them per minute.
+	Times, Durations []float64
 }
 
 // Total is the number of invocations in the trace.
@@ -56,6 +60,16 @@ func (f Function) Window(from, to int) Function {
 	out := f
 	out.FirstMinute = f.FirstMinute + from
 	out.Counts = append([]float64(nil), f.Counts[from:to]...)
+	if f.Times != nil {
+		out.Times, out.Durations = []float64{}, []float64{}
+		lo, hi := float64(from*60), float64(to*60)
+		for i, t := range f.Times {
+			if t >= lo && t < hi {
+				out.Times = append(out.Times, t-lo)
+				out.Durations = append(out.Durations, f.Durations[i])
+			}
+		}
+	}
 	return out
 }
 
@@ -115,6 +129,9 @@ func Read(r io.Reader) ([]Function, error) {
 		return readPerMinute(br, 4)
 	case strings.HasPrefix(head, "hashfunction,trigger"):
 		return readPerMinute(br, 2)
+	case strings.HasPrefix(head, "hashfunction,hashapp,hashowner,minute_"):
+		// invitro's 1000-function full-day file: no Trigger column.
+		return readPerMinute(br, 3)
 	case strings.HasPrefix(head, "app,func,end_timestamp"):
 		return readAzure2021(br)
 	case head == "":
@@ -146,16 +163,19 @@ func readPerMinute(r io.Reader, meta int) ([]Function, error) {
 	if len(header) <= meta {
 		return nil, fmt.Errorf("header has %d columns, want more than %d (no minute columns)", len(header), meta)
 	}
-	first, err := strconv.Atoi(strings.TrimSpace(header[meta]))
+	first, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(header[meta]), "minute_"))
 	if err != nil {
 		return nil, fmt.Errorf("header column %d (%q) is not a minute index: %w", meta+1, header[meta], err)
 	}
 	var out []Function
 	err = eachRecord(c, len(header), func(line int, rec []string) error {
 		f := Function{FirstMinute: first, Counts: make([]float64, len(rec)-meta)}
-		if meta == 4 {
+		switch meta {
+		case 4:
 			f.Owner, f.App, f.Hash, f.Trigger = rec[0], rec[1], rec[2], rec[3]
-		} else {
+		case 3:
+			f.Hash, f.App, f.Owner, f.Trigger = rec[0], rec[1], rec[2], "unknown"
+		default:
 			f.Hash, f.Trigger = rec[0], rec[1]
 		}
 		for i, s := range rec[meta:] {
@@ -225,16 +245,18 @@ func readCounts(r io.Reader) (Function, error) {
 	return f, nil
 }
 
-// readAzure2021 bins the per-invocation 2021 trace into per-minute counts
-// per function (by invocation end time), one Function per app/func pair,
-// ordered by total invocations, busiest first.
+// readAzure2021 reads the per-invocation 2021 trace: one Function per
+// app/func pair with its real invocation start times (end_timestamp minus
+// duration, at least 0) and durations, and the per-minute counts of those
+// starts; ordered by total invocations, busiest first.
 func readAzure2021(r io.Reader) ([]Function, error) {
 	c := newCSV(r)
 	if _, err := c.Read(); err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
 	type key struct{ app, fn string }
-	bins := map[key]map[int]float64{}
+	type inv struct{ at, dur float64 }
+	invs := map[key][]inv{}
 	maxMinute := 0
 	err := eachRecord(c, 0, func(line int, rec []string) error {
 		if len(rec) < 3 {
@@ -244,26 +266,33 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 		if err != nil || ts < 0 || math.IsNaN(ts) || math.IsInf(ts, 0) {
 			return fmt.Errorf("line %d: end_timestamp %q must be seconds ≥ 0", line, rec[2])
 		}
-		k := key{rec[0], rec[1]}
-		if bins[k] == nil {
-			bins[k] = map[int]float64{}
+		dur := 0.0
+		if len(rec) > 3 {
+			dur, err = strconv.ParseFloat(strings.TrimSpace(rec[3]), 64)
+			if err != nil || dur < 0 || math.IsNaN(dur) || math.IsInf(dur, 0) {
+				return fmt.Errorf("line %d: duration %q must be seconds ≥ 0", line, rec[3])
+			}
 		}
-		m := int(ts / 60)
-		bins[k][m]++
-		maxMinute = max(maxMinute, m)
+		start := math.Max(0, ts-dur)
+		k := key{rec[0], rec[1]}
+		invs[k] = append(invs[k], inv{start, dur})
+		maxMinute = max(maxMinute, int(start/60))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(bins) == 0 {
+	if len(invs) == 0 {
 		return nil, errors.New("trace has a header but no invocations")
 	}
-	out := make([]Function, 0, len(bins))
-	for k, b := range bins {
+	out := make([]Function, 0, len(invs))
+	for k, list := range invs {
+		sort.Slice(list, func(i, j int) bool { return list[i].at < list[j].at })
 		f := Function{App: k.app, Hash: k.fn, Trigger: "unknown", Counts: make([]float64, maxMinute+1)}
-		for m, n := range b {
-			f.Counts[m] = n
+		for _, v := range list {
+			f.Counts[int(v.at/60)]++
+			f.Times = append(f.Times, v.at)
+			f.Durations = append(f.Durations, v.dur)
 		}
 		out = append(out, f)
 	}

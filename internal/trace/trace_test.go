@@ -20,6 +20,7 @@ func TestReadFormats(t *testing.T) {
 		{"freyr", "HashFunction,Trigger,1,2\n0,timer,4,0\n", 1, 1, "0", []float64{4, 0}},
 		{"counts with header", "requests\n3\n4\n\n5\n", 1, 0, "requests", []float64{3, 4, 5}},
 		{"counts without header", "3\n4\n", 1, 0, "counts", []float64{3, 4}},
+		{"invitro 1000fn", "HashFunction,HashApp,HashOwner,minute_1,minute_2\nh9,h9,h9,0,7\n", 1, 1, "h9", []float64{0, 7}},
 		{"azure2021", "app,func,end_timestamp,duration\na,f,1.5,0.1\na,f,61,0.2\na,g,10,1\na,f,62,0.1\n", 2, 0, "f", []float64{1, 2}},
 	}
 	for _, tc := range tests {
@@ -44,6 +45,30 @@ func TestReadFormats(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAzure2021RealTimes(t *testing.T) {
+	fns, err := Read(strings.NewReader("app,func,end_timestamp,duration\na,f,61,0.5\na,f,1.5,0.1\na,f,130,10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fns[0]
+	want := []float64{1.4, 60.5, 120}
+	if len(f.Times) != 3 || len(f.Durations) != 3 {
+		t.Fatalf("times %v durations %v", f.Times, f.Durations)
+	}
+	for i, w := range want {
+		if d := f.Times[i] - w; d > 1e-9 || d < -1e-9 {
+			t.Fatalf("times %v, want %v (start = end - duration, sorted)", f.Times, want)
+		}
+	}
+	if f.Durations[2] != 10 || f.Counts[0] != 1 || f.Counts[1] != 1 || f.Counts[2] != 1 {
+		t.Fatalf("durations %v counts %v", f.Durations, f.Counts)
+	}
+	w := f.Window(1, 3)
+	if len(w.Times) != 2 || w.Times[0] != 0.5 || w.Durations[0] != 0.5 {
+		t.Fatalf("window times %v durations %v", w.Times, w.Durations)
 	}
 }
 

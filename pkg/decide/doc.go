@@ -25,4 +25,21 @@
 // A replica-recommending model with the original system's feature vector
 // (p50/p90/p99, error rate, Status200/500, (Status500/Status200)+Status500)
 // is the ReplicaModel interface; CapacityRules is the built-in one.
+//
+// # Scale to zero
+//
+// ArrivalState is a function's arrival model (plain JSON, a few KB): a
+// decayed histogram of idle times (one-minute bins up to 4 h) and a ring of
+// burst starts from which a period is detected by autocorrelation. The
+// caller feeds it each tick with Update (invocations counted in (t0, t1],
+// e.g. from the gateway's counters, which keep counting a function at zero)
+// or Observe (exact times). DecideZero(state, now, settings, observation)
+// returns a ZeroDecision — keep-alive until T, pre-warm at T, scale to zero
+// now, or keep (zero off, requests in flight) — with the rule that fired
+// and a reason. The trade-off is explicit: one cold start is worth W
+// replica-seconds (prescale.cold-start-cost, default 600 s), and the
+// histogram's plan minimises expected replica time + W × cold starts.
+// ZeroDecision.Floor is the least replicas wanted (1, 0, or -1 for no
+// opinion); the load policy's replicas are max(Policy.Decide's, Floor)
+// while Floor is 1, and 0 only when Floor is 0 and no load remains.
 package decide

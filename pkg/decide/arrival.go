@@ -1,0 +1,267 @@
+package decide
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Arrival model constants. The state they bound is a few KB of JSON.
+const (
+	// IdleBins is the number of one-minute bins of the idle-time histogram
+	// (0..4 h, the range of Shahrad et al.'s hybrid histogram). Idle times
+	// of 4 h or more are counted in ArrivalState.Over.
+	IdleBins = 240
+	// IdleBinWidth is the width of one histogram bin.
+	IdleBinWidth = time.Minute
+	// StartsCap is how many burst starts (invocations after at least
+	// BurstGap of silence) the periodicity ring keeps.
+	StartsCap = 32
+	// BurstGap is the silence after which an invocation starts a new burst.
+	BurstGap = time.Minute
+	// ArrivalHalfLife is the half-life of the histogram's exponential decay:
+	// an idle time seen a day ago counts half as much as one seen now.
+	ArrivalHalfLife = 24 * time.Hour
+	// periodMinStarts is the fewest burst starts a period is detected from.
+	periodMinStarts = 5
+	// periodMinScore is the autocorrelation a period needs (the share of
+	// burst starts followed by another one period later, ±1 bin).
+	periodMinScore = 0.6
+)
+
+// ArrivalState is one function's arrival model between control ticks:
+// plain JSON (a few KB at most: 240 numbers, 32 timestamps), bounded in
+// size, kept in the KV store so it survives restarts. It is fed by Update
+// (counts per tick, e.g. from the gateway's counters, which keep counting a
+// function at zero replicas) or Observe (exact invocation times).
+//
+//   - Idle is the exponentially decayed histogram of idle times (the gap
+//     between one invocation and the next), one-minute bins over 4 h; Over
+//     counts the idle times of 4 h or more. Bins are stored scaled by
+//     2^((Epoch-DecayEpoch)/half-life) (lazy decay): only ratios matter.
+//   - Starts is a ring of the newest burst starts (Unix ms), from which
+//     Period (seconds; 0 = not periodic) is detected by autocorrelation.
+type ArrivalState struct {
+	V      int       `json:"v"`
+	Since  time.Time `json:"since,omitzero"` // first Update/Observe
+	Last   time.Time `json:"last,omitzero"`  // newest invocation
+	Total  float64   `json:"total"`          // invocations seen
+	Gaps   int       `json:"gaps"`           // idle times recorded (not decayed): the model's confidence
+	Idle   []float64 `json:"idle,omitempty"` // len <= IdleBins, trailing zeros trimmed
+	Over   float64   `json:"over,omitempty"`
+	Epoch  time.Time `json:"epoch,omitzero"` // time the stored scale refers to
+	Starts []int64   `json:"starts,omitempty"`
+	// Period is the detected period (seconds) of the burst starts, 0 when
+	// none; Jitter is the largest deviation (seconds) of a recent matching
+	// gap from it; PeriodScore its autocorrelation (0..1).
+	Period      float64 `json:"period,omitempty"`
+	Jitter      float64 `json:"jitter,omitempty"`
+	PeriodScore float64 `json:"period_score,omitempty"`
+}
+
+// ArrivalVersion is the current ArrivalState schema.
+const ArrivalVersion = 1
+
+// Update records n invocations observed in (t0, t1] (t0 < t1; n >= 0),
+// spread evenly over the interval, as load-probe sees them from per-tick
+// counter differences. It mutates st and uses no clock; n = 0 only
+// advances the model's start.
+func (st *ArrivalState) Update(n float64, t0, t1 time.Time) {
+	st.touch(t0)
+	if !(n >= 0.5) || !t1.After(t0) {
+		return
+	}
+	k := int(math.Round(n))
+	step := t1.Sub(t0) / time.Duration(k)
+	first := t0.Add(step / 2)
+	st.record(first)
+	if k > 1 {
+		// The other k-1 invocations follow each other by step: in-burst
+		// idle times, all in the histogram's first bins.
+		st.addIdle(step.Seconds(), float64(k-1), t1)
+		st.Gaps += k - 1
+		st.Total += float64(k - 1)
+		st.Last = first.Add(step * time.Duration(k-1))
+	}
+}
+
+// Observe records invocations at the given times (any order; times at or
+// before Last are ignored as already seen).
+func (st *ArrivalState) Observe(times ...time.Time) {
+	ts := slices.Clone(times)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	for _, t := range ts {
+		st.touch(t)
+		if !st.Last.IsZero() && !t.After(st.Last) {
+			continue
+		}
+		st.record(t)
+	}
+}
+
+func (st *ArrivalState) touch(t time.Time) {
+	if st.V == 0 {
+		st.V = ArrivalVersion
+	}
+	if st.Since.IsZero() || t.Before(st.Since) {
+		st.Since = t
+	}
+}
+
+// record adds one invocation at t.
+func (st *ArrivalState) record(t time.Time) {
+	st.Total++
+	if st.Last.IsZero() {
+		st.Last = t
+		st.addStart(t)
+		return
+	}
+	gap := t.Sub(st.Last)
+	st.addIdle(gap.Seconds(), 1, t)
+	st.Gaps++
+	if gap >= BurstGap {
+		st.addStart(t)
+	}
+	st.Last = t
+}
+
+// addIdle adds weight w to the bin of an idle time of gap seconds, decayed
+// to time t.
+func (st *ArrivalState) addIdle(gap, w float64, t time.Time) {
+	if st.Epoch.IsZero() {
+		st.Epoch = t
+	}
+	scale := math.Exp2(t.Sub(st.Epoch).Seconds() / ArrivalHalfLife.Seconds())
+	if scale > 1e6 || scale < 1e-6 {
+		st.rescale(t)
+		scale = 1
+	}
+	w *= scale
+	b := int(gap / IdleBinWidth.Seconds())
+	if b >= IdleBins {
+		st.Over = round4(st.Over + w)
+		return
+	}
+	if b >= len(st.Idle) {
+		st.Idle = append(st.Idle, make([]float64, b+1-len(st.Idle))...)
+	}
+	st.Idle[b] = round4(st.Idle[b] + w)
+}
+
+// rescale moves the stored scale to time t.
+func (st *ArrivalState) rescale(t time.Time) {
+	f := math.Exp2(-t.Sub(st.Epoch).Seconds() / ArrivalHalfLife.Seconds())
+	for i := range st.Idle {
+		st.Idle[i] = round4(st.Idle[i] * f)
+	}
+	st.Over = round4(st.Over * f)
+	st.Epoch = t
+}
+
+// round4 keeps 4 significant digits so the JSON stays small.
+func round4(x float64) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	e := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*e) / e
+}
+
+func (st *ArrivalState) addStart(t time.Time) {
+	st.Starts = append(st.Starts, t.UnixMilli())
+	if len(st.Starts) > StartsCap {
+		st.Starts = append(st.Starts[:0], st.Starts[len(st.Starts)-StartsCap:]...)
+	}
+	st.detectPeriod()
+}
+
+// detectPeriod looks for a period in the burst starts: the autocorrelation
+// of the start series binned at max(1 min, span/240), with ±1 bin of
+// tolerance, at the lags (2..n/2 bins) that occur as consecutive gaps; the
+// smallest lag scoring at least
+// periodMinScore is the period, refined to the median of the consecutive
+// start gaps within a bin of a multiple of it.
+func (st *ArrivalState) detectPeriod() {
+	st.Period, st.Jitter, st.PeriodScore = 0, 0, 0
+	s := st.Starts
+	if len(s) < periodMinStarts {
+		return
+	}
+	span := float64(s[len(s)-1]-s[0]) / 1000
+	width := math.Max(60, span/IdleBins)
+	n := int(span/width) + 1
+	x := make([]bool, n+2)
+	idx := make([]int, len(s))
+	for k, ms := range s {
+		idx[k] = int(float64(ms-s[0]) / 1000 / width)
+		x[idx[k]] = true
+	}
+	// Candidate lags: the consecutive gaps (a period shows up as one); the
+	// autocorrelation at every other lag is not needed to find the smallest
+	// one above the threshold among them.
+	var lags []int
+	for k := 1; k < len(idx); k++ {
+		if l := idx[k] - idx[k-1]; l >= 2 && l <= n/2 {
+			lags = append(lags, l)
+		}
+	}
+	slices.Sort(lags)
+	lags = slices.Compact(lags)
+	for _, lag := range lags {
+		hits, tot := 0, 0
+		prev := -1
+		for _, i := range idx {
+			if i == prev || i+lag+1 >= n+1 { // no room to see the next one: not counted
+				continue
+			}
+			prev = i
+			tot++
+			if x[i+lag] || x[i+lag-1] || x[i+lag+1] {
+				hits++
+			}
+		}
+		if tot < periodMinStarts-1 {
+			break
+		}
+		score := float64(hits) / float64(tot)
+		if score < periodMinScore {
+			continue
+		}
+		// Refine: consecutive gaps close to a multiple of lag·width.
+		p0 := float64(lag) * width
+		var gaps []float64
+		for i := 1; i < len(s); i++ {
+			g := float64(s[i]-s[i-1]) / 1000
+			k := math.Round(g / p0)
+			if k >= 1 && math.Abs(g-k*p0) <= 1.5*width {
+				gaps = append(gaps, g/k)
+			}
+		}
+		if len(gaps) < periodMinStarts-1 {
+			continue
+		}
+		slices.Sort(gaps)
+		p := gaps[len(gaps)/2]
+		jit := 0.0
+		for _, g := range gaps {
+			jit = math.Max(jit, math.Abs(g-p))
+		}
+		st.Period, st.Jitter, st.PeriodScore = math.Round(p*1000)/1000, math.Round(jit*1000)/1000, math.Round(score*1000)/1000
+		return
+	}
+}
+
+// NextPeriodic is the predicted next burst start at or after now-tol for
+// a periodic function (ok false when no period is detected).
+func (st *ArrivalState) NextPeriodic(now time.Time, tol time.Duration) (time.Time, bool) {
+	if st.Period <= 0 || len(st.Starts) == 0 {
+		return time.Time{}, false
+	}
+	last := time.UnixMilli(st.Starts[len(st.Starts)-1])
+	per := time.Duration(st.Period * float64(time.Second))
+	k := int64(1)
+	if d := now.Add(-tol).Sub(last); d > 0 {
+		k = max(1, int64(math.Ceil(float64(d)/float64(per))))
+	}
+	return last.Add(time.Duration(k) * per), true
+}
