@@ -16,11 +16,11 @@ all: build
 build: ## bin/prescale, the one CLI
 	$(GO) build -o $(BIN)/prescale ./cmd/prescale
 
-## deps: Debian packages the tests drive for real (hey, prometheus).
+## deps: Debian packages the tests drive for real (hey, prometheus, chromium for the UI test).
 deps:
-	@if ! command -v hey >/dev/null || ! command -v prometheus >/dev/null; then \
-		echo "installing hey and prometheus (Debian packages)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey prometheus >/dev/null; \
+	@if ! command -v hey >/dev/null || ! command -v prometheus >/dev/null || ! command -v chromium >/dev/null; then \
+		echo "installing hey, prometheus and chromium (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey prometheus chromium >/dev/null; \
 	fi
 
 ## tools: the real faas-cli (pinned in tools/go.sum) and helm.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prescale/prescale/plugin/api"
@@ -21,6 +22,12 @@ type Config struct {
 	DataDir string
 	// StackFile is the stack.yml whose functions are built ("" = none).
 	StackFile string
+	// BuildFrom lists more stack files and directories (their *.yml and
+	// *.yaml) a deploy of an image not yet built may build from; the stack
+	// file and its directory are build sources too (plugin/devloop).
+	BuildFrom []string
+	// Watch redeploys a deployed function when its sources change.
+	Watch bool
 	// Deploy deploys every function of the stack on start, as `faas-cli deploy` would.
 	Deploy bool
 	// NATSURL selects an external NATS with JetStream ("" = the embedded
@@ -71,8 +78,11 @@ func DefaultConfig() Config {
 
 // RegisterFlags binds the configuration to fs, with c's values as defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.StackFile, "f", c.StackFile, "stack file whose functions are built and served")
-	fs.StringVar(&c.StackFile, "yaml", c.StackFile, "alias of -f")
+	sf := &stackFlag{c: c}
+	fs.Var(sf, "f", "stack file whose functions are built and served; repeat it for more stack files deploys may build from")
+	fs.Var(sf, "yaml", "alias of -f")
+	fs.Var(listFlag{&c.BuildFrom}, "build-from", "stack file or directory of stack files a deploy may build from (repeatable; the stack file's directory is one)")
+	fs.BoolVar(&c.Watch, "watch", c.Watch, "rebuild and redeploy a deployed function when its handler changes")
 	fs.IntVar(&c.Port, "port", c.Port, "gateway port on 127.0.0.1 (0 = random)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory: credentials, secrets, builds, NATS state")
 	fs.BoolVar(&c.Deploy, "deploy", c.Deploy, "deploy every function of the stack on start")
@@ -124,4 +134,41 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stackFlag is -f: the first sets StackFile, later ones add build sources.
+type stackFlag struct {
+	c   *Config
+	set bool
+}
+
+func (f *stackFlag) String() string {
+	if f == nil || f.c == nil {
+		return ""
+	}
+	return f.c.StackFile
+}
+
+func (f *stackFlag) Set(v string) error {
+	if !f.set {
+		f.c.StackFile, f.set = v, true
+		return nil
+	}
+	f.c.BuildFrom = append(f.c.BuildFrom, v)
+	return nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag struct{ v *[]string }
+
+func (f listFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return strings.Join(*f.v, ",")
+}
+
+func (f listFlag) Set(v string) error {
+	*f.v = append(*f.v, v)
+	return nil
 }

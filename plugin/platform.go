@@ -85,6 +85,14 @@ func New(cfg Config, logger *slog.Logger) (*Platform, error) {
 		_ = p.Close(context.Background())
 		return nil, err
 	}
+	if err := p.wireUI(); err != nil { // plugin/uiwire.go
+		_ = p.Close(context.Background())
+		return nil, err
+	}
+	if err := p.wireDevloop(); err != nil { // plugin/devloop.go
+		_ = p.Close(context.Background())
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -30,9 +30,11 @@ func (p *Platform) buildStack(ctx context.Context) (*stack.Stack, error) {
 		return nil, err
 	}
 	p.log.Info("building stack", "file", st.File, "functions", len(st.Functions))
+	hashes := p.sourceHashes(st) // plugin/devloop.go
 	reg, err := b.Build(ctx, st)
 	if reg != nil {
 		p.images.set(reg)
+		p.seedHashes(reg, hashes)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", st.File, err)

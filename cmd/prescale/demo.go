@@ -161,10 +161,13 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 			return
 		}
 		fmt.Fprintln(out, "demo: replay started")
+		waits0 := coldStartWaits(p, d.function)
+		rs := startReplicaSeconds(ctx, p, d.function)
 		sum, err := replay.Run(ctx, replay.Config{
 			Gateway: p.URL(), Function: d.function, Counts: counts, Speed: d.speed, Seed: 1,
 			Timeout: 30 * time.Second, MaxInFlight: 200,
 		})
+		replicaSeconds := rs()
 		if err != nil {
 			if ctx.Err() == nil {
 				fmt.Fprintf(stderr, "demo: replay: %v\n", err)
@@ -172,7 +175,7 @@ func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, st
 			return
 		}
 		fmt.Fprintln(out, "demo: replay finished; still serving (Ctrl-C stops)")
-		sum.Write(out)
+		fmt.Fprintln(out, demoSummary(sum, coldStartWaits(p, d.function)-waits0, replicaSeconds))
 	}()
 	return wg.Wait, nil
 }
@@ -187,4 +190,79 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// demoSummary is the replay's result on one line: requests, cold-start
+// waits, latency and the replica-seconds it cost.
+func demoSummary(s replay.Summary, waits, replicaSeconds float64) string {
+	ok := 0
+	for code, n := range s.Status {
+		if code/100 == 2 {
+			ok += n
+		}
+	}
+	avg := 0.0
+	if s.Duration > 0 {
+		avg = replicaSeconds / s.Duration.Seconds()
+	}
+	return fmt.Sprintf("demo summary: %d requests in %.0fs (%d ok, %d errors, %d failed, %d dropped) · cold-start waits %.0f · p50 %.0f ms, p99 %.0f ms · %.0f replica-seconds (%.2f replicas on average)",
+		s.Scheduled, s.Duration.Seconds(), ok, s.Completed-ok, s.Failed, s.Dropped, waits,
+		1000*s.Percentile(0.5), 1000*s.Percentile(0.99), replicaSeconds, avg)
+}
+
+// coldStartWaits reads the runtime's prescale_plugin_cold_start_waits_total
+// for fn from the platform's metrics registry.
+func coldStartWaits(p *plugin.Platform, fn string) float64 {
+	mfs, err := p.Registry().Gather()
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "prescale_plugin_cold_start_waits_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "function_name" && l.GetValue() == fn {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// startReplicaSeconds integrates fn's replica count over time (sampled every
+// 250 ms) until the returned function is called, which returns the total.
+func startReplicaSeconds(ctx context.Context, p *plugin.Platform, fn string) func() float64 {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan float64, 1)
+	replicas := func() int {
+		for _, st := range p.Functions() {
+			if st.Spec.Name == fn {
+				return st.Replicas
+			}
+		}
+		return 0
+	}
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		total, last, n := 0.0, time.Now(), replicas()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- total + float64(n)*time.Since(last).Seconds()
+				return
+			case now := <-t.C:
+				total += float64(n) * now.Sub(last).Seconds()
+				last, n = now, replicas()
+			}
+		}
+	}()
+	return func() float64 {
+		cancel()
+		return <-done
+	}
 }

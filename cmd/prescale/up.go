@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prescale/prescale/plugin"
@@ -40,11 +42,20 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	stdout = &lockedWriter{w: stdout} // the demo's goroutines print too
-	level := slog.LevelInfo
+	// The platform's log goes to DATA/prescale.log, so the terminal shows
+	// what a person reads during a demo; -v shows it here, at debug level.
+	level, logw, logFile := slog.LevelInfo, io.Writer(stderr), ""
 	if *verbose {
 		level = slog.LevelDebug
+	} else {
+		f, err := openLogFile(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw, logFile = f, f.Name()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 
 	p, err := plugin.New(cfg, logger)
 	if err != nil {
@@ -60,11 +71,18 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "prescale up: stopped")
 	}()
 
+	if logFile != "" {
+		fmt.Fprintf(stdout, "platform log: %s (-v shows it here)\n", logFile)
+	}
 	fmt.Fprintf(stdout, "gateway: %s (building %s…)\n", p.URL(), cfg.StackFile)
 	if err := p.Start(ctx); err != nil {
+		if logFile != "" {
+			return fmt.Errorf("%w (platform log: %s)", err, logFile)
+		}
 		return err
 	}
 	printLogin(stdout, p)
+	fmt.Fprintf(stdout, "UI: %s (user %s, the same password)\n", p.UIURL(), p.User())
 	printFunctions(ctx, stdout, p)
 	// The demo's goroutines stop with ctx; they are waited for before the
 	// deferred Close stops the platform.
@@ -122,4 +140,16 @@ func printFunctions(ctx context.Context, w io.Writer, p *plugin.Platform) {
 	for _, st := range fns {
 		fmt.Fprintf(w, "%-16s %-32s %8d %9d\n", st.Spec.Name, st.Spec.Deployment.Image, st.Replicas, st.AvailableReplicas)
 	}
+}
+
+// openLogFile opens DATA/prescale.log for appending (creating DATA).
+func openLogFile(dataDir string) (*os.File, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dataDir, "prescale.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("platform log: %w", err)
+	}
+	return f, nil
 }

@@ -97,23 +97,25 @@ func TestUpDemo(t *testing.T) {
 	defer cancel()
 	var stdout, stderr upBuffer
 	done := make(chan error, 1)
+	data := t.TempDir()
 	go func() {
-		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", t.TempDir(), "--skip-tests",
+		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", data, "--skip-tests",
 			"--demo", "--demo-trace", tr, "--demo-from", "493", "--demo-to", "505", "--demo-speed", "30", "--demo-peak", "4"}, &stdout, &stderr)
 	}()
 	// No deadline: the build and the chain's start take what they take on a
-	// busy machine. The replay starts with the first decision; wait until 3
-	// decisions under load (rps > 0) are printed, or the replay has ended
-	// and the loop has decided 3 more times after it (then the loop ran
+	// busy machine. The replay starts with the first decision; wait until the
+	// replay has ended and 3 decisions under load (rps > 0) are printed, or
+	// the loop has decided 3 more times after the end (then the loop ran
 	// through the whole burst: fewer than 3 busy decisions is a failure).
-	busy := 0
-	for busy < 3 {
+	busy, finished := 0, false
+	for busy < 3 || !finished {
 		select {
 		case err := <-done:
 			t.Fatalf("prescale up ended early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		out := stdout.String()
+		finished = strings.Contains(out, "demo: replay finished")
 		busy = 0
 		for _, m := range decisionLine.FindAllStringSubmatch(out, -1) {
 			if rps, _ := strconv.ParseFloat(m[2], 64); rps > 0 {
@@ -124,6 +126,18 @@ func TestUpDemo(t *testing.T) {
 			break
 		}
 	}
+	// The dashboard in a real browser, against the running platform after the replay.
+	out := stdout.String()
+	m := regexp.MustCompile(`(?m)^UI: (http://127\.0\.0\.1:\d+)/ui/ \(user (\S+),`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("stdout lacks the UI line:\n%s", out)
+	}
+	pw, err := os.ReadFile(filepath.Join(data, "basic-auth-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUI(t, m[1], m[2], strings.TrimSpace(string(pw)), "hello-python", []string{"hello-python", "load-probe", "predictor", "scaler"})
+
 	cancel() // Ctrl-C
 	// Stopping is bounded work (SIGTERM, a drain grace, SIGKILL), so this
 	// wait is a hang detector, not a deadline on unbounded work.
@@ -135,14 +149,29 @@ func TestUpDemo(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("prescale up did not stop within 2 minutes of cancel")
 	}
-	out := stdout.String()
+	out = stdout.String()
 	if busy < 3 {
 		t.Fatalf("%d decision lines under load, want >= 3\nstdout:\n%s\nstderr tail:\n%s", busy, out, tail(stderr.String(), 3000))
 	}
 	for _, want := range []string{"NATS: nats://127.0.0.1:", "prescale decisions --nats nats://127.0.0.1:", "demo: replaying function e72c1540681c",
-		"to a 4.0 req/s peak, 1 trace minute = 2.0s", "prescale up: stopped"} {
+		"to a 4.0 req/s peak, 1 trace minute = 2.0s", "prescale up: stopped", "platform log: " + filepath.Join(data, "prescale.log"),
+		"gateway credentials created; log in with:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	// The terminal shows no platform log lines by default: they are in the log file.
+	for name, s := range map[string]string{"stdout": out, "stderr": stderr.String()} {
+		if strings.Contains(s, "level=INFO") || strings.Contains(s, "level=WARN") {
+			t.Errorf("%s has platform log lines (they belong in the log file):\n%s", name, s)
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(data, "prescale.log")); err != nil || !strings.Contains(string(log), `level=INFO msg="gateway serving"`) {
+		t.Errorf("platform log file: %v, want the gateway's INFO lines", err)
+	}
+	if i := strings.Index(out, "demo: replay finished"); i >= 0 {
+		if !regexp.MustCompile(`demo summary: \d+ requests in \d+s \(\d+ ok, \d+ errors, \d+ failed, \d+ dropped\) · cold-start waits \d+ · p50 \d+ ms, p99 \d+ ms · \d+ replica-seconds`).MatchString(out[i:]) {
+			t.Errorf("no demo summary line after the replay:\n%s", out[i:])
 		}
 	}
 	for _, m := range decisionLine.FindAllStringSubmatch(out, -1) {

@@ -119,3 +119,19 @@ func (b *LogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Chrome is a headless-capable Chromium: $PRESCALE_CHROME, else Debian's
+// chromium (installed by `make deps`) on $PATH.
+func Chrome(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PRESCALE_CHROME"); p != "" {
+		return Tool(t, "chromium", "PRESCALE_CHROME", "")
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(t, "chromium", "run `make deps` (apt-get install chromium)")
+	return ""
+}

@@ -64,6 +64,14 @@ type Images interface {
 	Known() []string
 }
 
+// Resolver is implemented by an Images that can build an image on demand
+// (plugin/devloop): Deploy calls Resolve before Lookup, so a deploy of an
+// image not yet built, or whose sources changed, is built first. A failed
+// Resolve fails the deploy with its *Error's status (else 500).
+type Resolver interface {
+	Resolve(ctx context.Context, service, image string) error
+}
+
 // SecretStore keeps secrets; *secrets.Store implements it.
 type SecretStore interface {
 	List() ([]string, error)

@@ -77,6 +77,11 @@ func (a *API) updateFunction(w http.ResponseWriter, r *http.Request) {
 // exists already (keeping its current replica count, raised to scale.min).
 // Errors are *Error values carrying the HTTP status.
 func (a *API) Deploy(ctx context.Context, fd types.FunctionDeployment) error {
+	if r, ok := a.cfg.Images.(Resolver); ok && fd.Image != "" && ValidateName(fd.Service) == nil {
+		if err := r.Resolve(ctx, fd.Service, fd.Image); err != nil {
+			return err
+		}
+	}
 	spec, err := a.specFor(fd)
 	if err != nil {
 		return err
