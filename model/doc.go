@@ -4,7 +4,7 @@
 //
 //   - Seed parity: the original system's RandomForest (features → replicas)
 //     rebuilt with golearn's CART trees, bagged deterministically, exported
-//     to pkg/models' portable forest and checked tree by tree against golearn.
+//     to pkg/inference' portable forest and checked tree by tree against golearn.
 //   - Demand forecasting: prescale-peak and the baselines (last value, moving
 //     average, seasonal naive, Holt-Winters additive, a golearn forest on lag
 //     features), trained and scored on the Azure traces with a time split per
@@ -13,5 +13,5 @@
 //     requester through an OpenFaaS gateway, or produced by a documented
 //     M/G/c queueing model with service times from the traces' durations.
 //
-// Inference lives in pkg/models (no golearn); this package is only for training.
+// Inference lives in pkg/inference (no golearn); this package is only for training.
 package model

@@ -9,7 +9,7 @@ import (
 	"github.com/sjwhitworth/golearn/base"
 	"github.com/sjwhitworth/golearn/trees"
 
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // ForestParams configures a bagged forest of golearn CART trees.
@@ -41,7 +41,7 @@ type FittedForest struct {
 	regressors  []*trees.CARTDecisionTreeRegressor
 	classifiers []*trees.CARTDecisionTreeClassifier
 	inputs      [][]int
-	Export      *models.Forest
+	Export      *inference.Forest
 }
 
 // FitForest fits the forest on rows x (already standardised) and targets y.
@@ -55,10 +55,10 @@ func FitForest(x [][]float64, y []float64, p ForestParams, progress func()) (*Fi
 		sub = nf
 	}
 	rng := rand.New(rand.NewSource(p.Seed))
-	ff := &FittedForest{Params: p, Export: &models.Forest{Task: models.TaskRegression}}
+	ff := &FittedForest{Params: p, Export: &inference.Forest{Task: inference.TaskRegression}}
 	var labels []int64
 	if p.Classification {
-		ff.Export.Task = models.TaskClassification
+		ff.Export.Task = inference.TaskClassification
 		seen := map[int64]bool{}
 		for _, v := range y {
 			seen[int64(v)] = true
@@ -183,16 +183,16 @@ type cartNode struct {
 	RightLabel  int64
 }
 
-func exportTree(root any, cols []int, classification bool) (models.Tree, error) {
+func exportTree(root any, cols []int, classification bool) (inference.Tree, error) {
 	b, err := json.Marshal(root)
 	if err != nil {
-		return models.Tree{}, err
+		return inference.Tree{}, err
 	}
 	var n cartNode
 	if err := json.Unmarshal(b, &n); err != nil {
-		return models.Tree{}, err
+		return inference.Tree{}, err
 	}
-	t := models.Tree{Inputs: append([]int(nil), cols...)}
+	t := inference.Tree{Inputs: append([]int(nil), cols...)}
 	var walk func(n *cartNode) int
 	walk = func(n *cartNode) int {
 		i := len(t.Feature)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/model/artefacts"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // committed reads the committed seed dataset.
@@ -75,7 +75,7 @@ func TestCommittedReportMatchesTheCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, err := models.Parse(sb)
+	seed, err := inference.Parse(sb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestCommittedReportMatchesTheCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc, err := models.Parse(fb)
+	fc, err := inference.Parse(fb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestTrainIsDeterministicAndReportsWhatItComputed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		art, err := models.Parse(data)
+		art, err := inference.Parse(data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 	w("Ours, on held-out offered rates: R² %.3f, exact-replica accuracy %s (prediction rounded to a whole replica equals the label), within ±1 %s. ", sr.Test[c].R2, pct(sr.Test[c].Exact), pct(sr.Test[c].Within))
 	w("Exact accuracy is the stricter figure and the one the predictor's answer depends on.\n\n")
 	w("Why these variants: golearn has no random-forest regressor, and its `ensemble.RandomForest` (ID3 classifiers) draws features and bootstrap rows from the global `math/rand` in concurrent goroutines, so it cannot be made deterministic. We bag golearn's own CART trees (`trees.CARTDecisionTreeRegressor` with MSE, `trees.CARTDecisionTreeClassifier` with Gini) on seeded bootstrap samples with a random feature subset per tree. ")
-	w("The exported forest (`pkg/models`, no golearn) was checked against golearn's trees on all %d test rows: %d disagreements.\n\n", sr.ParityRows, sr.ParityMismatches)
+	w("The exported forest (`pkg/inference`, no golearn) was checked against golearn's trees on all %d test rows: %d disagreements.\n\n", sr.ParityRows, sr.ParityMismatches)
 
 	if lc := res.Live; lc != nil {
 		lm := lc.Manifest

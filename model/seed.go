@@ -5,7 +5,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // SeedVariant is one seed-parity candidate: a forest type and a feature set.
@@ -30,7 +30,7 @@ type SeedResult struct {
 	Validation []SeedScores // the choice is made on these rates
 	Test       []SeedScores // reported on these held-out rates
 	Chosen     int
-	Artefact   *models.Artefact
+	Artefact   *inference.Artefact
 	Fitted     *FittedForest
 	TestX      [][]float64 // standardised test rows of the chosen model
 	Rows       [3]int      // train, validation, test
@@ -92,9 +92,9 @@ func matrix(ws []Window, features []string, keep func(Window) bool) ([][]float64
 	return x, y, nil
 }
 
-func fitScaler(x [][]float64) *models.Scaler {
+func fitScaler(x [][]float64) *inference.Scaler {
 	nf := len(x[0])
-	s := &models.Scaler{Mean: make([]float64, nf), Std: make([]float64, nf)}
+	s := &inference.Scaler{Mean: make([]float64, nf), Std: make([]float64, nf)}
 	for j := 0; j < nf; j++ {
 		var m float64
 		for i := range x {
@@ -114,7 +114,7 @@ func fitScaler(x [][]float64) *models.Scaler {
 	return s
 }
 
-func scoreSeed(f *models.Forest, x [][]float64, y []float64) SeedScores {
+func scoreSeed(f *inference.Forest, x [][]float64, y []float64) SeedScores {
 	sc := SeedScores{N: len(x)}
 	var mean, ssTot, ssRes float64
 	for _, v := range y {
@@ -143,7 +143,7 @@ func scoreSeed(f *models.Forest, x [][]float64, y []float64) SeedScores {
 	return sc
 }
 
-func standardiseAll(s *models.Scaler, x [][]float64) [][]float64 {
+func standardiseAll(s *inference.Scaler, x [][]float64) [][]float64 {
 	out := make([][]float64, len(x))
 	for i := range x {
 		out[i] = s.Standardise(x[i])
@@ -163,7 +163,7 @@ func RunSeed(ws []Window, variants []SeedVariant, progress func()) (*SeedResult,
 	isTest := func(w Window) bool { return splitOf(w) == 3 }
 	type fitted struct {
 		ff     *FittedForest
-		scaler *models.Scaler
+		scaler *inference.Scaler
 	}
 	fit := func(v SeedVariant, keep func(Window) bool) (fitted, error) {
 		x, y, err := matrix(ws, v.Features, keep)
@@ -219,7 +219,7 @@ func RunSeed(ws []Window, variants []SeedVariant, progress func()) (*SeedResult,
 			res.Fitted = f2.ff
 			x, _, _ := matrix(ws, v.Features, isTest)
 			res.TestX = standardiseAll(f2.scaler, x)
-			res.Artefact = &models.Artefact{Kind: models.KindReplicaForest, Name: "seed-forest",
+			res.Artefact = &inference.Artefact{Kind: inference.KindReplicaForest, Name: "seed-forest",
 				Features: append([]string(nil), v.Features...), Scaler: f2.scaler, Forest: f2.ff.Export}
 		}
 	}

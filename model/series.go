@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/prescale/prescale/internal/trace"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // Series is one function's per-minute request counts from a trace, with
@@ -56,12 +56,12 @@ func InvocationFiles(dir string) ([]string, error) {
 
 // LoadSeries reads every trace file and keeps the eligible functions. It
 // also returns each input file's hash for the artefacts' provenance.
-func LoadSeries(files []string, opt SeriesOptions) ([]Series, []models.Input, error) {
+func LoadSeries(files []string, opt SeriesOptions) ([]Series, []inference.Input, error) {
 	if opt.TrainShare <= 0 || opt.TrainShare >= 1 {
 		return nil, nil, fmt.Errorf("train share %v must be in (0, 1)", opt.TrainShare)
 	}
 	var out []Series
-	var inputs []models.Input
+	var inputs []inference.Input
 	for _, f := range files {
 		in, err := HashFile(f)
 		if err != nil {
@@ -101,22 +101,22 @@ func LoadSeries(files []string, opt SeriesOptions) ([]Series, []models.Input, er
 }
 
 // HashFile is an input's sha256 and size.
-func HashFile(path string) (models.Input, error) {
+func HashFile(path string) (inference.Input, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return models.Input{}, fmt.Errorf("hash input: %w", err)
+		return inference.Input{}, fmt.Errorf("hash input: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return models.Input{}, fmt.Errorf("hash %s: %w", path, err)
+		return inference.Input{}, fmt.Errorf("hash %s: %w", path, err)
 	}
-	return models.Input{Name: filepath.Base(path), SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}, nil
+	return inference.Input{Name: filepath.Base(path), SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}, nil
 }
 
 // DataHash is the sha256 over the inputs' names and hashes, in order.
-func DataHash(inputs []models.Input) string {
+func DataHash(inputs []inference.Input) string {
 	h := sha256.New()
 	for _, in := range inputs {
 		fmt.Fprintf(h, "%s %s\n", in.Name, in.SHA256)

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // TrainConfig is one `prescale train` run.
@@ -61,9 +61,9 @@ type TrainResult struct {
 	Forecast   *ForecastResult
 	Seed       *SeedResult
 	Manifest   Manifest
-	Inputs     []models.Input
-	Forecaster *models.Artefact
-	SeedForest *models.Artefact
+	Inputs     []inference.Input
+	Forecaster *inference.Artefact
+	SeedForest *inference.Artefact
 	Report     string
 	// Live is the plugin sweep and the seed model's answers on it (if any).
 	Live  *LiveCheck
@@ -120,10 +120,10 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 
 	// Artefacts.
 	def := fr.Candidates[fr.Default]
-	fa := &models.Artefact{Kind: models.KindForecaster, Name: def.Spec.Method, Features: []string{"requests_per_minute"},
+	fa := &inference.Artefact{Kind: inference.KindForecaster, Name: def.Spec.Method, Features: []string{"requests_per_minute"},
 		Forecaster: &def.Spec, Forest: def.Forest, Metrics: map[string]float64{}}
-	if def.Spec.Method == models.MethodForestLags {
-		fa.Features = models.LagFeatureNames()
+	if def.Spec.Method == inference.MethodForestLags {
+		fa.Features = inference.LagFeatureNames()
 	}
 	for i, c := range fr.Candidates {
 		p := slug(c.Name)
@@ -133,7 +133,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	fa.Metrics["test_points"] = float64(fr.Test[fr.Default].N)
 	fa.Metrics["functions"] = float64(len(series))
-	fa.Training = models.Training{DataSHA256: DataHash(inputs), Inputs: inputs, Generator: "Azure Functions traces (traces/)",
+	fa.Training = inference.Training{DataSHA256: DataHash(inputs), Inputs: inputs, Generator: "Azure Functions traces (traces/)",
 		Params: map[string]string{
 			"horizon_minutes":     strconv.Itoa(cfg.Forecast.Horizon),
 			"train_share":         fmtF(cfg.Series.TrainShare),
@@ -155,8 +155,8 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		"test_r2":               round6(sr.Test[sr.Chosen].R2),
 		"test_rows":             float64(sr.Test[sr.Chosen].N),
 	}
-	seedInputs := []models.Input{dsIn}
-	sa.Training = models.Training{DataSHA256: DataHash(seedInputs), Inputs: seedInputs, Generator: man.Generator,
+	seedInputs := []inference.Input{dsIn}
+	sa.Training = inference.Training{DataSHA256: DataHash(seedInputs), Inputs: seedInputs, Generator: man.Generator,
 		Params: map[string]string{
 			"variant":      v.Name,
 			"trees":        strconv.Itoa(v.Params.Trees),
@@ -187,7 +187,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	if err := os.MkdirAll(artDir, 0o755); err != nil {
 		return nil, fmt.Errorf("artefacts dir: %w", err)
 	}
-	for name, a := range map[string]*models.Artefact{"forecaster.json": fa, "seed-forest.json": sa} {
+	for name, a := range map[string]*inference.Artefact{"forecaster.json": fa, "seed-forest.json": sa} {
 		b, err := a.Marshal()
 		if err != nil {
 			return nil, err
@@ -255,7 +255,7 @@ type LiveCheck struct {
 }
 
 // CheckLive scores a replica-forest artefact on the live sweep in dir.
-func CheckLive(dir string, a *models.Artefact) (*LiveCheck, error) {
+func CheckLive(dir string, a *inference.Artefact) (*LiveCheck, error) {
 	ws, man, err := ReadDataset(dir)
 	if err != nil {
 		return nil, err
@@ -264,7 +264,7 @@ func CheckLive(dir string, a *models.Artefact) (*LiveCheck, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := models.NewReplicaModel(a)
+	m, err := inference.NewReplicaModel(a)
 	if err != nil {
 		return nil, err
 	}

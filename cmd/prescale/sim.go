@@ -14,7 +14,7 @@ import (
 	"github.com/prescale/prescale/internal/policy"
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // runSim is `prescale sim`: the trace-driven comparison of autoscaling
@@ -37,7 +37,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		prePeriod  = fs.Int("prescale-period", policy.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
 		preLag     = fs.Int("prescale-lag", policy.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
 		preHorizon = fs.Duration("prescale-horizon", policy.DefaultPrescale().Horizon, "prescale's forecast horizon (the predictor's env horizon; at least two periods are forecast)")
-		preFC      = fs.String("prescale-forecaster", models.DefaultForecasterChoice, "prescale's forecaster, as the predictor's env forecaster: "+models.ChoiceBuiltin+" (holt-peak, the default) or "+models.ChoiceTrained+" (prescale-peak from model/artefacts)")
+		preFC      = fs.String("prescale-forecaster", inference.DefaultForecasterChoice, "prescale's forecaster, as the predictor's env forecaster: "+inference.ChoiceBuiltin+" (holt-peak, the default) or "+inference.ChoiceTrained+" (prescale-peak from model/artefacts)")
 		concurrent = fs.Int("concurrency", sim.DefaultConfig().Concurrency, "request slots per replica")
 		slo        = fs.Duration("slo", time.Second, "waiting time (latency minus service time) a request tolerates")
 		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")

@@ -13,7 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/prescale/prescale/model"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // runTrain retrains the seed-parity model and the demand forecasters,
@@ -26,7 +26,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "model", "output directory (artefacts/, plots/, REPORT.md)")
 	data := fs.String("data", "", "seed dataset directory (default <out>/data; a live sweep in <out>/data-plugin is scored too)")
 	publish := fs.String("publish", "", "NATS URL (nats://host:port): publish the new models to the object store")
-	bucket := fs.String("bucket", models.DefaultBucket, "object store bucket for --publish")
+	bucket := fs.String("bucket", inference.DefaultBucket, "object store bucket for --publish")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,11 +74,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("object store %s: %w", *bucket, err)
 	}
-	for _, a := range []*models.Artefact{res.SeedForest, res.Forecaster} {
-		if _, err := models.Publish(ctx, store, a); err != nil {
+	for _, a := range []*inference.Artefact{res.SeedForest, res.Forecaster} {
+		if _, err := inference.Publish(ctx, store, a); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "published %s to %s bucket %s as %s\n", a.Version, *publish, *bucket, models.ObjectName(a.Kind))
+		fmt.Fprintf(stdout, "published %s to %s bucket %s as %s\n", a.Version, *publish, *bucket, inference.ObjectName(a.Kind))
 	}
 	return nil
 }

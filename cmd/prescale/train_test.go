@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/internal/testenv"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // TestTrainCommandWritesAndPublishes trains on one small trace and the
@@ -62,25 +62,25 @@ func TestTrainCommandWritesAndPublishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := js.ObjectStore(ctx, models.DefaultBucket)
+	store, err := js.ObjectStore(ctx, inference.DefaultBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{models.KindReplicaForest, models.KindForecaster} {
-		data, err := store.GetBytes(ctx, models.ObjectName(kind))
+	for _, kind := range []string{inference.KindReplicaForest, inference.KindForecaster} {
+		data, err := store.GetBytes(ctx, inference.ObjectName(kind))
 		if err != nil {
 			t.Fatal(err)
 		}
 		written, err := os.ReadFile(filepath.Join(out, "artefacts", map[string]string{
-			models.KindReplicaForest: "seed-forest.json", models.KindForecaster: "forecaster.json"}[kind]))
+			inference.KindReplicaForest: "seed-forest.json", inference.KindForecaster: "forecaster.json"}[kind]))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(data, written) {
 			t.Errorf("published %s differs from the written artefact", kind)
 		}
-		w := models.NewWatcher(models.Set{}, nil)
-		if err := w.Apply(models.ObjectName(kind), data); err != nil {
+		w := inference.NewWatcher(inference.Set{}, nil)
+		if err := w.Apply(inference.ObjectName(kind), data); err != nil {
 			t.Errorf("the published %s is refused: %v", kind, err)
 		}
 	}

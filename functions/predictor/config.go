@@ -7,7 +7,7 @@ import (
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // Environment variables (or settings-file keys, see fnutil.WithSettingsFile)
@@ -34,8 +34,8 @@ const (
 )
 
 type config struct {
-	model      string // the replica model's choice: models.ChoiceTrained or ChoiceBuiltin
-	forecast   string // the forecaster's choice: $forecaster, else $model, else models.DefaultForecasterChoice
+	model      string // the replica model's choice: inference.ChoiceTrained or ChoiceBuiltin
+	forecast   string // the forecaster's choice: $forecaster, else $model, else inference.DefaultForecasterChoice
 	forecaster decide.Forecaster
 	seed       decide.ReplicaModel
 	notes      []string // fallbacks taken, added to every answer's reasons
@@ -54,12 +54,12 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		model:       models.DefaultReplicaChoice,
-		forecast:    models.DefaultForecasterChoice,
+		model:       inference.DefaultReplicaChoice,
+		forecast:    inference.DefaultForecasterChoice,
 		horizon:     defaultHorizon,
 		maxBody:     defaultMaxBody,
 		natsURL:     defaultNATS,
-		bucket:      models.DefaultBucket,
+		bucket:      inference.DefaultBucket,
 		defaults:    decide.DefaultSettings(),
 		labelSuffix: defaultSuffix,
 	}
@@ -97,13 +97,13 @@ func parseConfig(getenv func(string) string) (config, error) {
 	}
 	var errs []error
 	var err error
-	if c.model, err = models.ParseChoice(model, models.DefaultReplicaChoice); err != nil {
+	if c.model, err = inference.ParseChoice(model, inference.DefaultReplicaChoice); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envModel, err))
 	}
 	if model != "" {
 		c.forecast = c.model
 	}
-	if c.forecast, err = models.ParseChoice(forecast, c.forecast); err != nil {
+	if c.forecast, err = inference.ParseChoice(forecast, c.forecast); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envForecaster, err))
 	}
 	return c, errors.Join(append(errs, c.validate())...)

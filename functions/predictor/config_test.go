@@ -10,7 +10,7 @@ import (
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -21,8 +21,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c, defaultConfig()) {
 		t.Fatalf("empty environment: %+v, want the defaults %+v", c, defaultConfig())
 	}
-	if c.model != models.ChoiceTrained || c.forecast != models.DefaultForecasterChoice || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
-		c.natsURL != "" || c.bucket != models.DefaultBucket || c.defaults != decide.DefaultSettings() {
+	if c.model != inference.ChoiceTrained || c.forecast != inference.DefaultForecasterChoice || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
+		c.natsURL != "" || c.bucket != inference.DefaultBucket || c.defaults != decide.DefaultSettings() {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -36,7 +36,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.model != models.ChoiceTrained || c.forecast != models.ChoiceBuiltin || c.horizon != 45*time.Second || c.maxBody != 2048 ||
+	if c.model != inference.ChoiceTrained || c.forecast != inference.ChoiceBuiltin || c.horizon != 45*time.Second || c.maxBody != 2048 ||
 		c.natsURL != "nats://n:4222" || c.bucket != "b" || c.labelSuffix != ".openfaas-fn" || c.defaults.Max != 3 {
 		t.Fatalf("config %+v", c)
 	}
@@ -67,7 +67,7 @@ func TestReadConfigReadsSettingsFile(t *testing.T) {
 	}
 	t.Setenv("secret_mount_path", dir)
 	t.Setenv("max_body", "8192")
-	src := &modelSource{watcher: models.NewWatcher(models.Set{}, nil), loadErr: models.ErrInvalid}
+	src := &modelSource{watcher: inference.NewWatcher(inference.Set{}, nil), loadErr: inference.ErrInvalid}
 	c, err := readConfig(func(string, string) *modelSource { return src })
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@
 // 400 with a message.
 //
 // Models. By default (model=trained) the predictor serves the trained
-// artefacts embedded from model/artefacts (pkg/models): the demand
+// artefacts embedded from model/artefacts (pkg/inference): the demand
 // forecaster "prescale-peak" for load-probe payloads and the seed-style
 // random forest "seed-forest" for feature vectors. model=builtin serves the
 // built-in holt-peak forecaster and capacity-rules instead; they also answer

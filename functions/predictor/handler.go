@@ -15,7 +15,7 @@ import (
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // Handle answers a probe payload or a seed feature vector, and GET
@@ -71,7 +71,7 @@ func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
 		unknown = slices.DeleteFunc(unknown, func(k string) bool { return k == "interval" })
 	}
 	reasons := append([]string(nil), c.notes...)
-	if forest, ok := c.seed.(*models.ReplicaModel); ok {
+	if forest, ok := c.seed.(*inference.ReplicaModel); ok {
 		window := seedWindow(forest)
 		if interval == 0 {
 			interval = window

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // modelSource holds the models a predictor process serves: the trained
@@ -24,7 +24,7 @@ import (
 // when no artefact could be loaded.
 type modelSource struct {
 	log     *slog.Logger
-	watcher *models.Watcher
+	watcher *inference.Watcher
 	loadErr error // why the embedded artefacts did not load (nil when they did)
 }
 
@@ -34,12 +34,12 @@ func newModelSource(log *slog.Logger) *modelSource {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	set, err := models.Defaults()
+	set, err := inference.Defaults()
 	if err != nil {
 		log.Error("embedded model artefacts did not load; serving the built-in holt-peak and capacity-rules", "err", err)
-		set = models.Set{}
+		set = inference.Set{}
 	}
-	return &modelSource{log: log, watcher: models.NewWatcher(set, log), loadErr: err}
+	return &modelSource{log: log, watcher: inference.NewWatcher(set, log), loadErr: err}
 }
 
 // pick returns the models for a choice (forecaster and replica model may
@@ -125,7 +125,7 @@ func processModels(natsURL, bucket string) *modelSource {
 // seedWindow is the window (seconds) the seed forest's status_200 and
 // status_500 counts were measured over: its training "window" parameter
 // (30 s in the default artefact).
-func seedWindow(r *models.ReplicaModel) float64 {
+func seedWindow(r *inference.ReplicaModel) float64 {
 	if a := r.Artefact(); a != nil {
 		if w, err := strconv.ParseFloat(a.Training.Params["window"], 64); err == nil && w > 0 {
 			return w

@@ -16,13 +16,13 @@ import (
 
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 	"github.com/prescale/prescale/pkg/natstest"
 )
 
-func defaults(t *testing.T) models.Set {
+func defaults(t *testing.T) inference.Set {
 	t.Helper()
-	set, err := models.Defaults()
+	set, err := inference.Defaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +78,12 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 	set := defaults(t)
 	t.Run("probe payload → holt-peak, the default forecaster", func(t *testing.T) {
 		pr := decodePrediction(t, asRes(t, rampPayload(t)))
-		if pr.Model != "holt-peak" || models.DefaultForecasterChoice != models.ChoiceBuiltin {
-			t.Fatalf("default forecaster %s (%s), want holt-peak", pr.Model, models.DefaultForecasterChoice)
+		if pr.Model != "holt-peak" || inference.DefaultForecasterChoice != inference.ChoiceBuiltin {
+			t.Fatalf("default forecaster %s (%s), want holt-peak", pr.Model, inference.DefaultForecasterChoice)
 		}
 	})
 	t.Run("probe payload, env forecaster=trained → prescale-peak", func(t *testing.T) {
-		t.Setenv("forecaster", models.ChoiceTrained)
+		t.Setenv("forecaster", inference.ChoiceTrained)
 		pr := decodePrediction(t, asRes(t, rampPayload(t)))
 		if pr.Model != "prescale-peak" || pr.Model != set.Forecaster.Name() || pr.Version != set.Forecaster.Version() ||
 			pr.Forecast == nil || pr.Forecast.Version != pr.Version {
@@ -111,7 +111,7 @@ func TestDefaultModelsAreTheTrainedArtefacts(t *testing.T) {
 		}
 	})
 	t.Run("forecaster override", func(t *testing.T) {
-		t.Setenv("model", models.ChoiceTrained)
+		t.Setenv("model", inference.ChoiceTrained)
 		t.Setenv("forecaster", "holt-peak")
 		pr := decodePrediction(t, asRes(t, rampPayload(t)))
 		a := decodeSeed(t, asRes(t, []byte(`{"p50":0.4,"p90":1.2,"p99":2.0,"Status200":100,"replicas":2}`)))
@@ -159,8 +159,8 @@ func TestSeedVectorUnits(t *testing.T) {
 
 // A source whose artefacts failed to load answers with the built-in models and says why.
 func TestFallbackWhenArtefactsFail(t *testing.T) {
-	t.Setenv("model", models.ChoiceTrained)
-	src := &modelSource{watcher: models.NewWatcher(models.Set{}, nil), loadErr: models.ErrInvalid}
+	t.Setenv("model", inference.ChoiceTrained)
+	src := &modelSource{watcher: inference.NewWatcher(inference.Set{}, nil), loadErr: inference.ErrInvalid}
 	c, err := readConfig(func(string, string) *modelSource { return src })
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestFallbackWhenArtefactsFail(t *testing.T) {
 func TestPublishedModelIsServed(t *testing.T) {
 	srv := natstest.Start(t)
 	t.Setenv("NATS_URL", srv.ClientURL())
-	t.Setenv("model", models.ChoiceTrained)
+	t.Setenv("model", inference.ChoiceTrained)
 	set := defaults(t)
 	src := newModelSource(nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -193,7 +193,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.natsURL != srv.ClientURL() || c.bucket != models.DefaultBucket {
+	if c.natsURL != srv.ClientURL() || c.bucket != inference.DefaultBucket {
 		t.Fatalf("config nats %q bucket %q", c.natsURL, c.bucket)
 	}
 	go func() { src.follow(ctx, c.natsURL, c.bucket); close(done) }()
@@ -211,7 +211,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 	// The predictor creates the bucket when it is missing.
 	var store jetstream.ObjectStore
 	eventually(t, "the bucket created by the predictor", func() bool {
-		store, err = js.ObjectStore(ctx, models.DefaultBucket)
+		store, err = js.ObjectStore(ctx, inference.DefaultBucket)
 		return err == nil
 	})
 
@@ -242,11 +242,11 @@ func TestPublishedModelIsServed(t *testing.T) {
 	nextF.Forecaster = &spec
 	nextR := *set.Replica.Artefact()
 	nextR.Metrics = map[string]float64{"test_exact_accuracy": 0.5}
-	for _, a := range []*models.Artefact{&nextF, &nextR} {
+	for _, a := range []*inference.Artefact{&nextF, &nextR} {
 		if err := a.Seal(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := models.Publish(ctx, store, a); err != nil {
+		if _, err := inference.Publish(ctx, store, a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,11 +265,11 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.PutBytes(ctx, models.ObjectName(models.KindForecaster), bytes.Replace(b, []byte(`"k":`), []byte(`"k":7`), 1)); err != nil {
+	if _, err := store.PutBytes(ctx, inference.ObjectName(inference.KindForecaster), bytes.Replace(b, []byte(`"k":`), []byte(`"k":7`), 1)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the corrupt artefact refused", func() bool { return src.watcher.LastError() != nil })
-	if err := src.watcher.LastError(); !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
+	if err := src.watcher.LastError(); !errors.Is(err, inference.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}
 	if pr, _ := predict(rampPayload(t)); pr.Version != nextF.Version {

@@ -7,24 +7,24 @@ import (
 
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
-// NewForecaster returns the forecaster of a choice (pkg/models' registry:
+// NewForecaster returns the forecaster of a choice (pkg/inference' registry:
 // trained, builtin or a model's name). A trained forecaster whose embedded
 // artefact does not load falls back to HoltPeak, as the predictor does; the
 // returned note then says why.
 func NewForecaster(name string) (f decide.Forecaster, note string, err error) {
-	choice, err := models.ParseChoice(name, models.DefaultForecasterChoice)
+	choice, err := inference.ParseChoice(name, inference.DefaultForecasterChoice)
 	if err != nil {
 		return nil, "", fmt.Errorf("prescale forecaster: %w", err)
 	}
-	set, lerr := models.Defaults()
+	set, lerr := inference.Defaults()
 	why := ""
 	if lerr != nil {
 		why = lerr.Error()
 	}
-	f, _, notes := set.Pick(choice, models.ChoiceBuiltin, why)
+	f, _, notes := set.Pick(choice, inference.ChoiceBuiltin, why)
 	return f, strings.Join(notes, "; "), nil
 }
 
@@ -52,9 +52,9 @@ type PrescaleConfig struct {
 // schedule (@every 5s; see bench/NOTES.md for why), the predictor's default 30 s horizon (which the
 // predictor stretches to at least two sample intervals), a 2 s chain
 // latency, load-probe's default 360 samples of history, and the predictor's
-// default forecaster (models.DefaultForecasterChoice).
+// default forecaster (inference.DefaultForecasterChoice).
 func DefaultPrescale() PrescaleConfig {
-	f, _, _ := NewForecaster(models.DefaultForecasterChoice)
+	f, _, _ := NewForecaster(inference.DefaultForecasterChoice)
 	return PrescaleConfig{Period: 5, Lag: 2, Horizon: 30 * time.Second, History: 360,
 		TargetUtilization: 0.7, Forecaster: f, ForecasterName: f.Name(), Policy: decide.DefaultPolicy()}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // The adapter turns the view into load-probe's sample and lets pkg/decide
@@ -46,7 +46,7 @@ func TestPrescaleIdleKeepsMinimum(t *testing.T) {
 func TestPrescaleDefaultForecaster(t *testing.T) {
 	c := DefaultPrescale()
 	if c.Forecaster.Name() != decide.DefaultHoltPeak().Name() {
-		t.Fatalf("default forecaster is %s, want holt-peak (models.DefaultForecasterChoice)", c.Forecaster.Name())
+		t.Fatalf("default forecaster is %s, want holt-peak (inference.DefaultForecasterChoice)", c.Forecaster.Name())
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -63,9 +63,9 @@ func TestPrescaleDefaultForecaster(t *testing.T) {
 		err        bool
 	}{
 		{"", c.Forecaster.Name(), false},
-		{models.ChoiceTrained, "prescale-peak", false},
+		{inference.ChoiceTrained, "prescale-peak", false},
 		{"prescale-peak", "prescale-peak", false},
-		{models.ChoiceBuiltin, "holt-peak", false},
+		{inference.ChoiceBuiltin, "holt-peak", false},
 		{"holt-peak", "holt-peak", false},
 		{"nope", "", true},
 	} {

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/prescale/prescale/internal/sim"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // Names lists every policy in report order.
@@ -89,7 +89,7 @@ func PrescaleVariants(o Options) []sim.Policy {
 		return c
 	}
 	trained := o.Prescale
-	if f, _, err := NewForecaster(models.ChoiceTrained); err == nil {
+	if f, _, err := NewForecaster(inference.ChoiceTrained); err == nil {
 		trained.Forecaster, trained.ForecasterName = f, f.Name()
 	}
 	return []sim.Policy{

@@ -16,7 +16,7 @@ import (
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 	"github.com/prescale/prescale/plugin/stack"
 )
 
@@ -89,14 +89,14 @@ func TestStackForecasterIsTheBenchmarks(t *testing.T) {
 		t.Fatal("stack.yml has no predictor")
 	}
 	env := fn.Environment
-	choice, err := models.ParseChoice(env["model"], models.DefaultReplicaChoice)
+	choice, err := inference.ParseChoice(env["model"], inference.DefaultReplicaChoice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if env["model"] == "" {
-		choice = models.DefaultForecasterChoice
+		choice = inference.DefaultForecasterChoice
 	}
-	if choice, err = models.ParseChoice(env["forecaster"], choice); err != nil {
+	if choice, err = inference.ParseChoice(env["forecaster"], choice); err != nil {
 		t.Fatal(err)
 	}
 	f, _, err := NewForecaster(choice)

@@ -2,5 +2,5 @@
 // files `prescale train` writes into model/artefacts. It imports nothing
 // from the repository, so stack.yml can copy this directory into each
 // function's build context and the predictor works offline with no setup.
-// Parse and validate the bytes with pkg/models.
+// Parse and validate the bytes with pkg/inference.
 package artefacts

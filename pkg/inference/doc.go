@@ -1,4 +1,4 @@
-// Package models is prescale's model inference: it loads, validates and
+// Package inference is prescale's model inference: it loads, validates and
 // round-trips the versioned JSON artefacts that `prescale train` writes
 // (model/artefacts), and predicts with them in pure Go — tree-ensemble
 // evaluation for the seed-style replica model and the demand forecasters.
@@ -12,4 +12,4 @@
 // feature list, numbers or checksum do not check out. Watcher follows a NATS
 // JetStream object store so a running predictor picks up a newly published
 // model without a redeploy, and keeps the previous one when the new one is bad.
-package models
+package inference

@@ -5,7 +5,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/prescale/prescale/pkg/models"
+	"github.com/prescale/prescale/pkg/inference"
 )
 
 // ForecastConfig is the demand-forecasting experiment.
@@ -35,8 +35,8 @@ func DefaultForecastConfig() ForecastConfig {
 // Candidate is one forecaster under evaluation.
 type Candidate struct {
 	Name     string
-	Spec     models.ForecasterSpec
-	Forest   *models.Forest
+	Spec     inference.ForecasterSpec
+	Forest   *inference.Forest
 	Baseline bool
 	Note     string
 }
@@ -102,7 +102,7 @@ func forecastAll(series []Series, pts []point, c *Candidate) ([]float64, error) 
 	out := make([]float64, len(pts))
 	for i, p := range pts {
 		s := series[p.S]
-		f, err := models.PeakForecast(&c.Spec, c.Forest, s.Counts[:p.T+1], minuteOfDay(s, p.T))
+		f, err := inference.PeakForecast(&c.Spec, c.Forest, s.Counts[:p.T+1], minuteOfDay(s, p.T))
 		if err != nil {
 			return nil, fmt.Errorf("%s on %s/%s step %d: %w", c.Name, s.Trace, s.Hash, p.T, err)
 		}
@@ -176,17 +176,17 @@ func score(pts []point, f []float64, scale []float64, keep func(point) bool) Sco
 	return sc
 }
 
-func spec(method string, h int, params map[string]float64) models.ForecasterSpec {
-	return models.ForecasterSpec{Method: method, HorizonSteps: h, StepSeconds: 60, Params: params}
+func spec(method string, h int, params map[string]float64) inference.ForecasterSpec {
+	return inference.ForecasterSpec{Method: method, HorizonSteps: h, StepSeconds: 60, Params: params}
 }
 
 // baselines are the fixed baselines; Holt-Winters' parameters are chosen
 // on the training points from a small grid.
 func baselines(h int) []Candidate {
 	return []Candidate{
-		{Name: "last value", Spec: spec(models.MethodLastValue, h, map[string]float64{}), Baseline: true},
-		{Name: "moving average (15 min)", Spec: spec(models.MethodMovingAverage, h, map[string]float64{"window": 15}), Baseline: true},
-		{Name: "seasonal naive (60 min)", Spec: spec(models.MethodSeasonalNaive, h, map[string]float64{"period": 60}), Baseline: true,
+		{Name: "last value", Spec: spec(inference.MethodLastValue, h, map[string]float64{}), Baseline: true},
+		{Name: "moving average (15 min)", Spec: spec(inference.MethodMovingAverage, h, map[string]float64{"window": 15}), Baseline: true},
+		{Name: "seasonal naive (60 min)", Spec: spec(inference.MethodSeasonalNaive, h, map[string]float64{"period": 60}), Baseline: true,
 			Note: "the peak of the same window one hour earlier; no trace covers two days, so a daily season cannot be used"},
 	}
 }
@@ -349,7 +349,7 @@ func fitHoltWinters(sp forecastSplit, res *ForecastResult) (Candidate, []float64
 		for _, b := range []float64{0.01, 0.1} {
 			for _, g := range []float64{0.1, 0.3} {
 				c := Candidate{Name: "Holt-Winters additive", Baseline: true,
-					Spec: spec(models.MethodHoltWinters, sp.cfg.Horizon, map[string]float64{"alpha": a, "beta": b, "gamma": g, "period": 60, "fit_window": 180})}
+					Spec: spec(inference.MethodHoltWinters, sp.cfg.Horizon, map[string]float64{"alpha": a, "beta": b, "gamma": g, "period": 60, "fit_window": 180})}
 				f, err := forecastAll(sp.series, sp.train, &c)
 				if err != nil {
 					return Candidate{}, nil, err
@@ -375,15 +375,15 @@ func peakPartsOf(sp forecastSplit, pp map[string]float64) peakParts {
 	n := len(sp.train)
 	ps := peakParts{make([]float64, n), make([]float64, n), make([]float64, n)}
 	h := sp.cfg.Horizon
-	s := spec(models.MethodPeak, h, pp)
-	hn := models.HistorySteps(&s)
+	s := spec(inference.MethodPeak, h, pp)
+	hn := inference.HistorySteps(&s)
 	for i, pt := range sp.train {
 		hist := sp.series[pt.S].Counts[:pt.T+1]
 		if len(hist) > hn {
 			hist = hist[len(hist)-hn:]
 		}
-		ps.centers[i], ps.spreads[i] = models.PeakCenter(hist, pp, h)
-		ps.seasons[i] = models.SeasonalComponent(hist, pp, h)
+		ps.centers[i], ps.spreads[i] = inference.PeakCenter(hist, pp, h)
+		ps.seasons[i] = inference.SeasonalComponent(hist, pp, h)
 	}
 	return ps
 }
@@ -411,7 +411,7 @@ func fitPeak(sp forecastSplit, res *ForecastResult, ft fitted) (Candidate, error
 	pp, best := peakStructure(sp, res)
 	chosen := calibratePeak(sp, res, best, bestBaseMAE, bestBaseMASE)
 	pp["k"] = res.Calibration[chosen].K
-	return Candidate{Name: "prescale-peak", Spec: spec(models.MethodPeak, sp.cfg.Horizon, pp),
+	return Candidate{Name: "prescale-peak", Spec: spec(inference.MethodPeak, sp.cfg.Horizon, pp),
 		Note: fmt.Sprintf("margin k=%g (the %g quantile of the training residuals)", pp["k"], res.Calibration[chosen].Quantile)}, nil
 }
 
@@ -548,7 +548,7 @@ func trainLagForest(series []Series, trainPts []point, cfg ForecastConfig) (Cand
 	for _, i := range idx {
 		p := trainPts[i]
 		s := series[p.S]
-		row, sc := models.LagFeatures(s.Counts[:p.T+1], cfg.Horizon, minuteOfDay(s, p.T))
+		row, sc := inference.LagFeatures(s.Counts[:p.T+1], cfg.Horizon, minuteOfDay(s, p.T))
 		x = append(x, row)
 		y = append(y, math.Log((p.Actual+1)/sc))
 	}
@@ -557,7 +557,7 @@ func trainLagForest(series []Series, trainPts []point, cfg ForecastConfig) (Cand
 		return Candidate{}, fmt.Errorf("forest on lag features: %w", err)
 	}
 	return Candidate{Name: "golearn forest on lags", Baseline: true, Forest: ff.Export,
-		Spec: spec(models.MethodForestLags, cfg.Horizon, map[string]float64{}),
+		Spec: spec(inference.MethodForestLags, cfg.Horizon, map[string]float64{}),
 		Note: fmt.Sprintf("%d bagged golearn CART regression trees, depth ≤ %d, %d of %d features each, %d training rows",
-			cfg.Forest.Trees, cfg.Forest.MaxDepth, cfg.Forest.SubFeatures, len(models.LagFeatureNames()), len(x))}, nil
+			cfg.Forest.Trees, cfg.Forest.MaxDepth, cfg.Forest.SubFeatures, len(inference.LagFeatureNames()), len(x))}, nil
 }
