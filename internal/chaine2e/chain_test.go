@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -113,6 +114,26 @@ func decisions(t *testing.T, nc *nats.Conn, fn string) []decide.Decision {
 	return out
 }
 
+// startChain starts the repository's stack.yml on a real plugin with an
+// embedded NATS and a 2 s control period (stack.yml's substitutions), the
+// scaler predictive and forecast-only as asked; nc reads the decision log.
+func startChain(t *testing.T, forecastOnly bool) (*plugin.Platform, *nats.Conn) {
+	t.Helper()
+	ns := natstest.Start(t)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
+	t.Setenv("PRESCALE_FORECAST_ONLY", strconv.FormatBool(forecastOnly))
+	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
+	p, _ := platformtest.Start(t, plugin.Config{
+		StackFile: filepath.Join(testenv.Root(t), "stack.yml"), Deploy: true, SkipTests: true, NATSURL: ns.ClientURL(),
+	}, 4*time.Minute)
+	return p, nc
+}
+
 // TestChainScalesAheadOfRamp deploys the repository's stack.yml on the real
 // plugin, first with the scaler in forecast-only mode (decisions logged,
 // no replica changed), then switched to act, and replays a ramp at
@@ -122,22 +143,8 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end chain test (about 2 minutes) skipped in -short mode")
 	}
-	root := testenv.Root(t)
-	ns := natstest.Start(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	// stack.yml's substitutions: a fast control period for the test.
-	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
 	t.Setenv("PRESCALE_HORIZON", "12s")
-	t.Setenv("PRESCALE_FORECAST_ONLY", "true")
-	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
-
-	p, _ := platformtest.Start(t, plugin.Config{
-		StackFile: filepath.Join(root, "stack.yml"), Deploy: true, SkipTests: true, NATSURL: ns.ClientURL(),
-	}, 4*time.Minute)
+	p, nc := startChain(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	gw := gateway{t: t, url: p.URL(), pw: p.Password()}

@@ -4,20 +4,14 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/openfaas/faas-provider/types"
 
-	"github.com/prescale/prescale/internal/platformtest"
-	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/natstest"
-	"github.com/prescale/prescale/plugin"
 )
 
 // coldWaits reads the plugin's own count of requests that waited for a
@@ -69,19 +63,7 @@ func TestChainScalesToZeroAndPrewarms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scale-to-zero chain test (about 6 minutes) skipped in -short mode")
 	}
-	root := testenv.Root(t)
-	ns := natstest.Start(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	t.Setenv("PRESCALE_SCHEDULE", "@every 2s")
-	t.Setenv("PRESCALE_FORECAST_ONLY", "false")
-	t.Setenv("PRESCALE_SCALER_MODE", "predictive")
-	p, _ := platformtest.Start(t, plugin.Config{
-		StackFile: filepath.Join(root, "stack.yml"), Deploy: true, SkipTests: true, NATSURL: ns.ClientURL(),
-	}, 4*time.Minute)
+	p, nc := startChain(t, false)
 	gw := gateway{t: t, url: p.URL(), pw: p.Password()}
 	gw.waitReady("hello-python", "load-probe", "predictor", "scaler")
 

@@ -49,7 +49,13 @@ func New(name string, o Options) (sim.Policy, error) {
 
 // Parse turns a comma-separated list ("" or "all" = every policy) into policies.
 func Parse(list string, o Options) ([]sim.Policy, error) {
-	names := Names()
+	return parseList(list, Names(), func(n string) (sim.Policy, error) { return New(n, o) })
+}
+
+// parseList resolves a comma-separated list of names ("" or "all" = all)
+// with newPolicy, dropping repeats.
+func parseList(list string, all []string, newPolicy func(string) (sim.Policy, error)) ([]sim.Policy, error) {
+	names := all
 	if s := strings.TrimSpace(list); s != "" && s != "all" {
 		names = strings.Split(s, ",")
 	}
@@ -61,7 +67,7 @@ func Parse(list string, o Options) ([]sim.Policy, error) {
 			continue
 		}
 		seen[n] = true
-		p, err := New(n, o)
+		p, err := newPolicy(n)
 		if err != nil {
 			return nil, err
 		}

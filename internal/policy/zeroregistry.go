@@ -35,25 +35,7 @@ func NewZero(name string) (sim.Policy, error) {
 
 // ParseZero is Parse for the scale-to-zero regime.
 func ParseZero(list string) ([]sim.Policy, error) {
-	names := ZeroNames()
-	if s := strings.TrimSpace(list); s != "" && s != "all" {
-		names = strings.Split(s, ",")
-	}
-	var out []sim.Policy
-	seen := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		p, err := NewZero(n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return parseList(list, ZeroNames(), NewZero)
 }
 
 // Curve is one policy's knob sweep for a Pareto frontier.

@@ -127,14 +127,18 @@ func Plot(path, title string, rows []Row) error {
 		reps.Add(ln)
 		reps.Legend.Add(r.Result.Policy, ln)
 	}
-	img := vgimg.New(vg.Points(900), vg.Points(620))
+	return writeStacked(path, vg.Points(900), vg.Points(620), load, reps)
+}
+
+// writeStacked draws top above bottom, aligned, into a w×h PNG at path.
+func writeStacked(path string, w, h vg.Length, top, bottom *plot.Plot) error {
+	img := vgimg.New(w, h)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter * 3,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	plots := [][]*plot.Plot{{load}, {reps}}
-	cs := plot.Align(plots, tiles, dc)
-	load.Draw(cs[0][0])
-	reps.Draw(cs[1][0])
+	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(cs[0][0])
+	bottom.Draw(cs[1][0])
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)

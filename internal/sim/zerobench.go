@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
@@ -18,8 +17,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Curve is one policy's knob sweep (see internal/policy.ZeroCurves).
@@ -362,24 +359,5 @@ func PlotFrontier(path, title string, fr ZeroFrontier) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	bot.Title.Text = ""
-	_ = color.Black
-	img := vgimg.New(vg.Points(800), vg.Points(760))
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter * 3,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	cs := plot.Align([][]*plot.Plot{{top}, {bot}}, tiles, dc)
-	top.Draw(cs[0][0])
-	bot.Draw(cs[1][0])
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
+	return writeStacked(path, vg.Points(800), vg.Points(760), top, bot)
 }

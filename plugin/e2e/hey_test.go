@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
 )
@@ -75,23 +73,6 @@ Error distribution:
 	}
 }
 
-// runHey drives hey at url for d with c workers and returns its report.
-func runHey(t *testing.T, hey, url string, c int, d time.Duration) heyReport {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
-	defer cancel()
-	args := []string{"-z", d.String(), "-c", strconv.Itoa(c), "-m", "POST", "-T", "text/plain", "-d", "load", url}
-	out, err := exec.CommandContext(ctx, hey, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("hey %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	r, err := parseHey(string(out))
-	if err != nil {
-		t.Fatalf("hey: %v\n%s", err, out)
-	}
-	return r
-}
-
 func check2xx(t *testing.T, label string, r heyReport) {
 	t.Helper()
 	total := 0
@@ -135,7 +116,7 @@ func TestHeyScalesWithReplicas(t *testing.T) {
 		if err := os.WriteFile(spans, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runHeyN(t, hey, url, workers, requests)
+		r := runHey(t, hey, url, workers, requests)
 		label := fmt.Sprintf("%d replica(s)", replicas)
 		check2xx(t, label, r)
 		got := readSpans(t, spans)
@@ -151,8 +132,8 @@ func TestHeyScalesWithReplicas(t *testing.T) {
 	t.Logf("2 replicas / 1 replica: %s× the requests/s (figure, not asserted)", fmtRatio(rps[2], rps[1]))
 }
 
-// runHeyN sends n requests with c workers through hey and returns its report.
-func runHeyN(t *testing.T, hey, url string, c, n int) heyReport {
+// runHey sends n requests with c workers through hey and returns its report.
+func runHey(t *testing.T, hey, url string, c, n int) heyReport {
 	t.Helper()
 	args := []string{"-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-m", "POST", "-T", "text/plain", "-d", "load", url}
 	out, err := exec.Command(hey, args...).CombinedOutput()
