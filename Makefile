@@ -42,7 +42,7 @@ vet:
 # The load tests (real hey through the plugin, the end-to-end chain) compare
 # throughput on this 2-core machine, so they run alone after everything else.
 MODULE    := github.com/prescale/prescale
-SOLO_PKGS := plugin/e2e internal/chaine2e
+SOLO_PKGS := plugin/e2e internal/chaine2e internal/livee2e
 test: deps tools build fmt-check vet
 	PRESCALE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -F -x $(foreach p,$(SOLO_PKGS),-e $(MODULE)/$(p)))
 	PRESCALE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m -p 1 $(addprefix ./,$(SOLO_PKGS))

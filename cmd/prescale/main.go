@@ -26,7 +26,7 @@ func commands() []command {
 		{"gen", "generate the seed-parity training dataset with load sweeps", runGen},
 		{"train", "train and evaluate the models, write artefacts and REPORT.md", runTrain},
 		{"sim", "simulate autoscaling policies on traces", runSim},
-		{"bench-live", "live A/B of prescale against a reactive scaler on the plugin", runBenchLive},
+		{"bench-live", "every policy live on the plugin (the chain and the simulator's policies), beside the simulator", runBenchLive},
 	}
 }
 

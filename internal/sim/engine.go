@@ -13,20 +13,32 @@ import (
 // FunctionSpec is one function to simulate.
 type FunctionSpec struct {
 	Name    string
-	Counts  []float64 // invocations per minute
+	Counts  []float64 // invocations per minute (per Bucket seconds when set)
 	Service Service
 	// Times and Durations, when set, are the real arrival instants
 	// (seconds, sorted) and service times: they are used as they are
 	// instead of spreading Counts within each minute.
 	Times, Durations []float64
+	// Bucket is the seconds each count covers (0 = 60: per-minute traces).
+	// A time-compressed live replay (a minute in 60/speed s) is simulated
+	// with Bucket = 60/speed: the same arrivals per real second.
+	Bucket int
+}
+
+// bucket is the seconds each count covers.
+func (f *FunctionSpec) bucket() int {
+	if f.Bucket > 0 {
+		return f.Bucket
+	}
+	return 60
 }
 
 // Result is one policy's outcome over a set of functions.
 type Result struct {
 	Policy   string
 	Metrics  Metrics
-	Load     []float64 // arrivals per minute, summed over the functions
-	Replicas []float64 // mean replicas per minute, summed over the functions
+	Load     []float64 // arrivals per minute (per Bucket), summed over the functions
+	Replicas []float64 // mean replicas per minute (per Bucket), summed over the functions
 	PerFn    []FnStat  // per function, in input order
 }
 
@@ -138,7 +150,7 @@ func (g *arrivalGen) next() (at, svc float64, ok bool) {
 func (g *arrivalGen) fill() {
 	g.at, g.svc, g.i = g.at[:0], g.svc[:0], 0
 	if g.fn.Times != nil { // real arrival instants, as they are
-		hi := float64(g.minute+1) * 60
+		hi := float64(g.minute+1) * float64(g.fn.bucket())
 		for g.ti < len(g.fn.Times) && g.fn.Times[g.ti] < hi {
 			g.at = append(g.at, g.fn.Times[g.ti])
 			sv := g.fn.Durations[g.ti]
@@ -156,12 +168,13 @@ func (g *arrivalGen) fill() {
 	}
 	n := int(math.Round(c))
 	r := rand.New(rand.NewPCG(g.key, uint64(g.minute)))
-	base := float64(g.minute) * 60
+	bk := float64(g.fn.bucket())
+	base := float64(g.minute) * bk
 	for k := 0; k < n; k++ {
 		if g.cfg.Arrivals == "uniform" {
-			g.at = append(g.at, base+(float64(k)+0.5)*60/float64(n))
+			g.at = append(g.at, base+(float64(k)+0.5)*bk/float64(n))
 		} else {
-			g.at = append(g.at, base+60*r.Float64())
+			g.at = append(g.at, base+bk*r.Float64())
 		}
 	}
 	slices.Sort(g.at)
@@ -286,13 +299,14 @@ type fnSim struct {
 }
 
 func simulate(ctx context.Context, cfg Config, idx int, fn FunctionSpec, p Policy) (*fnOut, error) {
-	end := float64(len(fn.Counts) * 60)
+	bk := fn.bucket()
+	end := float64(len(fn.Counts) * bk)
 	s := &fnSim{
 		cfg:   &cfg,
 		end:   end,
 		gen:   newArrivalGen(&cfg, idx, &fn),
 		cold:  rand.New(rand.NewPCG(cfg.Seed, uint64(idx)+0x9e3779b97f4a7c15)),
-		snaps: make([]cum, len(fn.Counts)*60+1),
+		snaps: make([]cum, len(fn.Counts)*bk+1),
 	}
 	s.ctl = p.NewController(FunctionInfo{
 		Name: fn.Name, Concurrency: cfg.Concurrency, MeanService: fn.Service.Mean(),
@@ -359,9 +373,9 @@ func simulate(ctx context.Context, cfg Config, idx int, fn FunctionSpec, p Polic
 	s.m.WastedSeconds = s.snaps[len(s.snaps)-1].waste
 	out := &fnOut{m: s.m, load: make([]float64, len(fn.Counts)), repl: make([]float64, len(fn.Counts))}
 	for i := range fn.Counts {
-		a, b := s.snaps[i*60], s.snaps[(i+1)*60]
+		a, b := s.snaps[i*bk], s.snaps[(i+1)*bk]
 		out.load[i] = b.arr - a.arr
-		out.repl[i] = (b.repl - a.repl) / 60
+		out.repl[i] = (b.repl - a.repl) / float64(bk)
 	}
 	return out, nil
 }
@@ -633,7 +647,7 @@ func (s *fnSim) NeedAhead(h int) int {
 // every request finds a free slot on arrival: ceil(max in-flight / C) over
 // that second when every request starts at once, floored at MinReplicas.
 func computeNeed(cfg *Config, idx int, fn *FunctionSpec) []int32 {
-	secs := len(fn.Counts) * 60
+	secs := len(fn.Counts) * fn.bucket()
 	need := make([]int32, secs)
 	g := newArrivalGen(cfg, idx, fn)
 	var dep floatHeap

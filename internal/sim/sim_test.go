@@ -67,6 +67,20 @@ func TestNoQueueWhenCapacitySuffices(t *testing.T) {
 	}
 }
 
+// TestBucket: with Bucket 10 each count covers 10 s (a replay at speed 6):
+// 10 requests per bucket evenly spaced are one a second again.
+func TestBucket(t *testing.T) {
+	fn := FunctionSpec{Name: "f", Counts: []float64{10, 10, 10}, Service: FixedService(0.5), Bucket: 10}
+	r := run(t, testConfig("fixed:3s"), script{}, fn)
+	m := r.Metrics
+	if m.Requests != 30 || m.Queued != 0 || math.Abs(m.ReplicaSeconds-30) > 1e-9 {
+		t.Fatalf("metrics %+v: want 30 requests, none queued, 30 replica-seconds (one replica for 30 s)", m)
+	}
+	if len(r.Load) != 3 || r.Load[1] != 10 || math.Abs(r.Replicas[2]-1) > 1e-9 {
+		t.Fatalf("series per bucket: load %v replicas %v", r.Load, r.Replicas)
+	}
+}
+
 // Two requests (uniform: at 15 s and 45 s) of 40 s on one slot. At t=42 the
 // controller asks for 2 replicas; the new one is ready at 47 (fixed 5 s cold
 // start), so the request of t=45 waits 2 s for it: one cold-start-delayed,

@@ -47,6 +47,10 @@ func TestDeployRejectsBadInput(t *testing.T) {
 		{"startup delay", `{"service":"f",` + img + `,"annotations":{"prescale.startup-delay":"3 apples"}}`, 400,
 			`annotation prescale.startup-delay="3 apples" must be a Go duration between 0s and 10m0s`},
 		{"startup delay too long", `{"service":"f",` + img + `,"annotations":{"prescale.startup-delay":"1h"}}`, 400, "between 0s and 10m0s"},
+		{"startup distribution above the bound", `{"service":"f",` + img + `,"annotations":{"prescale.startup-delay":"lognormal:2.5s,0.35,20m"}}`, 400,
+			"every value in 0s..10m0s"},
+		{"startup distribution sigma", `{"service":"f",` + img + `,"annotations":{"prescale.startup-delay":"lognormal:2.5s,9,10s"}}`, 400,
+			"sigma must be a number in [0, 3]"},
 		{"missing secret", `{"service":"f",` + img + `,"secrets":["nope"]}`, 400, `secret "nope" not found`},
 		{"max_inflight", `{"service":"f",` + img + `,"envVars":{"max_inflight":"-2"}}`, 400,
 			`environment max_inflight="-2" must be an integer between 0 and`},
@@ -138,6 +142,17 @@ func TestDeployMapsToSpec(t *testing.T) {
 			t.Errorf("envProcess equal to the build's fprocess: command %q, want the build's resolved argv", got)
 		}
 	})
+}
+
+// TestDeployStartupDistribution: a distribution annotation becomes
+// Spec.StartupDist (drawn per replica start), a duration stays StartupDelay.
+func TestDeployStartupDistribution(t *testing.T) {
+	h := newHarness(t)
+	h.deploy(t, "hello-python", `,"annotations":{"prescale.startup-delay":"lognormal:2.5s,0.35,10s"}`)
+	s := h.rt.lastSpec(t)
+	if s.StartupDist == nil || s.StartupDist.String() != "lognormal:2.5s,0.35,10s" || s.StartupDelay != 0 {
+		t.Fatalf("StartupDist %v, StartupDelay %s; want lognormal:2.5s,0.35,10s and 0", s.StartupDist, s.StartupDelay)
+	}
 }
 
 func TestUpdateAndDelete(t *testing.T) {

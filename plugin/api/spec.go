@@ -11,6 +11,7 @@ import (
 
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/internal/dist"
 	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/plugin/runtime"
 )
@@ -22,7 +23,9 @@ const (
 	LabelScaleFactor = "com.openfaas.scale.factor"
 	// AnnotationStartupDelay keeps every new replica unready for a Go
 	// duration (e.g. "3s", at most MaxStartupDelay) after its process is
-	// healthy, to emulate image pull and pod start on a cluster.
+	// healthy, to emulate image pull and pod start on a cluster; or for a
+	// draw per replica start from a distribution (internal/dist, the
+	// simulator's cold start), e.g. "lognormal:2.5s,0.35,10s".
 	AnnotationStartupDelay = "prescale.startup-delay"
 	// MaxStartupDelay bounds AnnotationStartupDelay.
 	MaxStartupDelay = 10 * time.Minute
@@ -99,13 +102,19 @@ func (a *API) specFor(fd types.FunctionDeployment) (runtime.Spec, error) {
 		return runtime.Spec{}, err
 	}
 	var delay time.Duration
+	var delayDist dist.Dist
 	if v, ok := annotations[AnnotationStartupDelay]; ok {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil || d < 0 || d > MaxStartupDelay {
+		d, err := dist.ParseDelay(v, MaxStartupDelay)
+		if err != nil {
 			return runtime.Spec{}, errorf(http.StatusBadRequest,
-				"annotation %s=%q must be a Go duration between 0s and %s (e.g. \"3s\")", AnnotationStartupDelay, v, MaxStartupDelay)
+				"annotation %s=%q must be a Go duration between 0s and %s (e.g. \"3s\") or a distribution lognormal:MEDIAN,SIGMA,MAX, uniform:LO,HI or fixed:D with every value in 0s..%s (e.g. %q): %v",
+				AnnotationStartupDelay, v, MaxStartupDelay, MaxStartupDelay, dist.DefaultColdStart, err)
 		}
-		delay = d
+		if strings.Contains(v, ":") {
+			delayDist = d
+		} else {
+			delay = dist.Duration(d, nil) // fixed: the sample needs no source
+		}
 	}
 	for _, s := range fd.Secrets {
 		if !a.cfg.Secrets.Exists(s) {
@@ -177,6 +186,7 @@ func (a *API) specFor(fd types.FunctionDeployment) (runtime.Spec, error) {
 		Replicas:     min,
 		MaxInflight:  maxInflight,
 		StartupDelay: delay,
+		StartupDist:  delayDist,
 		ReadTimeout:  timeouts[0],
 		WriteTimeout: timeouts[1],
 		ExecTimeout:  timeouts[2],

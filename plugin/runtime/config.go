@@ -45,6 +45,10 @@ type Config struct {
 	// request to a function with 0 desired replicas scales it to
 	// max(1, com.openfaas.scale.min) and waits for a ready replica.
 	DisableScaleFromZero bool
+	// StartupSeed seeds the draws of Spec.StartupDist (one source per
+	// Manager, so the n-th replica start of a run gets the same delay in
+	// every run with the same seed and order of starts). Default 0.
+	StartupSeed uint64
 	// Logger receives the manager's log lines (default: discard).
 	Logger *slog.Logger
 	// Clock is the time of every timeout, delay and timestamp of the runtime

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/openfaas/faas-provider/logs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/prescale/prescale/internal/dist"
 )
 
 // TestReplicaLifecycle scales 1→4→0→2 and checks desired, available and
@@ -77,8 +80,8 @@ func TestReplicaLifecycle(t *testing.T) {
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 11 {
-		t.Errorf("gathered %d series (err %v), want 11 for one function", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 12 {
+		t.Errorf("gathered %d series (err %v), want 12 for one function", n, err)
 	}
 }
 
@@ -247,6 +250,30 @@ func TestStartupDelay(t *testing.T) {
 	rs = mustReplicas(t, m, "delayed")
 	if d := rs[0].ReadyAt.Sub(rs[0].StartedAt); d != s.StartupDelay {
 		t.Errorf("ready %s after start, want the %s startup delay", d, s.StartupDelay)
+	}
+}
+
+// TestStartupDist: with Spec.StartupDist each replica start draws its delay
+// from the Manager's source seeded by Config.StartupSeed: the same draws as
+// a source with that seed, in the order of the starts.
+func TestStartupDist(t *testing.T) {
+	const seed = 42
+	m := newManager(t, func(c *Config) { c.StartupSeed = seed })
+	clk := fakeClock(t, m)
+	d, err := dist.ParseDist("uniform:1s,2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dist.Duration(d, rand.New(rand.NewPCG(seed, startupStream)))
+	s := httpSpec("drawn", 1)
+	s.StartupDist = d
+	deploy(t, m, s)
+	armed(t, clk, want) // the first draw of the seeded source
+	clk.Advance(want)
+	waitAvailable(t, m, "drawn", 1)
+	rs := mustReplicas(t, m, "drawn")
+	if got := rs[0].ReadyAt.Sub(rs[0].StartedAt); got != want || got < time.Second || got > 2*time.Second {
+		t.Errorf("ready %s after start, want the first seeded draw %s in [1s, 2s]", got, want)
 	}
 }
 

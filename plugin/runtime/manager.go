@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/clock"
-
+	"github.com/prescale/prescale/internal/dist"
 	"github.com/prescale/prescale/pkg/faas"
 )
 
@@ -48,6 +49,9 @@ type Manager struct {
 	hardStop chan struct{} // closed when Close's context expires: SIGKILL at once
 	wg       sync.WaitGroup
 	changed  signal // broadcast on every replica transition and dispatch change
+
+	rngMu sync.Mutex // guards rng
+	rng   *rand.Rand // Spec.StartupDist draws, seeded by Config.StartupSeed
 
 	mu     sync.Mutex
 	fns    map[string]*function
@@ -113,6 +117,7 @@ func New(cfg Config) (*Manager, error) {
 		cancel:    cancel,
 		hardStop:  make(chan struct{}),
 		fns:       map[string]*function{},
+		rng:       rand.New(rand.NewPCG(cfg.StartupSeed, startupStream)),
 	}, nil
 }
 
@@ -361,4 +366,18 @@ func (m *Manager) Close(ctx context.Context) error {
 		m.log.Warn("removing run dir", "dir", m.runDir, "err", rerr)
 	}
 	return err
+}
+
+// startupStream is the second PCG word of the startup-delay source.
+const startupStream = 0x5eed
+
+// startupDelay is how long a new replica of s stays unready once healthy:
+// a draw from s.StartupDist, or the fixed s.StartupDelay.
+func (m *Manager) startupDelay(s Spec) time.Duration {
+	if s.StartupDist == nil {
+		return s.StartupDelay
+	}
+	m.rngMu.Lock()
+	defer m.rngMu.Unlock()
+	return dist.Duration(s.StartupDist, m.rng)
 }

@@ -23,6 +23,8 @@ var (
 		"Requests that had to wait because no replica was ready.", []string{"function_name"}, nil)
 	descColdWaitSeconds = prometheus.NewDesc("prescale_plugin_cold_start_wait_seconds_total",
 		"Total seconds requests waited because no replica was ready.", []string{"function_name"}, nil)
+	descStartWaits = prometheus.NewDesc("prescale_plugin_start_waits_total",
+		"Requests served by a replica that became ready after they arrived (they waited for a replica start; the simulator's cold-start delayed).", []string{"function_name"}, nil)
 	descQueueTimeouts = prometheus.NewDesc("prescale_plugin_queue_timeouts_total",
 		"Requests that got 503 after waiting ColdStartWait for a replica slot.", []string{"function_name"}, nil)
 	descScaleFromZero = prometheus.NewDesc("prescale_plugin_scale_from_zero_total",
@@ -32,7 +34,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDesired, descAvailable, descStarting, descDraining, descInflight,
-		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descQueueTimeouts, descScaleFromZero} {
+		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descQueueTimeouts, descScaleFromZero} {
 		ch <- d
 	}
 }
@@ -43,6 +45,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		name                                          string
 		desired, avail, starting, draining, inflight  float64
 		queue, restarts, cold, coldS, timeouts, fromZ float64
+		startWaits                                    float64
 	}
 	m.mu.Lock()
 	rows := make([]row, 0, len(m.fns))
@@ -50,7 +53,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		pc := fn.pool.counters()
 		r := row{name: fn.name, desired: float64(fn.desired), queue: pc.queue,
 			restarts: fn.restarts, cold: pc.coldStartWaits, coldS: pc.coldStartWaitS,
-			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes}
+			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits}
 		for _, x := range fn.replicas {
 			st := fn.pool.stats(x.slot)
 			r.inflight += float64(st.inflight)
@@ -86,6 +89,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, descRestarts, c, r.restarts, r.name)
 		emit(ch, descColdWaits, c, r.cold, r.name)
 		emit(ch, descColdWaitSeconds, c, r.coldS, r.name)
+		emit(ch, descStartWaits, c, r.startWaits, r.name)
 		emit(ch, descQueueTimeouts, c, r.timeouts, r.name)
 		emit(ch, descScaleFromZero, c, r.fromZ, r.name)
 	}

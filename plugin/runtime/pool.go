@@ -30,6 +30,7 @@ type pool struct {
 	invocations    float64
 	coldStartWaits float64
 	coldStartWaitS float64
+	startWaits     float64 // served by a replica that became routable after the request arrived
 	queueTimeouts  float64
 }
 
@@ -43,6 +44,7 @@ type slot struct {
 
 	port        int
 	routable    bool
+	routableAt  time.Time // when it last became routable (pool clock)
 	inflight    int
 	requests    int64         // dispatched to the replica, over all its processes
 	drained     chan struct{} // closed once !routable && inflight == 0 (made on demand)
@@ -88,7 +90,7 @@ func (p *pool) add(s *slot, port int) {
 	if p.closed || s.routable {
 		return
 	}
-	s.port, s.routable = port, true
+	s.port, s.routable, s.routableAt = port, true, p.clk.Now()
 	p.slots = append(p.slots, s)
 	p.dispatchLocked()
 }
@@ -165,14 +167,14 @@ func (p *pool) stats(s *slot) slotStats {
 
 // poolCounters are the dispatcher's metrics of a function.
 type poolCounters struct {
-	queue, invocations, coldStartWaits, coldStartWaitS, queueTimeouts float64
+	queue, invocations, coldStartWaits, coldStartWaitS, startWaits, queueTimeouts float64
 }
 
 func (p *pool) counters() poolCounters {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return poolCounters{queue: float64(p.waiters.Len()), invocations: p.invocations,
-		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, queueTimeouts: p.queueTimeouts}
+		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, startWaits: p.startWaits, queueTimeouts: p.queueTimeouts}
 }
 
 func (p *pool) invoked() {
@@ -280,6 +282,9 @@ func (p *pool) granted(s *slot, noneReady bool, start time.Time) (lease, error) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if s.routableAt.After(start) {
+		p.startWaits++ // the simulator's ColdDelayed
+	}
 	if noneReady {
 		p.coldStartWaits++
 		p.coldStartWaitS += p.clk.Now().Sub(start).Seconds()

@@ -82,6 +82,40 @@ func TestPoolFIFO(t *testing.T) {
 	}
 }
 
+// TestPoolStartWaits: a request counts as waiting for a replica start when
+// the replica that serves it became routable after it arrived (the
+// simulator's ColdDelayed), not when an older replica frees a slot.
+func TestPoolStartWaits(t *testing.T) {
+	p, clk, sig := testPool(t, time.Minute)
+	a := newSlot("a", 1)
+	p.add(a, 1)
+	first, err := p.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan grant, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			l, err := p.acquire(context.Background())
+			got <- grant{i, l, err}
+		}()
+		waitPool(t, p, sig, "queued", func(c poolCounters) bool { return c.queue == float64(i+1) })
+	}
+	clk.Advance(time.Second)
+	b := newSlot("b", 1)
+	p.add(b, 2) // a replica started after both requests arrived
+	if g := <-got; g.err != nil || g.i != 0 || g.l.s != b {
+		t.Fatalf("grant %+v, want request 0 on the new replica", g)
+	}
+	p.release(first) // the old replica frees its slot
+	if g := <-got; g.err != nil || g.i != 1 || g.l.s != a {
+		t.Fatalf("grant %+v, want request 1 on the old replica", g)
+	}
+	if c := p.counters(); c.startWaits != 1 || c.coldStartWaits != 0 {
+		t.Errorf("counters %+v: want 1 start wait and no none-ready wait", c)
+	}
+}
+
 // TestPoolTimeoutAndClose: a request waits ColdStartWait for a slot, then
 // fails; closing the pool fails queued and new requests.
 func TestPoolTimeoutAndClose(t *testing.T) {

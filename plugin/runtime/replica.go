@@ -284,12 +284,14 @@ func (d *driver) probe() event {
 	return evNotReady
 }
 
-// warm keeps a healthy replica unready for Spec.StartupDelay.
+// warm keeps a healthy replica unready for Spec.StartupDelay, or a draw
+// from Spec.StartupDist.
 func (d *driver) warm() event {
-	if d.r.spec.StartupDelay <= 0 {
+	delay := d.m.startupDelay(d.r.spec)
+	if delay <= 0 {
 		return evDelayOver
 	}
-	t := d.m.clk.NewTimer(d.r.spec.StartupDelay)
+	t := d.m.clk.NewTimer(delay)
 	defer t.Stop()
 	select {
 	case <-t.C():

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/openfaas/faas-provider/types"
+
+	"github.com/prescale/prescale/internal/dist"
 )
 
 // Mode says how a function's replicas serve requests.
@@ -50,6 +52,10 @@ type Spec struct {
 	// StartupDelay keeps a new replica unready that long after its process
 	// is healthy, to emulate image pull and pod start on a cluster.
 	StartupDelay time.Duration
+	// StartupDist, when set, replaces StartupDelay: each replica start
+	// draws its delay from it (Config.StartupSeed seeds the draws). It is
+	// the simulator's cold-start distribution type (internal/dist).
+	StartupDist dist.Dist
 
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
@@ -100,6 +106,9 @@ func validateSpec(s Spec) error {
 	}
 	if s.Replicas < 0 || s.Replicas > 1000 {
 		errs = append(errs, fmt.Errorf("replicas %d out of range (allowed 0..1000)", s.Replicas))
+	}
+	if s.StartupDist != nil && (s.StartupDist.Max() < 0 || s.StartupDist.Max() > (24*time.Hour).Seconds()) {
+		errs = append(errs, fmt.Errorf("startupDist %s out of range (allowed samples in 0..24h)", s.StartupDist))
 	}
 	if s.MaxInflight < 0 {
 		errs = append(errs, fmt.Errorf("maxInflight %d out of range (allowed 0 = unbounded or more)", s.MaxInflight))

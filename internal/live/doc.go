@@ -1,0 +1,16 @@
+// Package live drives the simulator's policies (internal/policy, any
+// sim.Controller) against a real OpenFaaS gateway: each second it scrapes
+// the gateway's /metrics and GET /system/function/{name}, keeps the
+// cumulative counters as a History, and at every control instant hands the
+// Controller a sim.View computed from them — the same window sums the
+// simulator gives (arrivals, completions, latency sums, in-flight, ready and
+// starting replicas); a decision is applied Lag seconds later with POST
+// /system/scale-function/{name} (basic auth).
+//
+// What the gateway cannot observe is approximated and says so: BusySeconds
+// is ∫ min(in-flight, ready×concurrency) from the per-second samples, and
+// NeedAhead (the oracle's future) is never answered (-1).
+//
+// The loop takes a clock.Clock; the gateway is an interface, so tests run
+// the loop on a fake clock against a fake gateway.
+package live

@@ -1,0 +1,86 @@
+package live
+
+import (
+	"math"
+	"sort"
+)
+
+// Sample is one observation of one function at time T (seconds since the
+// run began). Counters are cumulative as the gateway reports them.
+type Sample struct {
+	T          float64
+	Started    float64 // gateway_function_invocation_started
+	Completed  float64 // gateway_function_invocation_total, every code
+	LatencySum float64 // gateway_functions_seconds sum, seconds
+	// ColdWaits: prescale_plugin_start_waits_total, requests served by a
+	// replica that became ready after they arrived (the simulator's
+	// ColdDelayed); NoneReadyWaits: prescale_plugin_cold_start_waits_total,
+	// requests that arrived when no replica was ready.
+	ColdWaits      float64
+	NoneReadyWaits float64
+	Replicas       int // desired
+	Ready          int // available replicas
+	Concurrency    int // request slots per replica (max_inflight)
+}
+
+// InFlight is what started and has not completed.
+func (s Sample) InFlight() int { return max(0, int(math.Round(s.Started-s.Completed))) }
+
+// Starting is desired replicas not yet ready.
+func (s Sample) Starting() int { return max(0, s.Replicas-s.Ready) }
+
+// History is a function's samples in time order, with the integrals the
+// View needs (trapezoid-free: each sample's value holds until the next).
+type History struct {
+	s []Sample
+	// cumulative integrals at each sample, from the first sample
+	readyS, busyS, inflightS []float64
+}
+
+// Add appends a sample; samples not after the last one are ignored.
+func (h *History) Add(x Sample) {
+	n := len(h.s)
+	if n > 0 && x.T <= h.s[n-1].T {
+		return
+	}
+	var r, b, f float64
+	if n > 0 {
+		p := h.s[n-1]
+		dt := x.T - p.T
+		r = h.readyS[n-1] + float64(p.Ready)*dt
+		b = h.busyS[n-1] + math.Min(float64(p.InFlight()), float64(p.Ready*max(1, p.Concurrency)))*dt
+		f = h.inflightS[n-1] + float64(p.InFlight())*dt
+	}
+	h.s = append(h.s, x)
+	h.readyS, h.busyS, h.inflightS = append(h.readyS, r), append(h.busyS, b), append(h.inflightS, f)
+}
+
+// Len is the number of samples.
+func (h *History) Len() int { return len(h.s) }
+
+// Last is the newest sample (zero when empty).
+func (h *History) Last() Sample {
+	if len(h.s) == 0 {
+		return Sample{}
+	}
+	return h.s[len(h.s)-1]
+}
+
+// Samples returns the samples (not a copy: do not modify).
+func (h *History) Samples() []Sample { return h.s }
+
+// at is the index of the newest sample at or before t (0 when t is before
+// the first: windows are clamped to the start).
+func (h *History) at(t float64) int {
+	i := sort.Search(len(h.s), func(i int) bool { return h.s[i].T > t })
+	return max(0, i-1)
+}
+
+// delta is f(last) - f(sample at now-w).
+func (h *History) delta(w int, f func(i int) float64) float64 {
+	if len(h.s) == 0 {
+		return 0
+	}
+	n := len(h.s) - 1
+	return f(n) - f(h.at(h.s[n].T-float64(w)))
+}

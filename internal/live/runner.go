@@ -1,0 +1,122 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prescale/prescale/internal/clock"
+	"github.com/prescale/prescale/internal/sim"
+)
+
+// Config configures one run of one Controller against one function.
+type Config struct {
+	Function string
+	// Duration is how long the run lasts (1s..24h).
+	Duration time.Duration
+	// Observe is the sampling period (default 1s; 100ms..10s): every
+	// window sum is computed from samples this far apart.
+	Observe time.Duration
+	// Min, Max bound the replicas the runner posts (Max 1..100, Min 0..Max).
+	Min, Max int
+	Clock    clock.Clock // default: the wall clock
+	// OnSample, when set, sees every sample (progress, plots).
+	OnSample func(Sample)
+	// OnDecision, when set, sees every applied scale call.
+	OnDecision func(t float64, before, after int, err error)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Observe == 0 {
+		c.Observe = time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	return c
+}
+
+// Validate states every value out of its allowed range.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Function == "" {
+		errs = append(errs, errors.New("function is empty (allowed: a deployed function's name)"))
+	}
+	if c.Duration < time.Second || c.Duration > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("duration %s out of range (allowed 1s..24h)", c.Duration))
+	}
+	if c.Observe < 100*time.Millisecond || c.Observe > 10*time.Second {
+		errs = append(errs, fmt.Errorf("observe %s out of range (allowed 100ms..10s)", c.Observe))
+	}
+	if c.Max < 1 || c.Max > 100 || c.Min < 0 || c.Min > c.Max {
+		errs = append(errs, fmt.Errorf("min %d, max %d out of range (allowed 0 <= min <= max, 1 <= max <= 100)", c.Min, c.Max))
+	}
+	return errors.Join(errs...)
+}
+
+// Run drives ctl against g for cfg.Duration and returns the History. A
+// Controller with Period 0 never decides (the run only observes: prescale's
+// own chain, or a static deployment). Observation errors end the run.
+func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*History, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("live run: %w", err)
+	}
+	h := &History{}
+	start := cfg.Clock.Now()
+	type pending struct {
+		at       float64
+		replicas int
+	}
+	var queue []pending
+	nextDecide := 0.0
+	if ctl != nil && ctl.Period() > 0 {
+		nextDecide = float64(ctl.Period())
+	}
+	for {
+		now := cfg.Clock.Now().Sub(start).Seconds()
+		s, err := g.Observe(ctx, cfg.Function)
+		if err != nil {
+			return h, fmt.Errorf("live run at %.1fs: %w", now, err)
+		}
+		s.T = now
+		h.Add(s)
+		if cfg.OnSample != nil {
+			cfg.OnSample(s)
+		}
+		if ctl != nil && ctl.Period() > 0 && now >= nextDecide {
+			for nextDecide <= now {
+				nextDecide += float64(ctl.Period())
+			}
+			if d := ctl.Decide(ViewOf(h)); d != sim.Keep {
+				queue = append(queue, pending{now + float64(ctl.Lag()), min(cfg.Max, max(cfg.Min, d))})
+			}
+		}
+		for len(queue) > 0 && queue[0].at <= now {
+			p := queue[0]
+			queue = queue[1:]
+			before := h.Last().Replicas
+			if p.replicas == before {
+				continue
+			}
+			err := g.Scale(ctx, cfg.Function, p.replicas)
+			if cfg.OnDecision != nil {
+				cfg.OnDecision(now, before, p.replicas, err)
+			}
+			if err != nil && ctx.Err() != nil {
+				return h, ctx.Err()
+			}
+		}
+		if now >= cfg.Duration.Seconds() {
+			return h, nil
+		}
+		t := cfg.Clock.NewTimer(cfg.Observe)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return h, ctx.Err()
+		case <-t.C():
+		}
+	}
+}
