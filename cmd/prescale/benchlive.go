@@ -20,9 +20,9 @@ import (
 
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/internal/autoscaler"
 	"github.com/prescale/prescale/internal/dist"
 	"github.com/prescale/prescale/internal/live"
-	"github.com/prescale/prescale/internal/policy"
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/internal/trace"
@@ -39,7 +39,7 @@ import (
 // max_inflight 1: capacity per replica), and replays it — identical arrivals
 // for every policy and repeat — on a fresh platform per run. prescale and
 // reactive run as the function chain (scaler_mode predictive / reactive);
-// the simulator's policies (internal/policy) run through internal/live
+// the simulator's policies (internal/autoscaler) run through internal/live
 // against the gateway's API with prescale.enabled=false on the workload.
 // The platform measures: its cold-start-wait counter, replica-seconds and
 // peak replicas from /system/function; latency percentiles from the replay.
@@ -58,7 +58,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		peak     = fs.Int("peak", 6, "replicas the window's peak minute needs (its mean rate × the service time)")
 		schedule = fs.String("schedule", "@every 5s", "load-probe's cron schedule (the chain's control period)")
 		horizon  = fs.Duration("horizon", 30*time.Second, "predictor's forecast horizon")
-		pols     = fs.String("policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "policies: prescale and reactive (the chain) and internal/policy names")
+		pols     = fs.String("policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "policies: prescale and reactive (the chain) and internal/autoscaler names")
 		repeats  = fs.Int("repeats", 3, "runs per policy (median and spread)")
 		seed     = fs.Uint64("seed", 1, "arrival seed (every run replays the same requests)")
 		quick    = fs.Bool("quick", false, "smoke test: a 2-minute window, policies hpa and reactive, one repeat, no live.md")
@@ -86,7 +86,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if n == "prescale" || n == "reactive" {
 			continue
 		}
-		if _, err := policy.New(n, policy.DefaultOptions()); err != nil {
+		if _, err := autoscaler.New(n, autoscaler.DefaultOptions()); err != nil {
 			return fmt.Errorf("--policies: %w", err)
 		}
 	}
@@ -294,7 +294,7 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	}
 	var ctl sim.Controller
 	if !chain {
-		pol, err := policy.New(lp.policy, policy.DefaultOptions())
+		pol, err := autoscaler.New(lp.policy, autoscaler.DefaultOptions())
 		if err != nil {
 			return liveResult{}, err
 		}
@@ -331,7 +331,7 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 // seconds a trace minute lasts live), one slot per replica, the sleep as a
 // fixed service time, the same cold-start distribution and bounds 1..10.
 func simulateWindow(ctx context.Context, name string, counts []float64, bucket int, service float64, cold dist.Dist, seed uint64) (sim.Metrics, error) {
-	pol, err := policy.New(name, policy.DefaultOptions())
+	pol, err := autoscaler.New(name, autoscaler.DefaultOptions())
 	if err != nil {
 		return sim.Metrics{}, err
 	}
@@ -369,7 +369,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 	fmt.Fprintf(w, "at hello-python with `sleep_ms: %d`, `cpu_ms: 0`, `max_inflight: 1` (one request per replica: capacity per replica) and\n", r.sleepMS)
 	fmt.Fprintf(w, "`prescale.startup-delay: %s` (drawn per replica start, the simulator's cold start), scale 1..10, on a fresh plugin per run, %d repeat(s).\n", r.delay, r.repeats)
 	fmt.Fprintf(w, "*prescale* and *reactive* are the function chain (load-probe on `%s`, horizon %s; scaler_mode predictive / reactive); the others are\n", r.schedule, r.horizon)
-	fmt.Fprintf(w, "internal/policy's controllers driven by internal/live from the gateway's /metrics and /system/function, sampled every second.\n")
+	fmt.Fprintf(w, "internal/autoscaler's controllers driven by internal/live from the gateway's /metrics and /system/function, sampled every second.\n")
 	fmt.Fprintf(w, "*cold-start waits* = the plugin's prescale_plugin_start_waits_total (requests served by a replica that became ready after they\n")
 	fmt.Fprintf(w, "arrived: the simulator's definition); *non-200* = 503s after the plugin's 30 s cold-start wait or client timeouts;\n")
 	fmt.Fprintf(w, "*replica-seconds* = ∫ desired replicas dt; latencies from the replay driver. Median [min–max] over the repeats. *sim:* internal/sim\n")

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prescale/prescale/internal/policy"
+	"github.com/prescale/prescale/internal/autoscaler"
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/inference"
@@ -26,7 +26,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var (
 		tracePath  = fs.String("trace", "", "trace file: Azure 2019 per-minute, Freyr, Azure 2021 or a one-column CSV of per-minute counts")
 		durations  = fs.String("durations", "", "Azure 2019 durations file (default: the trace's *_durations.csv if present)")
-		policies   = fs.String("policies", "all", "comma-separated policies: "+strings.Join(policy.Names(), ","))
+		policies   = fs.String("policies", "all", "comma-separated policies: "+strings.Join(autoscaler.Names(), ","))
 		out        = fs.String("out", "", "directory for results.csv, results.md and PNG plots (none if empty)")
 		coldStart  = fs.String("cold-start", sim.DefaultColdStart, "cold-start distribution: fixed:D, uniform:LO,HI or lognormal:MEDIAN,SIGMA[,MAX]")
 		functions  = fs.Int("functions", 0, "simulate the N busiest functions (0 = all)")
@@ -34,16 +34,16 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		from       = fs.Int("from", 0, "first minute (0-based offset into the trace)")
 		allTraces  = fs.String("all-traces", "", "benchmark every *_invocations.csv in this directory and write RESULTS.md to --out")
 		scale      = fs.Bool("scale", true, "with --all-traces: also measure wall time and memory against functions and trace length")
-		prePeriod  = fs.Int("prescale-period", policy.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
-		preLag     = fs.Int("prescale-lag", policy.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
-		preHorizon = fs.Duration("prescale-horizon", policy.DefaultPrescale().Horizon, "prescale's forecast horizon (the predictor's env horizon; at least two periods are forecast)")
+		prePeriod  = fs.Int("prescale-period", autoscaler.DefaultPrescale().Period, "prescale's control period (cron schedule), seconds")
+		preLag     = fs.Int("prescale-lag", autoscaler.DefaultPrescale().Lag, "prescale's async-chain latency, seconds")
+		preHorizon = fs.Duration("prescale-horizon", autoscaler.DefaultPrescale().Horizon, "prescale's forecast horizon (the predictor's env horizon; at least two periods are forecast)")
 		preFC      = fs.String("prescale-forecaster", inference.DefaultForecasterChoice, "prescale's forecaster, as the predictor's env forecaster: "+inference.ChoiceBuiltin+" (holt-peak, the default) or "+inference.ChoiceTrained+" (prescale-peak from model/artefacts)")
 		concurrent = fs.Int("concurrency", sim.DefaultConfig().Concurrency, "request slots per replica")
 		slo        = fs.Duration("slo", time.Second, "waiting time (latency minus service time) a request tolerates")
 		seed       = fs.Uint64("seed", 1, "random seed (arrivals, service times, cold starts)")
 		arrivals   = fs.String("arrivals", "poisson", "spreading of each minute's count: poisson or uniform")
 		maxRep     = fs.Int("max-replicas", sim.DefaultConfig().MaxReplicas, "replica upper bound for every policy (OpenFaaS CE's alert rule is also capped at 5)")
-		minRep     = fs.Int("min-replicas", sim.DefaultConfig().MinReplicas, "replica lower bound; 0 = the scale-to-zero regime (policies: "+strings.Join(policy.ZeroNames(), ",")+")")
+		minRep     = fs.Int("min-replicas", sim.DefaultConfig().MinReplicas, "replica lower bound; 0 = the scale-to-zero regime (policies: "+strings.Join(autoscaler.ZeroNames(), ",")+")")
 		frontier   = fs.String("zero-frontier", "", "benchmark the scale-to-zero Pareto frontiers on the traces in this directory; writes ZERO.md and PNGs to --out")
 		zeroOnly   = fs.String("zero-traces", "", "with --zero-frontier: only the traces whose file name contains one of these comma-separated strings")
 		workers    = fs.Int("workers", sim.DefaultConfig().Workers, "functions simulated in parallel")
@@ -64,9 +64,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts := policy.DefaultOptions()
+	opts := autoscaler.DefaultOptions()
 	opts.Prescale.Period, opts.Prescale.Lag, opts.Prescale.Horizon = *prePeriod, *preLag, *preHorizon
-	fc, note, err := policy.NewForecaster(*preFC)
+	fc, note, err := autoscaler.NewForecaster(*preFC)
 	if err != nil {
 		return fmt.Errorf("--prescale-forecaster: %w", err)
 	}
@@ -84,9 +84,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var pols []sim.Policy
 	if cfg.MinReplicas == 0 {
-		pols, err = policy.ParseZero(*policies)
+		pols, err = autoscaler.ParseZero(*policies)
 	} else {
-		pols, err = policy.Parse(*policies, opts)
+		pols, err = autoscaler.Parse(*policies, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("--policies: %w", err)
@@ -140,10 +140,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // variantsFor returns prescale's sensitivity variants when prescale is compared.
-func variantsFor(pols []sim.Policy, o policy.Options) []sim.Policy {
+func variantsFor(pols []sim.Policy, o autoscaler.Options) []sim.Policy {
 	for _, p := range pols {
 		if p.Name() == "prescale" {
-			return policy.PrescaleVariants(o)
+			return autoscaler.PrescaleVariants(o)
 		}
 	}
 	return nil
@@ -154,7 +154,7 @@ func decideColdStartCost() float64 { return decide.DefaultColdStartCost.Seconds(
 // zeroCurves converts the policy sweeps for the simulator's frontier bench.
 func zeroCurves() []sim.Curve {
 	var out []sim.Curve
-	for _, c := range policy.ZeroCurves() {
+	for _, c := range autoscaler.ZeroCurves() {
 		out = append(out, sim.Curve{Policy: c.Policy, Knob: c.Knob, Points: c.Points, Values: c.Values})
 	}
 	return out

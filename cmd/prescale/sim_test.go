@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prescale/prescale/internal/policy"
+	"github.com/prescale/prescale/internal/autoscaler"
 	"github.com/prescale/prescale/internal/testenv"
 )
 
@@ -20,7 +20,7 @@ func TestSimCommandPrintsEveryPolicy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, p := range policy.Names() {
+	for _, p := range autoscaler.Names() {
 		if !strings.Contains(stdout.String(), "| "+p+" |") {
 			t.Errorf("no row for %s in:\n%s", p, stdout.String())
 		}
@@ -75,7 +75,7 @@ func TestSimBenchWritesResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range policy.Names() {
+	for _, p := range autoscaler.Names() {
 		if !strings.Contains(string(md), "| bursty | "+p+" |") {
 			t.Errorf("RESULTS.md has no row for %s", p)
 		}
@@ -92,7 +92,7 @@ func TestSimZeroRegime(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, p := range policy.ZeroNames() {
+	for _, p := range autoscaler.ZeroNames() {
 		if !strings.Contains(stdout.String(), "| "+p+" |") {
 			t.Errorf("no row for %s in:\n%s", p, stdout.String())
 		}

@@ -1,4 +1,4 @@
-// Package live drives the simulator's policies (internal/policy, any
+// Package live drives the simulator's policies (internal/autoscaler, any
 // sim.Controller) against a real OpenFaaS gateway: each second it scrapes
 // the gateway's /metrics and GET /system/function/{name}, keeps the
 // cumulative counters as a History, and at every control instant hands the

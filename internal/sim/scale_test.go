@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/prescale/prescale/internal/policy"
+	"github.com/prescale/prescale/internal/autoscaler"
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/internal/testenv"
 )
@@ -17,7 +17,7 @@ import (
 //	go test -run '^$' -bench Scale -benchtime 1x ./internal/sim
 func BenchmarkScale(b *testing.B) {
 	path := testenv.Trace(b, "dirigent_azure2019_500fn_8h_invocations.csv")
-	p, err := policy.New("prescale", policy.DefaultOptions())
+	p, err := autoscaler.New("prescale", autoscaler.DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

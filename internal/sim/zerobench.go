@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// Curve is one policy's knob sweep (see internal/policy.ZeroCurves).
+// Curve is one policy's knob sweep (see internal/autoscaler.ZeroCurves).
 type Curve struct {
 	Policy string
 	Knob   string

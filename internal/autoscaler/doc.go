@@ -1,4 +1,4 @@
-// Package policy holds the autoscaling policies the simulator compares, each
+// Package autoscaler holds the autoscalers the simulator compares, each
 // a sim.Policy faithful to its published algorithm and defaults: a static
 // deployment, OpenFaaS CE's AlertManager rule, the Kubernetes HPA (CPU), the
 // Knative KPA, OpenFaaS Pro's rps mode, a PHPA-style Holt-Winters forecast
@@ -14,4 +14,4 @@
 //
 // Every controller keeps its state as plain fields; time comes from the
 // simulator's View, never from a clock.
-package policy
+package autoscaler

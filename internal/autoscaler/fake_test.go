@@ -1,4 +1,4 @@
-package policy
+package autoscaler
 
 import "github.com/prescale/prescale/internal/sim"
 
