@@ -49,7 +49,8 @@ func coldWaits(t *testing.T, url string) map[string]float64 {
 
 // TestChainScalesToZeroAndPrewarms runs the chain on the real plugin with
 // two copies of hello-python invoked together on a timer (one request every
-// 18 s, time compressed: the arrival model's unit is 1 s instead of 1 min):
+// 18 s, time compressed: the arrival model's unit is 2 s, the control
+// period, instead of 1 min):
 //   - "hello-python" with scale to zero and prediction: once the period is
 //     learnt, the chain releases the last replica between invocations and
 //     pre-warms one before each: at most 10 % of the measured invocations
@@ -74,7 +75,7 @@ func TestChainScalesToZeroAndPrewarms(t *testing.T) {
 	)
 	zeroLabels := map[string]string{
 		decide.LabelZero:              "true",
-		decide.LabelArrivalResolution: "1s",  // 1 model minute = 1 s
+		decide.LabelArrivalResolution: "2s",  // 1 model minute = 2 s, the control period (no finer: counts come per tick)
 		decide.LabelZeroDuration:      "4s",  // keep-alive until the model is confident
 		decide.LabelColdStartCost:     "30s", // a cold start is worth 30 replica-seconds
 		decide.LabelPrewarmLead:       "5s",  // a 2 s period + the chain + a replica start

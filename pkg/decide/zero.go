@@ -32,7 +32,11 @@ const (
 	// LabelArrivalResolution is the arrival model's time unit: the
 	// idle-time histogram's bin width and the silence that starts a new
 	// burst. 1s..1m; default 1m. Lower it only where time is compressed (a
-	// test or demo replaying a trace faster than real time).
+	// test or demo replaying a trace faster than real time), and never below
+	// the control period: load-probe sees invocations as counts per tick, so
+	// an invocation's time is known only to within a tick, and a unit finer
+	// than that makes a steady period look irregular (a period is matched to
+	// within one unit).
 	LabelArrivalResolution = "prescale.arrival-resolution"
 )
 
