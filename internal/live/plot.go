@@ -3,14 +3,13 @@ package live
 import (
 	"fmt"
 	"image/color"
-	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/prescale/prescale/internal/sim"
 )
 
 // Named is one run's History under a policy name.
@@ -65,23 +64,5 @@ func Plot(path, title string, runs []Named) error {
 		reps.Add(ln)
 		reps.Legend.Add(r.Name, ln)
 	}
-	img := vgimg.New(vg.Points(900), vg.Points(620))
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter * 3,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	cs := plot.Align([][]*plot.Plot{{load}, {reps}}, tiles, dc)
-	load.Draw(cs[0][0])
-	reps.Draw(cs[1][0])
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
+	return sim.WriteStacked(path, vg.Points(900), vg.Points(620), load, reps)
 }

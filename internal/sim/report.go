@@ -127,11 +127,11 @@ func Plot(path, title string, rows []Row) error {
 		reps.Add(ln)
 		reps.Legend.Add(r.Result.Policy, ln)
 	}
-	return writeStacked(path, vg.Points(900), vg.Points(620), load, reps)
+	return WriteStacked(path, vg.Points(900), vg.Points(620), load, reps)
 }
 
-// writeStacked draws top above bottom, aligned, into a w×h PNG at path.
-func writeStacked(path string, w, h vg.Length, top, bottom *plot.Plot) error {
+// WriteStacked draws top above bottom, aligned, into a w×h PNG at path.
+func WriteStacked(path string, w, h vg.Length, top, bottom *plot.Plot) error {
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter * 3,

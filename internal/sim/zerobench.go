@@ -359,5 +359,5 @@ func PlotFrontier(path, title string, fr ZeroFrontier) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	bot.Title.Text = ""
-	return writeStacked(path, vg.Points(800), vg.Points(760), top, bot)
+	return WriteStacked(path, vg.Points(800), vg.Points(760), top, bot)
 }
