@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -59,9 +58,13 @@ func ParseDurations(r io.Reader) (map[string]Durations, error) {
 	err = eachRecord(c, len(header), func(line int, rec []string) error {
 		v := make([]float64, len(names))
 		for i, n := range names[1:] {
-			x, err := strconv.ParseFloat(strings.TrimSpace(rec[col[n]]), 64)
-			if err != nil || x < 0 {
-				return fmt.Errorf("line %d column %s: %q is not a number ≥ 0", line, n, rec[col[n]])
+			hi := float64(MaxDurationMS)
+			if n == "Count" {
+				hi = MaxDurationsCount
+			}
+			x, err := parseBounded(n, rec[col[n]], hi)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
 			}
 			v[i+1] = x
 		}

@@ -163,9 +163,12 @@ func readPerMinute(r io.Reader, meta int) ([]Function, error) {
 	if len(header) <= meta {
 		return nil, fmt.Errorf("header has %d columns, want more than %d (no minute columns)", len(header), meta)
 	}
+	if n := len(header) - meta; n > MaxMinutes {
+		return nil, fmt.Errorf("header has %d minute columns, at most %d (31 days) allowed: %w", n, MaxMinutes, ErrBounds)
+	}
 	first, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(header[meta]), "minute_"))
-	if err != nil {
-		return nil, fmt.Errorf("header column %d (%q) is not a minute index: %w", meta+1, header[meta], err)
+	if err != nil || first < 0 || first > MaxMinutes {
+		return nil, fmt.Errorf("header column %d (%q) is not a minute index in 0..%d: %w", meta+1, header[meta], MaxMinutes, ErrBounds)
 	}
 	var out []Function
 	err = eachRecord(c, len(header), func(line int, rec []string) error {
@@ -197,16 +200,8 @@ func readPerMinute(r io.Reader, meta int) ([]Function, error) {
 	return out, nil
 }
 
-func parseCount(s string) (float64, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil {
-		return 0, fmt.Errorf("count %q is not a number", s)
-	}
-	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("count %q must be a finite number ≥ 0", s)
-	}
-	return v, nil
-}
+// parseCount reads a per-minute count: a finite number in 0..MaxCount.
+func parseCount(s string) (float64, error) { return parseBounded("count", s, MaxCount) }
 
 // readCounts reads a one-column CSV of per-minute counts; a first line that
 // is not a number is a header.
@@ -237,6 +232,9 @@ func readCounts(r io.Reader) (Function, error) {
 			}
 			return Function{}, fmt.Errorf("line %d: %w", line, err)
 		}
+		if len(f.Counts) == MaxMinutes {
+			return Function{}, fmt.Errorf("line %d: more than %d per-minute counts (31 days): %w", line, MaxMinutes, ErrBounds)
+		}
 		f.Counts = append(f.Counts, v)
 	}
 	if len(f.Counts) == 0 {
@@ -262,15 +260,15 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 		if len(rec) < 3 {
 			return fmt.Errorf("line %d has %d columns, want app,func,end_timestamp,duration", line, len(rec))
 		}
-		ts, err := strconv.ParseFloat(strings.TrimSpace(rec[2]), 64)
-		if err != nil || ts < 0 || math.IsNaN(ts) || math.IsInf(ts, 0) {
-			return fmt.Errorf("line %d: end_timestamp %q must be seconds ≥ 0", line, rec[2])
+		// end_timestamp < MaxSeconds: the span is at most MaxMinutes minutes.
+		ts, err := parseBounded("end_timestamp (seconds)", rec[2], MaxSeconds-1e-6)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
 		}
 		dur := 0.0
 		if len(rec) > 3 {
-			dur, err = strconv.ParseFloat(strings.TrimSpace(rec[3]), 64)
-			if err != nil || dur < 0 || math.IsNaN(dur) || math.IsInf(dur, 0) {
-				return fmt.Errorf("line %d: duration %q must be seconds ≥ 0", line, rec[3])
+			if dur, err = parseBounded("duration (seconds)", rec[3], MaxInvocationSeconds); err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
 			}
 		}
 		start := math.Max(0, ts-dur)
@@ -284,6 +282,10 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 	}
 	if len(invs) == 0 {
 		return nil, errors.New("trace has a header but no invocations")
+	}
+	if cells := len(invs) * (maxMinute + 1); cells > MaxCells {
+		return nil, fmt.Errorf("%d functions over %d minutes need %d per-minute counts, at most %d allowed: %w",
+			len(invs), maxMinute+1, cells, MaxCells, ErrBounds)
 	}
 	out := make([]Function, 0, len(invs))
 	for k, list := range invs {

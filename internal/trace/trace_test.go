@@ -75,7 +75,7 @@ func TestAzure2021RealTimes(t *testing.T) {
 func TestReadErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"empty", "", "empty trace"},
-		{"negative", "HashFunction,Trigger,1\n0,http,-1\n", "≥ 0"},
+		{"negative", "HashFunction,Trigger,1\n0,http,-1\n", "finite number in 0.."},
 		{"ragged", "HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,h,http,1\n", "columns"},
 		{"not a number", "5\nabc\n", "not a number"},
 		{"two columns", "1,2\n", "one column"},
