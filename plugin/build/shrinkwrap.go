@@ -1,11 +1,13 @@
 package build
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/prescale/prescale/plugin/stack"
 )
@@ -83,40 +85,82 @@ func checkInside(p string) error {
 	return nil
 }
 
-// CopyTree copies a file or a directory tree (following symlinks), keeping
-// file modes; existing files are overwritten, others kept (an overlay).
-func CopyTree(src, dst string) error {
-	st, err := os.Stat(src)
+// ErrSymlinkLoop is wrapped by CopyTree's error for a symlink that leads
+// back to a directory containing it (or to itself).
+var ErrSymlinkLoop = errors.New("symlink loop")
+
+// ErrTooManyFiles is wrapped by CopyTree's error for a tree of more than
+// MaxCopyEntries files and directories.
+var ErrTooManyFiles = errors.New("too many files")
+
+// MaxCopyEntries bounds the files and directories one CopyTree copies:
+// 100 000, far above a function's handler or a copy: path (the repository's
+// template/ is 30), while symlinks fanning out to the same directories
+// cannot multiply a small tree into an endless copy.
+const MaxCopyEntries = 100_000
+
+// CopyTree copies a file or a directory tree, keeping file modes; existing
+// files are overwritten, others kept (an overlay). Symlinks are followed,
+// to files and to directories (a handler may link a shared directory in, as
+// faas-cli's copy does), but a directory symlink that leads back to a
+// directory being copied (itself, or one of its ancestors) is an error
+// wrapping ErrSymlinkLoop that names the link, not an endless recursion; so
+// is a tree of more than MaxCopyEntries entries (ErrTooManyFiles). Entries
+// that are neither files nor directories (sockets, devices) are skipped.
+func CopyTree(src, dst string) error { return copyTree(src, dst, MaxCopyEntries) }
+
+func copyTree(src, dst string, limit int) error {
+	c := copier{left: limit, limit: limit}
+	return c.copy(src, dst, nil)
+}
+
+type copier struct{ left, limit int }
+
+// copy copies src to dst; ancestors are the real paths of the directories
+// being copied above src.
+func (c *copier) copy(src, dst string, ancestors []string) error {
+	info, err := os.Stat(src) // follows symlinks
 	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return fmt.Errorf("%s: %w (the symlink leads to itself)", src, ErrSymlinkLoop)
+		}
 		return err
 	}
-	if !st.IsDir() {
-		return copyFile(src, dst, st.Mode().Perm())
+	if c.left--; c.left < 0 {
+		return fmt.Errorf("%s: more than %d files and directories to copy: %w", src, c.limit, ErrTooManyFiles)
 	}
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		info, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if info.IsDir() {
-			if d.Type()&os.ModeSymlink != 0 {
-				return CopyTree(p, target)
-			}
-			return os.MkdirAll(target, 0o755)
-		}
+	if !info.IsDir() {
 		if !info.Mode().IsRegular() {
 			return nil
 		}
-		return copyFile(p, target, info.Mode().Perm())
-	})
+		return copyFile(src, dst, info.Mode().Perm())
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return err
+	}
+	for _, a := range ancestors {
+		if a == real {
+			return fmt.Errorf("%s: a symlink leads back to %s, which contains it: %w", src, a, ErrSymlinkLoop)
+		}
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	ancestors = append(ancestors[:len(ancestors):len(ancestors)], real)
+	for _, e := range entries {
+		if err := c.copy(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), ancestors); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copyFile(src, dst string, perm os.FileMode) error {
