@@ -62,6 +62,7 @@ func TestInvokeDispatchAndMetrics(t *testing.T) {
 	if res.StatusCode != 413 {
 		t.Errorf("chunked large body: %d, want 413", res.StatusCode)
 	}
+	// (counted: it streamed to the function until it went over the limit)
 	// Chunked body under the limit is forwarded whole.
 	req, _ = http.NewRequest("POST", h.srv.URL+"/function/hello-python", io.NopCloser(strings.NewReader("small")))
 	req.ContentLength = -1
@@ -85,7 +86,8 @@ func TestInvokeDispatchAndMetrics(t *testing.T) {
 		{"gateway_function_invocation_total", map[string]string{"function_name": "hello-python", "code": "200"}, 5},
 		{"gateway_function_invocation_total", map[string]string{"function_name": "hello-python", "code": "500"}, 1},
 		{"gateway_functions_seconds", map[string]string{"function_name": "hello-python", "code": "200"}, 5},
-		{"gateway_function_invocation_started", map[string]string{"function_name": "hello-python"}, 6},
+		{"gateway_function_invocation_total", map[string]string{"function_name": "hello-python", "code": "413"}, 1},
+		{"gateway_function_invocation_started", map[string]string{"function_name": "hello-python"}, 7},
 		{"gateway_service_count", map[string]string{"function_name": "hello-python"}, 3},
 		{"provider_http_requests_total", map[string]string{"code": "202", "method": "POST", "path": "/system/functions"}, 1},
 	}
