@@ -32,6 +32,10 @@ type Config struct {
 	HealthcheckInterval time.Duration
 	// MaxInflight bounds concurrent children; 0 = unbounded.
 	MaxInflight int
+	// MaxOutput bounds a child's captured output (stdout, plus stderr when
+	// combined) in bytes (env max_output, default DefaultMaxOutput). A child
+	// that writes more is killed and the request answered 500 saying so.
+	MaxOutput int64
 	// CGIHeaders injects Http_* variables into the child's environment (default true).
 	CGIHeaders bool
 	// CombineOutput appends stderr to the response (default true); otherwise
@@ -60,13 +64,25 @@ func Defaults() Config {
 		WriteTimeout:  30 * time.Second,
 		CGIHeaders:    true,
 		CombineOutput: true,
+		MaxOutput:     DefaultMaxOutput,
 	}
 }
+
+// Output bounds (max_output).
+const (
+	// DefaultMaxOutput is 16 MiB: twice the gateway's default body limit,
+	// far above a function's answer, while a child that loops printing
+	// cannot grow the watchdog's memory without bound (the classic
+	// watchdog buffers all of it).
+	DefaultMaxOutput = 16 << 20
+	MinMaxOutput     = 1 << 10
+	MaxMaxOutput     = 1 << 30
+)
 
 // ConfigFromEnv reads the classic watchdog's environment: fprocess (or
 // function_process), port, bind, read_timeout, write_timeout, exec_timeout,
 // healthcheck_interval (an integer means seconds, otherwise a Go duration),
-// max_inflight, cgi_headers, combine_output, content_type, marshal_request,
+// max_inflight, max_output, cgi_headers, combine_output, content_type, marshal_request,
 // suppress_lock, write_debug. The result is validated.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults()
@@ -111,6 +127,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("max_inflight %q: not an integer (allowed 0..1000000)", v))
 		}
 		c.MaxInflight = n
+	}
+	if v := getenv("max_output"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("max_output %q: not an integer number of bytes (allowed %d..%d)", v, MinMaxOutput, MaxMaxOutput))
+		}
+		c.MaxOutput = n
 	}
 	bools := []struct {
 		key string
@@ -159,6 +182,9 @@ func (c Config) Validate() error {
 	}
 	if c.HealthcheckInterval < 0 || c.HealthcheckInterval > time.Hour {
 		errs = append(errs, fmt.Errorf("healthcheck_interval %s out of range (allowed 0..1h)", c.HealthcheckInterval))
+	}
+	if c.MaxOutput < MinMaxOutput || c.MaxOutput > MaxMaxOutput {
+		errs = append(errs, fmt.Errorf("max_output %d out of range (allowed %d..%d bytes)", c.MaxOutput, MinMaxOutput, MaxMaxOutput))
 	}
 	if c.MaxInflight < 0 || c.MaxInflight > 1000000 {
 		errs = append(errs, fmt.Errorf("max_inflight %d out of range (allowed 0 = unbounded, up to 1000000)", c.MaxInflight))

@@ -83,8 +83,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       s.cfg.ReadTimeout,
 		ReadHeaderTimeout: s.cfg.ReadTimeout,
 		// The write deadline must outlast a child that runs up to exec_timeout.
-		WriteTimeout: s.cfg.WriteTimeout + s.cfg.ExecTimeout,
-		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		WriteTimeout:   s.cfg.WriteTimeout + s.cfg.ExecTimeout,
+		MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	if !s.cfg.SuppressLock {
 		if err := os.WriteFile(s.cfg.lockPath(), []byte("locked"), 0o600); err != nil {
@@ -156,16 +157,45 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "OK")
 }
 
-// syncBuffer lets stdout and stderr of one child write into one buffer.
+// MaxHeaderBytes bounds a request's header block on the watchdog's server:
+// 128 KiB, above the gateway's 64 KiB (api.DefaultMaxHeaderBytes) plus the
+// headers it adds, so whatever the gateway forwards is accepted.
+const MaxHeaderBytes = 128 << 10
+
+// errOutputLimit is what a child's output writer fails with past max_output.
+var errOutputLimit = errors.New("output over max_output")
+
+// syncBuffer lets stdout and stderr of one child write into one buffer of
+// at most max bytes (0: unbounded); the first write past it calls over
+// (which kills the child) and fails.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	max      int64
+	exceeded bool
+	over     func()
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.exceeded {
+		return 0, errOutputLimit
+	}
+	if b.max > 0 && int64(b.buf.Len())+int64(len(p)) > b.max {
+		b.exceeded = true
+		if b.over != nil {
+			b.over()
+		}
+		return 0, errOutputLimit
+	}
 	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) overLimit() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.exceeded
 }
 
 func (b *syncBuffer) Bytes() []byte {
@@ -223,7 +253,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	cmd := exec.Command(s.cfg.FProcess[0], s.cfg.FProcess[1:]...)
 	cmd.Env = append(os.Environ(), s.childEnv(r)...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	out := &syncBuffer{}
+	out := &syncBuffer{max: s.cfg.MaxOutput}
 	cmd.Stdout = out
 	if s.cfg.CombineOutput {
 		cmd.Stderr = out
@@ -240,6 +270,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	pid := cmd.Process.Pid
 	killGroup := func() { _ = syscall.Kill(-pid, syscall.SIGKILL) }
+	out.mu.Lock()
+	out.over = killGroup
+	out.mu.Unlock()
 
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -270,6 +303,13 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	// Reap any grandchildren the function left behind.
 	killGroup()
+	if out.overLimit() {
+		s.log.Warn("output over max_output: killed process", "pid", pid, "max_output", s.cfg.MaxOutput)
+		w.Header().Set(InternalHeader, internalValue)
+		w.Header().Set("X-Duration-Seconds", duration(start))
+		http.Error(w, fmt.Sprintf("function output larger than max_output (%d bytes): process killed", s.cfg.MaxOutput), http.StatusInternalServerError)
+		return
+	}
 	output := out.Bytes()
 	if s.cfg.WriteDebug {
 		s.log.Info("function output", "pid", pid, "bytes", len(output), "text", string(output))

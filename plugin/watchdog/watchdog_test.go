@@ -218,6 +218,11 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad timeout", map[string]string{"fprocess": "cat", "exec_timeout": "soon"}, "exec_timeout=\"soon\": not a duration", nil},
 		{"bad bool", map[string]string{"fprocess": "cat", "cgi_headers": "maybe"}, "cgi_headers \"maybe\": not a boolean", nil},
 		{"negative inflight", map[string]string{"fprocess": "cat", "max_inflight": "-1"}, "max_inflight -1 out of range", nil},
+		{"default max_output", map[string]string{"fprocess": "cat"}, "", func(c Config) bool { return c.MaxOutput == DefaultMaxOutput }},
+		{"max_output", map[string]string{"fprocess": "cat", "max_output": "4096"}, "", func(c Config) bool { return c.MaxOutput == 4096 }},
+		{"max_output too small", map[string]string{"fprocess": "cat", "max_output": "10"}, "max_output 10 out of range (allowed 1024..1073741824 bytes)", nil},
+		{"max_output not a number", map[string]string{"fprocess": "cat", "max_output": "1e9"}, "max_output \"1e9\": not an integer", nil},
+		{"overflowing timeout", map[string]string{"fprocess": "cat", "exec_timeout": "18446744074"}, "exec_timeout=\"18446744074\": too large", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
