@@ -79,12 +79,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return errors.New("--zero-frontier needs --out DIR (where ZERO.md goes)")
 		}
 		cfg.MinReplicas = 0
-		return sim.ZeroBench(ctx, sim.ZeroBenchOptions{TraceDir: *frontier, OutDir: *out, Config: cfg, Curves: zeroCurves(), Log: stderr,
+		return sim.ZeroBench(ctx, sim.ZeroBenchOptions{TraceDir: *frontier, OutDir: *out, Config: cfg, Curves: zeroCurves(opts), Log: stderr,
 			Traces: sim.ZeroTraces(*zeroOnly)})
 	}
 	var pols []sim.Policy
 	if cfg.MinReplicas == 0 {
-		pols, err = autoscaler.ParseZero(*policies)
+		pols, err = autoscaler.ParseZero(*policies, opts)
 	} else {
 		pols, err = autoscaler.Parse(*policies, opts)
 	}
@@ -152,9 +152,9 @@ func variantsFor(pols []sim.Policy, o autoscaler.Options) []sim.Policy {
 func decideColdStartCost() float64 { return decide.DefaultColdStartCost.Seconds() }
 
 // zeroCurves converts the policy sweeps for the simulator's frontier bench.
-func zeroCurves() []sim.Curve {
+func zeroCurves(o autoscaler.Options) []sim.Curve {
 	var out []sim.Curve
-	for _, c := range autoscaler.ZeroCurves() {
+	for _, c := range autoscaler.ZeroCurves(o) {
 		out = append(out, sim.Curve{Policy: c.Policy, Knob: c.Knob, Points: c.Points, Values: c.Values})
 	}
 	return out

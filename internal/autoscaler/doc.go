@@ -10,7 +10,13 @@
 // the hybrid histogram of Shahrad et al. (ATC 2020) and prescale's zero mode
 // (decide.DecideZero); keepalive, hybrid and prescale share one reactive
 // load layer above one replica (zeroCtl), so they differ only in the zero
-// decision.
+// decision. PrescaleChain is prescale whole, as the chain runs it: the
+// forecast load policy above one replica and the zero decision below,
+// combined by decide.WithZero as functions/scaler does. HPA, OpenFaaS CE's
+// alert rule and Pro's rps mode have no zero mode of their own: Kubernetes'
+// HPA keeps minReplicas >= 1 (scale to zero is an alpha gate for external
+// metrics), the CE gateway clamps the scale API to 1..5, and Pro scales to
+// zero with the same zero-duration idler as keepalive.
 //
 // Every controller keeps its state as plain fields; time comes from the
 // simulator's View, never from a clock.

@@ -128,7 +128,7 @@ func (p *prescaleCtl) Period() int { return p.cfg.Period }
 func (p *prescaleCtl) Lag() int    { return p.cfg.Lag }
 
 func (p *prescaleCtl) Decide(v sim.View) int {
-	now := epoch.Add(time.Duration(v.Now() * float64(time.Second)))
+	now := simTime(v.Now())
 	s := sampleOf(v, p.f.Name, p.cfg.Period, now)
 	p.hist = append(p.hist, s)
 	if len(p.hist) > p.cfg.History {

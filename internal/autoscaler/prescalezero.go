@@ -41,10 +41,8 @@ func (p PrescaleZero) NewController(f sim.FunctionInfo) sim.Controller {
 	return newZeroCtl(f, p.Period, p.Lag, &prescaleZeroLayer{set: p.Settings, period: p.Period, next: math.Inf(1), lastRep: -1})
 }
 
-// simEpoch is the wall time of the simulation's t = 0.
-var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func simTime(s float64) time.Time { return simEpoch.Add(time.Duration(s * float64(time.Second))) }
+// simTime is the wall time pkg/decide sees at simulated second s.
+func simTime(s float64) time.Time { return epoch.Add(time.Duration(s * float64(time.Second))) }
 
 type prescaleZeroLayer struct {
 	st      decide.ArrivalState
@@ -81,7 +79,85 @@ func (l *prescaleZeroLayer) floor(v sim.View) int {
 	}
 	l.next = math.Inf(1)
 	if !d.Next.IsZero() {
-		l.next = d.Next.Sub(simEpoch).Seconds()
+		l.next = d.Next.Sub(epoch).Seconds()
 	}
 	return l.floorV
+}
+
+// PrescaleChain is prescale as the chain runs it, whole: every period
+// load-probe's sample feeds the predictor's step (decide.Predict with the
+// shipped forecaster) and its count feeds the arrival model
+// (ArrivalState.Update); the scaler's load policy (decide.Policy.Decide,
+// at the one-replica minimum the labels default to) and its
+// scale-to-zero decision (decide.DecideZero) are combined by
+// decide.WithZero, exactly as functions/scaler combines them, and the
+// answer lands Lag seconds later. Unlike PrescaleZero (the zero decision
+// on the shared load layer, which isolates the zero decision for the
+// frontier), the replicas beyond one come from prescale's forecast.
+type PrescaleChain struct {
+	Config PrescaleConfig
+	Zero   decide.ZeroSettings
+	Label  string
+}
+
+// NewPrescaleChain is the chain of c (DefaultPrescale is what ships) with
+// zero on at the label defaults.
+func NewPrescaleChain(c PrescaleConfig) PrescaleChain {
+	return PrescaleChain{Config: c, Zero: DefaultPrescaleZero().Settings}
+}
+
+func (p PrescaleChain) Name() string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return "prescale-chain"
+}
+
+func (p PrescaleChain) NewController(f sim.FunctionInfo) sim.Controller {
+	ctl := Prescale{Config: p.Config}.NewController(f).(*prescaleCtl)
+	ctl.set.Min = max(1, f.Min) // com.openfaas.scale.min's default: zero is the zero decision's
+	return &prescaleChainCtl{p: ctl, zset: p.Zero}
+}
+
+type prescaleChainCtl struct {
+	p    *prescaleCtl
+	zset decide.ZeroSettings
+	arr  decide.ArrivalState
+	// Last is the newest combined decision (for tests).
+	Last decide.Decision
+}
+
+func (c *prescaleChainCtl) Period() int { return c.p.Period() }
+func (c *prescaleChainCtl) Lag() int    { return c.p.Lag() }
+
+func (c *prescaleChainCtl) Decide(v sim.View) int {
+	p := c.p
+	now := simTime(v.Now())
+	// load-probe: the sample for the predictor, the count for the model.
+	p.hist = append(p.hist, sampleOf(v, p.f.Name, p.cfg.Period, now))
+	if len(p.hist) > p.cfg.History {
+		p.hist = p.hist[len(p.hist)-p.cfg.History:]
+	}
+	w := min(p.cfg.Period, int(v.Now()))
+	n := 0.0
+	if w > 0 {
+		n = v.Arrivals(w)
+	}
+	c.arr.Update(n, now.Add(-time.Duration(w)*time.Second), now)
+	// predictor → scaler.
+	pred, ok := p.step(now)
+	if !ok {
+		return sim.Keep
+	}
+	d, st := p.cfg.Policy.Decide(pred.PolicyInput(p.f.Name, v.Replicas(), p.set, false), p.state, now)
+	z := decide.DecideZero(c.arr, now, c.zset, decide.ZeroObservation{Replicas: v.Replicas(), InFlight: float64(v.InFlight())})
+	d = decide.WithZero(d, z)
+	if !d.Invalid {
+		p.state = st
+	}
+	c.Last = d
+	if d.Invalid || !d.Scale {
+		return sim.Keep
+	}
+	return d.After
 }

@@ -156,3 +156,51 @@ func TestOracleZero(t *testing.T) {
 		t.Fatalf("cold %d, replica-seconds %g", m.ColdInvocations, m.ReplicaSeconds)
 	}
 }
+
+// prescale as the chain runs it makes the same zero decisions as the
+// zero-regime prescale: on the 15-minute timer, the same five cold starts
+// before the period is known, and less waste than the fixed keep-alive.
+func TestPrescaleChainPrewarmsATimer(t *testing.T) {
+	var times []float64
+	for k := range 12 {
+		times = append(times, 30+float64(k)*900)
+	}
+	ka := zeroRun(t, KeepAlive{Duration: 600}, 180, times...)
+	p := NewPrescaleChain(DefaultPrescale())
+	p.Zero.KeepAlive = 10 * time.Minute
+	m := zeroRun(t, p, 180, times...)
+	if m.ColdInvocations != 5 || m.WastedSeconds >= ka.WastedSeconds {
+		t.Fatalf("chain: %d cold (want 5), wasted %g s (keep-alive %g s)", m.ColdInvocations, m.WastedSeconds, ka.WastedSeconds)
+	}
+}
+
+// Beyond one replica the chain's forecast load policy decides (through
+// decide.WithZero), and when the calls stop the zero decision releases
+// the last replica: four minutes of 8 calls a second, 1 s each, need
+// several replicas; ten silent minutes later (zero-duration 2m) none is
+// left.
+func TestPrescaleChainScalesUpAndToZero(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cold, err := sim.ParseDist("fixed:3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ColdStart, cfg.MinReplicas, cfg.Workers = cold, 0, 1
+	fn := sim.FunctionSpec{Name: "f", Counts: make([]float64, 16), Service: sim.FixedService(1)}
+	for m := 1; m < 5; m++ {
+		fn.Counts[m] = 480
+	}
+	p := NewPrescaleChain(DefaultPrescale())
+	p.Zero.KeepAlive = 2 * time.Minute
+	res, err := sim.Run(context.Background(), cfg, []sim.FunctionSpec{fn}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := 0.0
+	for _, r := range res.Replicas {
+		peak = math.Max(peak, r)
+	}
+	if peak < 2 || res.Replicas[len(res.Replicas)-1] != 0 {
+		t.Fatalf("mean replicas per minute %v: want a peak of 2 or more and none in the last minute", res.Replicas)
+	}
+}

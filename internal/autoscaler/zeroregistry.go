@@ -10,14 +10,17 @@ import (
 
 // ZeroNames lists the policies of the scale-to-zero regime
 // (`prescale sim --min-replicas 0`), in report order.
-func ZeroNames() []string { return []string{"keepalive", "kpa", "hybrid", "prescale", "oracle"} }
+func ZeroNames() []string {
+	return []string{"keepalive", "kpa", "hybrid", "prescale", sim.ChainCurve, "oracle"}
+}
 
 // NewZero returns the named policy's scale-to-zero mode with its defaults:
 // the 10-minute fixed keep-alive, Knative's KPA with its 30 s grace period,
-// the paper's hybrid histogram, prescale with W = 600 s, and the oracle
+// the paper's hybrid histogram, prescale with W = 600 s (on the shared load
+// layer, and as the chain runs it: prescale-chain), and the oracle
 // (which already releases every replica no second of the next cold-start
 // horizon needs, and starts one exactly that far ahead).
-func NewZero(name string) (sim.Policy, error) {
+func NewZero(name string, o Options) (sim.Policy, error) {
 	switch name {
 	case "keepalive":
 		return KeepAlive{Duration: 600}, nil
@@ -27,6 +30,8 @@ func NewZero(name string) (sim.Policy, error) {
 		return Hybrid{Config: DefaultHybrid()}, nil
 	case "prescale":
 		return DefaultPrescaleZero(), nil
+	case sim.ChainCurve:
+		return NewPrescaleChain(o.Prescale), nil
 	case "oracle":
 		return Oracle{}, nil
 	}
@@ -34,8 +39,8 @@ func NewZero(name string) (sim.Policy, error) {
 }
 
 // ParseZero is Parse for the scale-to-zero regime.
-func ParseZero(list string) ([]sim.Policy, error) {
-	return parseList(list, ZeroNames(), NewZero)
+func ParseZero(list string, o Options) ([]sim.Policy, error) {
+	return parseList(list, ZeroNames(), func(n string) (sim.Policy, error) { return NewZero(n, o) })
 }
 
 // Curve is one policy's knob sweep for a Pareto frontier.
@@ -48,9 +53,9 @@ type Curve struct {
 
 // ZeroCurves are the sweeps of the frontier benchmark: the fixed
 // keep-alive 1–120 min, KPA's scale-to-zero grace period, the hybrid's
-// head/tail percentiles, prescale's cold-start cost W; the oracle is one
-// point.
-func ZeroCurves() []Curve {
+// head/tail percentiles, prescale's cold-start cost W; prescale as the
+// chain runs it and the oracle are one point each.
+func ZeroCurves(o Options) []Curve {
 	var cs []Curve
 	ka := Curve{Policy: "keepalive", Knob: "keep-alive"}
 	for _, m := range []int{1, 2, 5, 10, 20, 30, 60, 120} {
@@ -77,6 +82,8 @@ func ZeroCurves() []Curve {
 		pz.Points = append(pz.Points, p)
 		pz.Values = append(pz.Values, p.Settings.ColdStartCost.String())
 	}
+	pc := NewPrescaleChain(o.Prescale)
+	ch := Curve{Policy: sim.ChainCurve, Knob: "cold-start cost W (the default)", Points: []sim.Policy{pc}, Values: []string{pc.Zero.ColdStartCost.String()}}
 	or := Curve{Policy: "oracle", Knob: "—", Points: []sim.Policy{Oracle{}}, Values: []string{"—"}}
-	return append(cs, ka, kpa, hy, pz, or)
+	return append(cs, ka, kpa, hy, pz, ch, or)
 }

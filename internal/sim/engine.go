@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, fns []FunctionSpec, p Policy) (Result,
 	}
 	for _, o := range outs { // fixed order: deterministic float sums
 		res.Metrics.Merge(&o.m)
-		res.PerFn = append(res.PerFn, FnStat{Arrivals: o.m.Arrivals, Cold: o.m.ColdInvocations})
+		res.PerFn = append(res.PerFn, FnStat{Arrivals: o.m.Arrivals, Cold: o.m.ColdInvocations, Wasted: o.m.WastedSeconds})
 		for i, v := range o.load {
 			res.Load[i] += v
 		}

@@ -122,9 +122,10 @@ func (m *Metrics) ColdPct() float64 {
 	return 100 * float64(m.ColdInvocations) / float64(m.Arrivals)
 }
 
-// FnStat is one function's cold-start count.
+// FnStat is one function's cold starts and wasted replica time.
 type FnStat struct {
 	Arrivals, Cold int64
+	Wasted         float64 // wasted replica-seconds
 }
 
 // Pct returns 100·n/Requests.

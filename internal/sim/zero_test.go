@@ -36,7 +36,7 @@ func TestScaleFromZero(t *testing.T) {
 	if math.Abs(m.ReplicaSeconds-60) > 1e-9 || math.Abs(m.WastedSeconds-59) > 1e-9 {
 		t.Fatalf("replica-seconds %g (want 60), wasted %g (want 59)", m.ReplicaSeconds, m.WastedSeconds)
 	}
-	if len(r.PerFn) != 1 || r.PerFn[0] != (FnStat{Arrivals: 2, Cold: 2}) {
+	if len(r.PerFn) != 1 || r.PerFn[0] != (FnStat{Arrivals: 2, Cold: 2, Wasted: 59}) {
 		t.Fatalf("per function %+v", r.PerFn)
 	}
 }

@@ -231,7 +231,9 @@ func ZeroMarkdown(fronts []ZeroFrontier, o ZeroBenchOptions, wall time.Duration)
 	w("DecideZero fed per 5 s tick like load-probe (histogram plan, periodicity, fixed 15 min keep-alive until 8 idle times),\n")
 	w("2 s chain lag; *oracle* = knows the arrivals, starts a replica one worst-case cold start ahead and releases it when no second\n")
 	w("of the next cold-start horizon needs it. keepalive, hybrid and prescale share one load layer for replicas beyond the first\n")
-	w("(reactive, 60 s stabilization), so their curves differ only in the zero decision; pre-warms start 15 s ahead.\n\n")
+	w("(reactive, 60 s stabilization), so their curves differ only in the zero decision; pre-warms start 15 s ahead.\n")
+	w("*prescale-chain* is prescale whole, as the functions run it: the predictor's forecast step and the scaler's load policy\n")
+	w("above one replica, its zero decision below, combined by decide.WithZero (one point, at the default W).\n\n")
 	for _, fr := range fronts {
 		w("### %s\n\n", fr.Name)
 		w("%d functions, %d minutes — %s. ![%s frontier](%s_zero.png)\n\n", len(fr.Loaded.Functions), fr.Loaded.Minutes, fr.Trace.Why, fr.Name, fr.Name)
@@ -244,6 +246,7 @@ func ZeroMarkdown(fronts []ZeroFrontier, o ZeroBenchOptions, wall time.Duration)
 			}
 		}
 		w("\n%s\n", targetCheck(fr))
+		w("%s", chainCheck(fr))
 	}
 	return b.Bytes()
 }
@@ -265,6 +268,9 @@ func targetCheck(fr ZeroFrontier) string {
 		wr/3600, ref.Metrics.ColdPct(), ref.P75)
 	b.WriteString("| policy | cold-start % | vs keep-alive | p75 function % |\n|---|---:|---:|---:|\n")
 	for _, pol := range fr.Order {
+		if pol == ChainCurve {
+			continue
+		}
 		c, p75, ok := At(fr.Curves[pol], wr)
 		if !ok {
 			fmt.Fprintf(&b, "| %s | not reached (curve spans %s) | | |\n", pol, wasteSpan(fr.Curves[pol]))
@@ -288,7 +294,7 @@ func dominance(fr ZeroFrontier) string {
 	b.WriteString("Frontier check — at each point of the other curves inside prescale's waste range, prescale's curve (interpolated) against it:\n\n")
 	b.WriteString("| vs | points compared | prescale fewer pooled | prescale p75 ≤ theirs | points outside prescale's range |\n|---|---:|---:|---:|---:|\n")
 	for _, pol := range fr.Order {
-		if pol == "prescale" || pol == "oracle" {
+		if pol == "prescale" || pol == "oracle" || pol == ChainCurve {
 			continue
 		}
 		n, pooled, p75, out := 0, 0, 0, 0
@@ -309,6 +315,32 @@ func dominance(fr ZeroFrontier) string {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", pol, n, pooled, p75, out)
 	}
 	return b.String()
+}
+
+// ChainCurve names the curve of prescale as the chain runs it (forecast
+// load policy + zero decision through decide.WithZero), one point at the
+// default W; chainCheck sets it beside the prescale curve's point at the
+// same W, which runs the zero decision on the shared load layer.
+const ChainCurve = "prescale-chain"
+
+func chainCheck(fr ZeroFrontier) string {
+	ch := fr.Curves[ChainCurve]
+	if len(ch) == 0 {
+		return ""
+	}
+	c := ch[0]
+	for _, p := range fr.Curves["prescale"] {
+		if p.Value != c.Value {
+			continue
+		}
+		a, b := c.Metrics, p.Metrics
+		return fmt.Sprintf("The chain as shipped (*%s*: the forecast load policy and the zero decision combined by decide.WithZero, as functions/scaler does) at W = %s: "+
+			"%d cold-start invocations (%.3f %%, p75 function %.1f %%), %.1f wasted and %.1f replica-hours — against the prescale curve's point at the same W on the shared load layer: "+
+			"%.2f× its cold starts, %.2f× its wasted and %.2f× its replica-hours.\n\n",
+			ChainCurve, c.Value, a.ColdInvocations, a.ColdPct(), c.P75, a.WastedSeconds/3600, a.ReplicaSeconds/3600,
+			float64(a.ColdInvocations)/math.Max(float64(b.ColdInvocations), 1), a.WastedSeconds/math.Max(b.WastedSeconds, 1e-9), a.ReplicaSeconds/math.Max(b.ReplicaSeconds, 1e-9))
+	}
+	return ""
 }
 
 func wasteSpan(pts []ZeroPoint) string {
