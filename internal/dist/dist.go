@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -104,7 +105,10 @@ func ParseDist(s string) (Dist, error) {
 		}
 		lo, err1 := parseSec(parts[0])
 		hi, err2 := parseSec(parts[1])
-		if err1 != nil || err2 != nil || hi < lo {
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("distribution %q: want 0 <= LO <= HI durations: %w", s, err)
+		}
+		if hi < lo {
 			return nil, fmt.Errorf("distribution %q: want 0 <= LO <= HI durations", s)
 		}
 		return uniformDist{lo, hi}, nil
@@ -120,7 +124,7 @@ func ParseDist(s string) (Dist, error) {
 		if err != nil || sg < 0 || sg > 3 {
 			return nil, fmt.Errorf("distribution %q: sigma must be a number in [0, 3]", s)
 		}
-		mx := m * math.Exp(3*sg)
+		mx := math.Min(m*math.Exp(3*sg), maxSeconds)
 		if len(parts) == 3 {
 			if mx, err = parseSec(parts[2]); err != nil || mx < m {
 				return nil, fmt.Errorf("distribution %q: max must be a duration >= the median", s)
@@ -131,11 +135,18 @@ func ParseDist(s string) (Dist, error) {
 	return nil, fmt.Errorf("distribution %q: unknown kind %q (fixed, uniform, lognormal)", s, kind)
 }
 
+// maxSeconds is the longest time.Duration in seconds: Duration samples
+// convert to one.
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+
 func parseSec(s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("duration %q must be finite and >= 0", s)
+		}
+		if f > maxSeconds {
+			return 0, fmt.Errorf("duration %q too large: at most %g seconds (a time.Duration, about 292 years)", s, maxSeconds)
 		}
 		return f, nil
 	}

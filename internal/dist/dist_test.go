@@ -31,9 +31,15 @@ func TestParseDelay(t *testing.T) {
 		"lognormal:2.5s,0.35,20s": "above the allowed",
 		"lognormal:2.5s,5,10s":    "sigma",
 		"gamma:1,2":               "unknown kind",
+		"fixed:1e300":             "too large",
+		"uniform:0,18446744074":   "too large",
+		"fixed:NaN":               "finite",
 	}
 	for in, want := range bad {
 		_, err := ParseDelay(in, 10*time.Second)
+		if strings.Contains(in, "e300") || strings.Contains(in, "1844") || strings.Contains(in, "NaN") {
+			_, err = ParseDist(in) // unbounded by a max: the parser's own bound
+		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want one containing %q", in, err, want)
 		}

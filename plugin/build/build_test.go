@@ -421,7 +421,8 @@ func Handle(req handler.Request) (handler.Response, error) {
 	})
 
 	t.Run("bad settings exit with a message", func(t *testing.T) {
-		for _, env := range []string{"upstream_url=http://127.0.0.1", "upstream_url=http://127.0.0.1:99999", "read_timeout=soon", "write_timeout=-1"} {
+		for _, env := range []string{"upstream_url=http://127.0.0.1", "upstream_url=http://127.0.0.1:99999", "read_timeout=soon", "write_timeout=-1",
+			"read_timeout=18446744074", "write_timeout=NaN", "healthcheck_interval=+Inf", "read_timeout=1e300s"} {
 			cmd := exec.Command(a.Command[0])
 			cmd.Dir = a.Dir
 			cmd.Env = append(os.Environ(), "upstream_url=http://127.0.0.1:1", env)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -184,15 +185,25 @@ func listenAddr(raw string) (string, error) {
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
-// durationEnv parses a Go duration or a whole number of seconds.
+// durationEnv parses a Go duration or a whole number of seconds. It is the
+// one duration parser of this module (a function's build, which cannot
+// import prescale's pkg/faas.ParseDuration; it refuses the same values):
+// negative, NaN, Inf and more seconds than a time.Duration holds
+// ("18446744074" would otherwise wrap around to 290ms) are errors naming
+// the variable.
 func durationEnv(name string, def time.Duration) (time.Duration, error) {
 	v := strings.TrimSpace(os.Getenv(name))
 	if v == "" {
 		return def, nil
 	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
+	const maxSeconds = math.MaxInt64 / int64(time.Second)
+	if strings.Trim(strings.TrimLeft(v, "+-"), "0123456789") == "" && strings.TrimLeft(v, "+-") != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case strings.HasPrefix(v, "-"):
 			return 0, fmt.Errorf("%s=%q: must not be negative", name, v)
+		case err != nil || n > maxSeconds:
+			return 0, fmt.Errorf("%s=%q: too large: at most %d seconds", name, v, maxSeconds)
 		}
 		return time.Duration(n) * time.Second, nil
 	}
