@@ -127,8 +127,8 @@ var ErrNoFeatures = errors.New("no known feature in the vector")
 // ParseFeatures decodes a seed-style JSON feature vector, e.g.
 // {"p50":0.02,"p90":0.05,"p99":0.1,"error_rate":0,"status_200":100,"status_500":0}.
 // Keys are matched case- and punctuation-insensitively; unknown keys are
-// returned so the caller can report them; a non-numeric or negative value is
-// an error naming the key. A missing failure ratio is computed.
+// returned so the caller can report them; a non-numeric or negative value
+// (or replicas above MaxReplicasLimit) is an error naming the key. A missing failure ratio is computed.
 func ParseFeatures(body []byte) (Features, []string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -154,6 +154,9 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 		}
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return Features{}, unknown, fmt.Errorf("feature %q must be a finite number >= 0, got %v", k, v)
+		}
+		if ft.name == "replicas" && v > MaxReplicasLimit {
+			return Features{}, unknown, fmt.Errorf("feature %q must be a replica count in 0..%d, got %v", k, MaxReplicasLimit, v)
 		}
 		ft.set(&f, v)
 		known++

@@ -128,7 +128,9 @@ func ParseZeroSettings(labels map[string]string, def ZeroSettings) (ZeroSettings
 		}
 		d, err := parseDuration(v)
 		if err != nil {
-			if f, ferr := strconv.ParseFloat(v, 64); ferr == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			// Fractional seconds ("1.5"), converted only within the range
+			// (a float beyond it has no time.Duration).
+			if f, ferr := strconv.ParseFloat(v, 64); ferr == nil && f >= lo.Seconds() && f <= hi.Seconds() {
 				d, err = time.Duration(f*float64(time.Second)), nil
 			}
 		}
