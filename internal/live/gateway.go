@@ -11,7 +11,8 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
+
+	"github.com/prescale/prescale/pkg/source"
 )
 
 // Gateway is what the runner needs from an OpenFaaS gateway.
@@ -101,7 +102,7 @@ func (g *HTTPGateway) Scale(ctx context.Context, function string, replicas int) 
 // started, completed (every code), the latency sum and the plugin's
 // waits for a replica start. Absent series are 0 (no request yet).
 func ParseMetrics(text []byte, function string) (Sample, error) {
-	fams, err := (&expfmt.TextParser{}).TextToMetricFamilies(bytes.NewReader(text))
+	fams, err := source.ParseText(bytes.NewReader(text))
 	if err != nil {
 		return Sample{}, fmt.Errorf("gateway metrics: %w", err)
 	}

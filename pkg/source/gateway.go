@@ -54,14 +54,27 @@ func (s Snapshot) Completed() float64 {
 	return n
 }
 
+// MaxMetricValue bounds every gateway counter, gauge, histogram sum and
+// bucket count ParseMetrics accepts: 1e15 (a million requests a second
+// for 30 years), so sums over codes and deltas stay finite.
+const MaxMetricValue = 1e15
+
+// ErrMetrics is wrapped by ParseMetrics' errors.
+var ErrMetrics = errors.New("invalid metrics exposition")
+
 // ParseMetrics reads a Prometheus text exposition and returns each
 // function's snapshot, keyed by the function_name label as exposed
-// (e.g. "hello-python" or "hello-python.openfaas-fn").
+// (e.g. "hello-python" or "hello-python.openfaas-fn"). A gateway metric
+// whose value is NaN, infinite, negative or above MaxMetricValue (or a
+// latency bucket bound that is negative or NaN) is an error naming the
+// metric and the function.
 func ParseMetrics(r io.Reader, at time.Time) (map[string]Snapshot, error) {
-	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(r)
+	fams, err := ParseText(r)
 	if err != nil {
-		return nil, fmt.Errorf("parse metrics exposition: %w", err)
+		return nil, err
+	}
+	if err := checkMetrics(fams); err != nil {
+		return nil, err
 	}
 	out := map[string]Snapshot{}
 	get := func(fn string) Snapshot {
@@ -123,6 +136,69 @@ func ParseMetrics(r io.Reader, at time.Time) (map[string]Snapshot, error) {
 		}
 	}
 	return out, nil
+}
+
+// ParseText parses a Prometheus text exposition into metric families; its
+// errors wrap ErrMetrics. It is the one place prescale calls expfmt's text
+// parser, which panics (nil dereference in startLabelName, prometheus/common
+// v0.65.0) on a label block with no metric name after a comment line
+// ("#…\n{}0", found by FuzzParseMetrics): the panic is turned into an error.
+func ParseText(r io.Reader) (fams map[string]*dto.MetricFamily, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fams, err = nil, fmt.Errorf("%w: the text parser failed on malformed input: %v", ErrMetrics, v)
+		}
+	}()
+	var p expfmt.TextParser
+	fams, err = p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetrics, err)
+	}
+	return fams, nil
+}
+
+// checkMetrics bounds the values of the gateway's metric families.
+func checkMetrics(fams map[string]*dto.MetricFamily) error {
+	for _, name := range []string{MetricInvocations, MetricStarted, MetricReplicas, MetricSeconds} {
+		f := fams[name]
+		if f == nil {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			fn := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "function_name" {
+					fn = l.GetValue()
+				}
+			}
+			bad := func(what string, v float64) error {
+				return fmt.Errorf("%w: %s{function_name=%q} %s %v: want a finite number in 0..%g", ErrMetrics, name, fn, what, v, MaxMetricValue)
+			}
+			ok := func(v float64) bool { return v >= 0 && v <= MaxMetricValue } // false for NaN
+			if v := value(m); !ok(v) {
+				return bad("value", v)
+			}
+			h := m.GetHistogram()
+			if h == nil {
+				continue
+			}
+			if !ok(h.GetSampleSum()) {
+				return bad("sum", h.GetSampleSum())
+			}
+			if !ok(float64(h.GetSampleCount())) {
+				return bad("count", float64(h.GetSampleCount()))
+			}
+			for _, b := range h.GetBucket() {
+				if !ok(float64(b.GetCumulativeCount())) {
+					return bad("bucket count", float64(b.GetCumulativeCount()))
+				}
+				if le := b.GetUpperBound(); math.IsNaN(le) || le < 0 {
+					return bad("bucket bound le", le)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func value(m *dto.Metric) float64 {
