@@ -13,10 +13,10 @@ import (
 // on a nameless label block is an error too.
 func TestParseMetricsBounds(t *testing.T) {
 	for in, want := range map[string]string{
-		`gateway_function_invocation_total{code="200",function_name="f"} NaN`:                                                        `gateway_function_invocation_total{function_name="f"} value NaN`,
-		`gateway_function_invocation_started{function_name="g"} -3`:                                                                  `gateway_function_invocation_started{function_name="g"} value -3`,
-		`gateway_service_count{function_name="h"} 1e300`:                                                                             `gateway_service_count{function_name="h"} value 1e+300`,
-		"# TYPE gateway_functions_seconds histogram\n" + `gateway_functions_seconds_sum{code="200",function_name="i"} +Inf`:          `sum +Inf`,
+		`gateway_function_invocation_total{code="200",function_name="f"} NaN`:                                                       `gateway_function_invocation_total{function_name="f"} value NaN`,
+		`gateway_function_invocation_started{function_name="g"} -3`:                                                                 `gateway_function_invocation_started{function_name="g"} value -3`,
+		`gateway_service_count{function_name="h"} 1e300`:                                                                            `gateway_service_count{function_name="h"} value 1e+300`,
+		"# TYPE gateway_functions_seconds histogram\n" + `gateway_functions_seconds_sum{code="200",function_name="i"} +Inf`:         `sum +Inf`,
 		"# TYPE gateway_functions_seconds histogram\n" + `gateway_functions_seconds_bucket{code="200",function_name="j",le="-1"} 1`: `bucket bound le -1`,
 		"#0\n{}0": "the text parser failed",
 	} {
