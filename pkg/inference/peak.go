@@ -77,7 +77,7 @@ func (s *ForecasterSpec) validate() error {
 			return fmt.Errorf("method %s needs parameter %q", s.Method, p)
 		}
 	}
-	for _, p := range []string{"window", "period", "fit_window", "mean_window", "trend_window", "sigma_window"} {
+	for _, p := range []string{"window", "period", "fit_window", "mean_window", "trend_window", "sigma_window", "seasons"} {
 		if v, ok := s.Params[p]; ok && (v < 1 || v > 100000 || v != math.Trunc(v)) {
 			return fmt.Errorf("parameter %q = %v must be a whole number in 1..100000", p, v)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/prescale/prescale/pkg/decide"
 )
 
 // ReplicaModel is the seed-style model: a standardised feature vector in, a
@@ -62,7 +64,14 @@ func (m *ReplicaModel) PredictVector(x []float64) (ReplicaPrediction, error) {
 		return ReplicaPrediction{}, fmt.Errorf("model %s: %w", m.art.Version, err)
 	}
 	raw := m.art.Forest.Predict(m.art.Scaler.Standardise(x))
-	return ReplicaPrediction{Replicas: max(1, int(math.Round(raw))), Raw: raw, Model: m.art.Name, Version: m.art.Version}, nil
+	if math.IsNaN(raw) || math.IsInf(raw, 0) {
+		// Finite leaves can still sum past the float range.
+		return ReplicaPrediction{}, fmt.Errorf("model %s: the forest's answer %v is not a finite number", m.art.Version, raw)
+	}
+	// Clamped before the conversion: a float beyond the int range has no
+	// defined int value.
+	n := int(math.Round(math.Min(math.Max(raw, 1), decide.MaxReplicasLimit)))
+	return ReplicaPrediction{Replicas: n, Raw: raw, Model: m.art.Name, Version: m.art.Version}, nil
 }
 
 // PredictNamed predicts from a map of named features. Every feature the
