@@ -189,6 +189,10 @@ func WriteCSV(w io.Writer, ws []Window) error {
 	return nil
 }
 
+// maxDatasetCount bounds a dataset's whole-number columns (replicas,
+// repeat, label): a float beyond the int range has no defined int value.
+const maxDatasetCount = 1_000_000
+
 // ReadCSV reads a dataset written by WriteCSV.
 func ReadCSV(r io.Reader) ([]Window, error) {
 	c := csv.NewReader(r)
@@ -217,6 +221,11 @@ func ReadCSV(r io.Reader) ([]Window, error) {
 				return nil, fmt.Errorf("dataset line %d column %s: %q is not a finite number >= 0", li+2, header[i], rec[i])
 			}
 			v[i] = x
+		}
+		for _, i := range []int{1, 2, 13} { // replicas, repeat, label: whole numbers
+			if v[i] != math.Trunc(v[i]) || v[i] > maxDatasetCount {
+				return nil, fmt.Errorf("dataset line %d column %s: %q is not a whole number in 0..%d", li+2, header[i], rec[i], maxDatasetCount)
+			}
 		}
 		out = append(out, Window{Rate: v[0], Replicas: int(v[1]), Repeat: int(v[2]), P50: v[3], P90: v[4], P99: v[5],
 			MeanLatency: v[6], ErrorRate: v[7], Status200: v[8], Status500: v[9], FailureRatio: v[10], RPS: v[11],

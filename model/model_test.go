@@ -316,6 +316,18 @@ func TestDatasetCSVRoundTripAndBadInput(t *testing.T) {
 	if _, err := ReadCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
 		t.Fatal("wrong header accepted")
 	}
+	// Whole-number columns beyond the int range (1e300 replicas became a
+	// negative int) or fractional are errors naming the column.
+	head, row, _ := strings.Cut(buf.String(), "\n")
+	row, _, _ = strings.Cut(row, "\n")
+	for col, v := range map[int]string{1: "1e300", 2: "2.5", 13: "1e19"} {
+		f := strings.Split(row, ",")
+		f[col] = v
+		in := head + "\n" + strings.Join(f, ",") + "\n"
+		if _, err := ReadCSV(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), "column "+csvHeader()[col]) || !strings.Contains(err.Error(), "whole number") {
+			t.Errorf("column %d = %s: %v", col, v, err)
+		}
+	}
 }
 
 func TestParseRealHeyCSV(t *testing.T) {
