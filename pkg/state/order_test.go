@@ -19,7 +19,9 @@ func TestHistoryStaysInTimeOrder(t *testing.T) {
 	s, _ := open(t, state.DefaultConfig())
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(sec int) decide.Sample { return decide.Sample{Function: "fn", At: t0.Add(time.Duration(sec) * time.Second), RPS: float64(sec)} }
+	at := func(sec int) decide.Sample {
+		return decide.Sample{Function: "fn", At: t0.Add(time.Duration(sec) * time.Second), RPS: float64(sec)}
+	}
 	if _, err := s.AppendHistory(ctx, "fn", at(10)); err != nil {
 		t.Fatal(err)
 	}
