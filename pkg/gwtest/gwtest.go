@@ -14,6 +14,7 @@ import (
 	"github.com/openfaas/faas-provider/types"
 
 	"github.com/prescale/prescale/pkg/chainauth"
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // Async is one recorded /async-function call.
@@ -56,7 +57,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		f, ok := g.functions[r.PathValue("name")]
+		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
@@ -75,7 +76,7 @@ func New(t testing.TB) *Gateway {
 			http.Error(w, "scale failed", http.StatusInternalServerError)
 			return
 		}
-		f, ok := g.functions[r.PathValue("name")]
+		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
@@ -109,6 +110,20 @@ func New(t testing.TB) *Gateway {
 	g.Server = httptest.NewServer(mux)
 	t.Cleanup(g.Close)
 	return g
+}
+
+// resolve is the function a /system/…/{name} request addresses, as the
+// providers read it: "name.openfaas-fn" (the default namespace, also as
+// ?namespace=) is "name". Call with g.mu held.
+func (g *Gateway) resolve(r *http.Request) string {
+	name := r.PathValue("name")
+	if fn, ns := faas.SplitName(name); ns == faas.DefaultNamespace {
+		name = fn
+	}
+	if ns := r.URL.Query().Get("namespace"); ns != "" && ns != faas.DefaultNamespace {
+		return name + "." + ns // not served: 404
+	}
+	return name
 }
 
 func (g *Gateway) auth(h http.HandlerFunc) http.HandlerFunc {
