@@ -177,13 +177,14 @@ func (k Keys) Verify(leg string, payload []byte, a *Auth, now time.Time, maxAge 
 	}
 	// The age is checked after the signature: a forged timestamp is a
 	// forgery, not a stale message.
+	// Times, not durations, are compared: a timestamp centuries away
+	// cannot overflow a time.Duration into looking fresh.
 	at := a.Time()
-	age := now.Sub(at)
 	switch {
-	case age > maxAge:
-		return fmt.Errorf("%w: signed %s ago at %s, more than stale_after %s", ErrStale, age.Round(time.Millisecond), at.Format(time.RFC3339Nano), maxAge)
-	case -age > maxAge:
-		return fmt.Errorf("%w: signed %s in the future at %s, more than stale_after %s (clock skew?)", ErrStale, (-age).Round(time.Millisecond), at.Format(time.RFC3339Nano), maxAge)
+	case at.Before(now.Add(-maxAge)):
+		return fmt.Errorf("%w: signed %s ago at %s, more than stale_after %s", ErrStale, now.Sub(at).Round(time.Millisecond), at.Format(time.RFC3339Nano), maxAge)
+	case at.After(now.Add(maxAge)):
+		return fmt.Errorf("%w: signed %s in the future at %s, more than stale_after %s (clock skew?)", ErrStale, at.Sub(now).Round(time.Millisecond), at.Format(time.RFC3339Nano), maxAge)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package chainauth
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,17 @@ func TestSignVerify(t *testing.T) {
 				t.Fatalf("%v, want %v (%q)", err, tc.want, tc.words)
 			}
 		})
+	}
+	// A validly signed timestamp centuries away is stale, not fresh by
+	// overflow.
+	for _, far := range []int64{math.MaxInt64, math.MinInt64, 1 << 62, -(1 << 62)} {
+		b, err := k.Sign(LegPrediction, body, time.UnixMilli(far), "far")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Verify(LegPrediction, body, &b, t0, 90*time.Second); !errors.Is(err, ErrStale) {
+			t.Errorf("timestamp %d: %v, want stale", far, err)
+		}
 	}
 	// Exactly stale_after old is still fresh.
 	if err := k.Verify(LegPrediction, body, &a, t0.Add(90*time.Second), 90*time.Second); err != nil {
@@ -133,4 +145,21 @@ func TestSignRefuses(t *testing.T) {
 	if err != nil || !ValidID(id) || len(id) != 32 {
 		t.Fatalf("NewID %q %v", id, err)
 	}
+}
+
+// FuzzVerify: any signature fields and body give an error or, only for a
+// genuine signature, nil — never a panic, never a forged acceptance.
+func FuzzVerify(f *testing.F) {
+	k := MustKeys(keyA)
+	good, _ := k.Sign(LegProbe, []byte("body"), t0, "id-1")
+	f.Add([]byte("body"), good.Timestamp, good.ID, good.Sig)
+	f.Add([]byte(""), int64(0), "", "")
+	f.Add([]byte("x"), int64(-1), "a\nb", strings.Repeat("0", 64))
+	f.Fuzz(func(t *testing.T, body []byte, ts int64, id, sig string) {
+		a := Auth{Timestamp: ts, ID: id, Sig: sig}
+		err := k.Verify(LegProbe, body, &a, t0, time.Minute)
+		if err == nil && !(string(body) == "body" && ts == good.Timestamp && id == good.ID && strings.EqualFold(sig, good.Sig)) {
+			t.Fatalf("forged signature accepted: %q %+v", body, a)
+		}
+	})
 }
