@@ -119,6 +119,13 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	if p.creds, err = secrets.EnsureCredentials(dir, p.store); err != nil {
 		return nil, err
 	}
+	// The chain's HMAC key (stack.yml lists it for load-probe, predictor
+	// and scaler): random on first start, kept after.
+	if created, err := secrets.EnsureChainKey(p.store); err != nil {
+		return nil, err
+	} else if created {
+		logger.Info("created secret "+secrets.ChainKey+" (the chain's signing key)", "dir", p.store.Dir())
+	}
 
 	rc := cfg.Runtime
 	if rc.BaseDir == "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +130,48 @@ func TestEnsureCredentials(t *testing.T) {
 	c3, err := EnsureCredentials(dir, s)
 	if err != nil || c3.Password != "pw-x" {
 		t.Errorf("trimmed: %q %v", c3.Password, err)
+	}
+}
+
+// The chain key is created once, random, and kept across restarts (also a
+// rotated two-line one); a broken one is an error naming the secret.
+func TestEnsureChainKey(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := EnsureChainKey(s)
+	if err != nil || !created {
+		t.Fatalf("first start: %v %v", created, err)
+	}
+	first, _ := ReadTrimmed(filepath.Join(s.Dir(), ChainKey))
+	if len(first) != 64 {
+		t.Fatalf("key %d characters, want 64 hex digits", len(first))
+	}
+	if created, err := EnsureChainKey(s); err != nil || created {
+		t.Fatalf("second start: %v %v", created, err)
+	}
+	if again, _ := ReadTrimmed(filepath.Join(s.Dir(), ChainKey)); again != first {
+		t.Fatal("the key changed on a restart")
+	}
+	other, _ := Open(t.TempDir())
+	if _, err := EnsureChainKey(other); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := ReadTrimmed(filepath.Join(other.Dir(), ChainKey)); k == first {
+		t.Fatal("two platforms got the same key")
+	}
+	rotated := first + "\n0123456789abcdef0123456789abcdef\n"
+	if err := s.Update(ChainKey, []byte(rotated)); err != nil {
+		t.Fatal(err)
+	}
+	if created, err := EnsureChainKey(s); err != nil || created {
+		t.Fatalf("rotated key: %v %v", created, err)
+	}
+	if err := s.Update(ChainKey, []byte("short")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureChainKey(s); err == nil || !strings.Contains(err.Error(), ChainKey) {
+		t.Fatalf("a 5-byte key: %v", err)
 	}
 }
