@@ -125,9 +125,23 @@ func DefaultNames() Names {
 func (n Names) subject(function string) string    { return n.Subject + "." + function }
 func (n Names) dlqSubject(function string) string { return n.DLQSubject + "." + function }
 
+// streamLimits bound the two streams (Config's QueueMax*, DLQMax*,
+// DuplicateWindow).
+type streamLimits struct {
+	queueMsgs, queueBytes, dlqBytes int64
+	dlqAge, duplicates              time.Duration
+}
+
+func limitsOf(c Config) streamLimits {
+	return streamLimits{queueMsgs: c.QueueMaxMsgs, queueBytes: c.QueueMaxBytes, dlqBytes: c.DLQMaxBytes, dlqAge: c.DLQMaxAge, duplicates: c.DuplicateWindow}
+}
+
 // ensureStreams creates (or updates) the work-queue stream and the
-// dead-letter stream, both on file storage.
-func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
+// dead-letter stream, both on file storage, with their limits: both
+// discard new messages when full (a refused publish is an error to its
+// caller; nothing stored is dropped), the work queue never ages messages
+// out, dead letters are kept for dlqAge.
+func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names, l streamLimits) error {
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        n.Stream,
 		Description: "prescale asynchronous invocations (one subject per function)",
@@ -135,6 +149,9 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.WorkQueuePolicy,
 		Discard:     jetstream.DiscardNew,
+		MaxMsgs:     l.queueMsgs,
+		MaxBytes:    l.queueBytes,
+		Duplicates:  l.duplicates,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", n.Stream, err)
@@ -146,6 +163,9 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
+		MaxBytes:    l.dlqBytes,
+		MaxAge:      l.dlqAge,
+		Duplicates:  l.duplicates,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", n.DLQStream, err)

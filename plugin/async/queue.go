@@ -78,7 +78,7 @@ func New(cfg Config) (*Queue, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.PublishTimeout+10e9)
 	defer cancel()
-	if err := ensureStreams(ctx, q.js, q.names); err != nil {
+	if err := ensureStreams(ctx, q.js, q.names, limitsOf(cfg)); err != nil {
 		q.shutdownNATS()
 		return nil, fmt.Errorf("async: %w", err)
 	}
@@ -187,7 +187,7 @@ func (q *Queue) ensurePool(ctx context.Context, fn string) (*pool, error) {
 		FilterSubject: q.names.subject(fn),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    -1,
+		MaxDeliver:    q.cfg.MaxAttempts + q.cfg.DeadLetterRetries,
 		MaxAckPending: 10000,
 		MaxWaiting:    1024,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
