@@ -32,6 +32,7 @@ var fnServer string
 func TestMain(m *testing.M) {
 	// Re-exec trick: the test binary doubles as `prescale watchdog` for fork mode.
 	testenv.ServeWatchdogIfAsked()
+	serveHostIfAsked()
 	dir, err := os.MkdirTemp("", "prescale-runtime-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
