@@ -159,17 +159,16 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	}
 
 	p.api, err = api.New(api.Config{
-		Runtime:      p.rt,
-		Images:       p.images,
-		Secrets:      p.store,
-		Metrics:      p.metrics,
-		Credentials:  &auth.BasicAuthCredentials{User: p.creds.User, Password: p.creds.Password},
-		FunctionsDir: filepath.Join(dir, "functions"),
-		BodyLimit:    cfg.BodyLimit,
-		Env:          p.functionEnv,
-		Version:      versionInfo(),
-		LogsTimeout:  cfg.WriteTimeout,
-		Logger:       logger.With("component", "api"),
+		Runtime:     p.rt,
+		Images:      p.images,
+		Secrets:     p.store,
+		Metrics:     p.metrics,
+		Credentials: &auth.BasicAuthCredentials{User: p.creds.User, Password: p.creds.Password},
+		BodyLimit:   cfg.BodyLimit,
+		Env:         p.functionEnv,
+		Version:     versionInfo(),
+		LogsTimeout: cfg.WriteTimeout,
+		Logger:      logger.With("component", "api"),
 	})
 	if err != nil {
 		p.closeRuntime()

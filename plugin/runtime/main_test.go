@@ -38,6 +38,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Traversable by the unprivileged user of TestRunAsIsolatesReplicas.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	fnServer = filepath.Join(dir, "fnserver")
 	goBin, err := exec.LookPath("go")
 	if err != nil {

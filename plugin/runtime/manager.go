@@ -95,7 +95,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.BaseDir, 0o755); err != nil {
 		return nil, fmt.Errorf("runtime base dir: %w", err)
 	}
-	runDir, runLock, err := createRunDir(cfg.BaseDir, cfg.Logger)
+	runDir, runLock, err := createRunDir(cfg.BaseDir, cfg.Logger, cfg.RunAs != nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,11 +22,17 @@ const runDirLock = ".owner.lock"
 // Manager's lifetime (the kernel drops the lock when the process dies,
 // even by SIGKILL). Run directories under base that nobody holds are the
 // leftovers of a Manager that died without Close, and are removed.
-func createRunDir(base string, log *slog.Logger) (dir string, lock *os.File, err error) {
+func createRunDir(base string, log *slog.Logger, runAs bool) (dir string, lock *os.File, err error) {
 	sweepRunDirs(base, log)
 	dir, err = os.MkdirTemp(base, runDirPrefix)
 	if err != nil {
 		return "", nil, fmt.Errorf("runtime run dir: %w", err)
+	}
+	if runAs { // replicas of another user traverse it to their own dirs, and cannot list it
+		if err := os.Chmod(dir, 0o711); err != nil {
+			_ = os.RemoveAll(dir)
+			return "", nil, fmt.Errorf("runtime run dir: %w", err)
+		}
 	}
 	lock, err = lockRunDir(dir)
 	if err != nil {
@@ -75,4 +83,11 @@ func sweepRunDirs(base string, log *slog.Logger) {
 		}
 		log.Info("removed the run dir of a Manager that did not close", "dir", dir)
 	}
+}
+
+// randomSuffix is 8 random hex digits.
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
 }
