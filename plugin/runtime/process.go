@@ -62,6 +62,15 @@ func (m *Manager) spawn(r *replica) (*process, error) {
 	if err := m.own(tmp); err != nil {
 		return nil, err
 	}
+	if m.cfg.RunAs != nil {
+		cmdv, err := runAsCommand(s.Command, os.Getenv("PATH"))
+		if err != nil {
+			fn.logs.add(r.id, "prescale: "+err.Error())
+			m.log.Error("replica command", "function", fn.name, "replica", r.id, "err", err)
+			return nil, err
+		}
+		s.Command = cmdv
+	}
 	argv := s.Command
 	if s.Mode == ModeFork {
 		argv = m.cfg.WatchdogCommand
@@ -122,6 +131,9 @@ func (m *Manager) replicaEnv(s Spec, port int, tmp, secretsDir string) []string 
 		if v, ok := os.LookupEnv(k); ok {
 			env[k] = v
 		}
+	}
+	if m.cfg.RunAs != nil {
+		env["PATH"] = runAsPath(env["PATH"])
 	}
 	for k, v := range s.Env {
 		env[k] = v

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,49 @@ func (m *Manager) RefreshSecret(name, src string) error {
 		}
 	}
 	return first
+}
+
+// otherCan reports whether a user who is neither owner nor group member
+// can reach path with the permission bit want (0o1 execute, 0o4 read):
+// every parent directory searchable by others, and path itself.
+func otherCan(path string, want fs.FileMode) bool {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&want == 0 {
+		return false
+	}
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		di, err := os.Stat(d)
+		if err != nil || di.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
+// runAsPath is PATH without the directories the replica user cannot search.
+func runAsPath(path string) string {
+	var keep []string
+	for _, d := range filepath.SplitList(path) {
+		if filepath.IsAbs(d) && otherCan(d, 0o001) {
+			keep = append(keep, d)
+		}
+	}
+	return strings.Join(keep, string(os.PathListSeparator))
+}
+
+// runAsCommand is argv with its program made one the replica user can run:
+// an absolute program it cannot reach (e.g. an interpreter under /root) is
+// looked up by name on runAsPath instead.
+func runAsCommand(argv []string, path string) ([]string, error) {
+	if len(argv) == 0 || !filepath.IsAbs(argv[0]) || otherCan(argv[0], 0o001) {
+		return argv, nil
+	}
+	for _, d := range filepath.SplitList(runAsPath(path)) {
+		if p := filepath.Join(d, filepath.Base(argv[0])); otherCan(p, 0o001) {
+			return append([]string{p}, argv[1:]...), nil
+		}
+	}
+	return nil, fmt.Errorf("%s cannot be run by the replica user, and no %s on a PATH it can search (%s)", argv[0], filepath.Base(argv[0]), runAsPath(path))
 }
