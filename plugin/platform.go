@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/prescale/prescale/plugin/api"
+	"github.com/prescale/prescale/plugin/async"
 	"github.com/prescale/prescale/plugin/gwmetrics"
 	"github.com/prescale/prescale/plugin/runtime"
 	"github.com/prescale/prescale/plugin/secrets"
@@ -257,8 +258,9 @@ func (p *Platform) SetNATSURL(url string) {
 	p.natsURL = url
 }
 
-// NATSURL is the NATS URL functions get as NATS_URL (the embedded server's
-// once the platform has started, or Config.NATSURL).
+// NATSURL is the URL of the NATS functions use (the embedded server's,
+// with its token, or Config.NATSURL): a secret — functions get it as the
+// nats-url secret, and as NATS_URL only without credentials.
 func (p *Platform) NATSURL() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -269,7 +271,7 @@ func (p *Platform) NATSURL() string {
 func (p *Platform) functionEnv() map[string]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return map[string]string{"gateway_url": p.url, "NATS_URL": p.natsURL}
+	return map[string]string{"gateway_url": p.url, "NATS_URL": async.WithoutCredentials(p.natsURL)}
 }
 
 // Exists reports whether a function is deployed.

@@ -49,6 +49,9 @@ type Config struct {
 	// Host and Port of the embedded server: loopback and a random port by default.
 	Host string
 	Port int
+	// Token authenticates clients of the embedded server (ValidToken); empty
+	// means a new random one (NewToken). NATSURL() carries it.
+	Token string
 
 	// GatewayURL is the base URL of the proxy that serves /function/<name>
 	// (the plugin's own gateway). Required.
@@ -231,6 +234,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
 			bad("NATSURL %q: must be a URL such as nats://127.0.0.1:4222", c.NATSURL)
 		}
+	}
+	if c.Token != "" && !ValidToken(c.Token) {
+		bad("Token: must be 16..256 letters, digits, '-' or '_'")
 	}
 	if c.Port < -1 || c.Port > 65535 {
 		bad("Port %d: must be 0 (random) or 1..65535", c.Port)

@@ -62,7 +62,10 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.NATSURL != "" {
 		q.nc, err = Connect(cfg.NATSURL, "prescale-async")
 	} else {
-		q.emb, err = StartEmbedded(cfg.StoreDir, cfg.Host, cfg.Port)
+		if cfg.Token == "" {
+			cfg.Token = NewToken()
+		}
+		q.emb, err = StartEmbedded(cfg.StoreDir, cfg.Host, cfg.Port, cfg.Token)
 		if err == nil {
 			q.nc, err = q.emb.Connect("prescale-async")
 		}
@@ -90,7 +93,8 @@ func New(cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// NATSURL is the URL functions use to reach the same NATS (env NATS_URL).
+// NATSURL is the URL functions use to reach the same NATS: for the
+// embedded server, with its token (a secret: WithoutCredentials for show).
 func (q *Queue) NATSURL() string {
 	if q.emb != nil {
 		return q.emb.ClientURL()

@@ -379,8 +379,11 @@ func TestQueueIsACollector(t *testing.T) {
 	if err := reg.Register(q); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	if q.NATSURL() == "" || !strings.HasPrefix(q.NATSURL(), "nats://127.0.0.1:") {
-		t.Errorf("NATSURL %q, want nats://127.0.0.1:<port>", q.NATSURL())
+	if !regexp.MustCompile(`^nats://[0-9a-f]{64}@127\.0\.0\.1:\d+$`).MatchString(q.NATSURL()) {
+		t.Errorf("NATSURL %q, want nats://<token>@127.0.0.1:<port>", q.NATSURL())
+	}
+	if got := WithoutCredentials(q.NATSURL()); strings.Contains(got, "@") {
+		t.Errorf("WithoutCredentials = %q", got)
 	}
 }
 
