@@ -286,10 +286,15 @@ func TestStrictDecodeDefault(t *testing.T) {
 	m := decodeStrict(t, render(t))
 	want := []string{
 		"ConfigMap/prescale-dashboard", "ConfigMap/prescale-nats", "Deployment/prescale-cron-connector",
-		"Secret/prescale-chain-key", "Secret/prescale-settings", "Service/prescale-gateway-metrics", "Service/prescale-nats", "StatefulSet/prescale-nats",
+		"Secret/nats-url", "Secret/prescale-chain-key", "Secret/prescale-settings", "Service/prescale-gateway-metrics", "Service/prescale-nats", "StatefulSet/prescale-nats",
 	}
 	if got := m.keys(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("rendered %v, want %v (no monitors without the operator API; no credential Secrets without a readable password)", got, want)
+	}
+
+	// The functions' nats-url secret is the chart's NATS service.
+	if nu := get[*corev1.Secret](t, m, "Secret/nats-url"); nu.Namespace != "openfaas-fn" || nu.StringData["nats-url"] != "nats://prescale-nats.openfaas.svc:4222" {
+		t.Errorf("nats-url secret %s/%q, want openfaas-fn/nats://prescale-nats.openfaas.svc:4222", nu.Namespace, nu.StringData["nats-url"])
 	}
 
 	cron := get[*appsv1.Deployment](t, m, "Deployment/prescale-cron-connector")

@@ -55,6 +55,11 @@ func (a *API) updateSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("secret updated", "secret", s.Name)
+	if rf, ok := a.cfg.Runtime.(SecretRefresher); ok {
+		if err := rf.RefreshSecret(s.Name, a.cfg.Secrets.Path(s.Name)); err != nil {
+			a.log.Warn("secret updated, but a running replica keeps its old copy", "secret", s.Name, "err", err)
+		}
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -36,7 +36,7 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
-func TestStoreAndMount(t *testing.T) {
+func TestStore(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "secrets"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,27 +62,11 @@ func TestStoreAndMount(t *testing.T) {
 		t.Fatalf("List = %v %v", names, err)
 	}
 
-	mount := filepath.Join(t.TempDir(), "fn", "secrets")
-	if err := s.Mount(mount, []string{"db", "missing"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Mount with a missing secret: %v, want ErrNotFound", err)
-	}
-	if err := s.Mount(mount, []string{"db"}); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Update("db", []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(mount, "db")); err != nil || string(b) != "v2" {
-		t.Errorf("mounted secret reads %q %v, want the updated v2", b, err)
-	}
-	if _, err := os.Stat(filepath.Join(mount, "api")); !os.IsNotExist(err) {
-		t.Errorf("unrequested secret visible to the function: %v", err)
-	}
-	if err := s.Mount(mount, nil); err != nil {
-		t.Fatal(err)
-	}
-	if entries, _ := os.ReadDir(mount); len(entries) != 0 {
-		t.Errorf("remount with no secrets left %d entries", len(entries))
+	if b, err := os.ReadFile(s.Path("db")); err != nil || string(b) != "v2" {
+		t.Errorf("Path(db) reads %q %v, want the updated v2", b, err)
 	}
 	if err := s.Delete("db"); err != nil {
 		t.Fatal(err)
