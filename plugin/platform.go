@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/prescale/prescale/internal/fsutil"
 	"github.com/prescale/prescale/plugin/api"
 	"github.com/prescale/prescale/plugin/async"
 	"github.com/prescale/prescale/plugin/gwmetrics"
@@ -473,27 +473,7 @@ func copyExecutable(dst string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("watchdog executable: %w", err)
 	}
-	in, err := os.Open(exe)
-	if err != nil {
-		return "", fmt.Errorf("watchdog executable: %w", err)
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".watchdog-*")
-	if err != nil {
-		return "", fmt.Errorf("watchdog copy: %w", err)
-	}
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o755)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := fsutil.CopyAtomic(exe, dst, 0o755, nil); err != nil {
 		return "", fmt.Errorf("watchdog copy: %w", err)
 	}
 	return dst, nil

@@ -66,17 +66,7 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	// A retrained forecaster (another margin) is published and picked up.
-	next := *defaults.Forecaster.Artefact()
-	spec := *next.Forecaster
-	spec.Params = map[string]float64{}
-	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
-		spec.Params[k] = v
-	}
-	spec.Params["k"] += 0.25
-	next.Forecaster = &spec
-	if err := next.Seal(); err != nil {
-		t.Fatal(err)
-	}
+	next := retrained(t, defaults, 0.25)
 	if next.Version == defaults.Forecaster.Version() {
 		t.Fatal("a changed model kept its version")
 	}
@@ -162,17 +152,7 @@ func TestWatcherIgnoresTheServedVersion(t *testing.T) {
 			t.Fatalf("re-applying the served version: %v, applied %d (want 0)", err, w.Applied())
 		}
 	}
-	next := *defaults.Forecaster.Artefact()
-	spec := *next.Forecaster
-	spec.Params = map[string]float64{}
-	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
-		spec.Params[k] = v
-	}
-	spec.Params["k"] += 0.25
-	next.Forecaster = &spec
-	if err := next.Seal(); err != nil {
-		t.Fatal(err)
-	}
+	next := retrained(t, defaults, 0.25)
 	b, err := next.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -183,4 +163,22 @@ func TestWatcherIgnoresTheServedVersion(t *testing.T) {
 	if err := w.Apply(ObjectName(KindForecaster), b); err != nil || w.Applied() != 1 {
 		t.Fatalf("the new version again: %v, applied %d (want 1)", err, w.Applied())
 	}
+}
+
+// retrained is the default forecaster with its margin k raised by dk,
+// sealed (a new version).
+func retrained(t *testing.T, defaults Set, dk float64) Artefact {
+	t.Helper()
+	next := *defaults.Forecaster.Artefact()
+	spec := *next.Forecaster
+	spec.Params = map[string]float64{}
+	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
+		spec.Params[k] = v
+	}
+	spec.Params["k"] += dk
+	next.Forecaster = &spec
+	if err := next.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	return next
 }

@@ -9,12 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/prescale/prescale/internal/fsutil"
 )
 
 // Embedded is a NATS server with JetStream on file storage, run in-process.
@@ -43,13 +44,9 @@ func ValidToken(tok string) bool {
 // lockStore takes an exclusive, non-blocking flock on storeDir/lock so that
 // two servers never share a store (the kernel releases it even on kill -9).
 func lockStore(storeDir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(storeDir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := fsutil.TryLock(filepath.Join(storeDir, "lock"))
 	if err != nil {
-		return nil, fmt.Errorf("embedded nats: lock file: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("embedded nats: store %s is in use by another process: %w", storeDir, err)
+		return nil, fmt.Errorf("embedded nats: store %s: %w", storeDir, err)
 	}
 	return f, nil
 }

@@ -2,11 +2,12 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/prescale/prescale/internal/fsutil"
 )
 
 // replicaSecretsDir is the replica's secret_mount_path, under its own
@@ -39,30 +40,7 @@ func (m *Manager) copySecret(dir, name, src string) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return fmt.Errorf("secret name %q: must be a plain file name", name)
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("secret %s: %w", name, err)
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("secret %s: %w", name, err)
-	}
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o400)
-	}
-	if err == nil {
-		err = m.own(tmp.Name())
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := fsutil.CopyAtomic(src, filepath.Join(dir, name), 0o400, m.own); err != nil {
 		return fmt.Errorf("secret %s: %w", name, err)
 	}
 	return nil

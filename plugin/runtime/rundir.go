@@ -3,13 +3,13 @@ package runtime
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/prescale/prescale/internal/fsutil"
 )
 
 // runDirPrefix names a Manager's run directory under Config.BaseDir.
@@ -43,13 +43,9 @@ func createRunDir(base string, log *slog.Logger, runAs bool) (dir string, lock *
 }
 
 func lockRunDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, runDirLock), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := fsutil.TryLock(filepath.Join(dir, runDirLock))
 	if err != nil {
-		return nil, fmt.Errorf("runtime run dir lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("runtime run dir %s is held by another process: %w", dir, err)
+		return nil, fmt.Errorf("runtime run dir: %w", err)
 	}
 	return f, nil
 }
@@ -67,13 +63,12 @@ func sweepRunDirs(base string, log *slog.Logger) {
 			continue
 		}
 		dir := filepath.Join(base, e.Name())
-		f, err := os.OpenFile(filepath.Join(dir, runDirLock), os.O_RDWR, 0)
-		if errors.Is(err, os.ErrNotExist) || err != nil {
+		if _, err := os.Stat(filepath.Join(dir, runDirLock)); err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			f.Close() // a live Manager's
-			continue
+		f, err := fsutil.TryLock(filepath.Join(dir, runDirLock))
+		if err != nil {
+			continue // a live Manager's
 		}
 		rerr := os.RemoveAll(dir)
 		f.Close()
