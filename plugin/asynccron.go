@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/prescale/prescale/pkg/faas"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/plugin/api"
 	"github.com/prescale/prescale/plugin/async"
 	"github.com/prescale/prescale/plugin/cron"
@@ -40,6 +41,13 @@ func (p *Platform) wireAsyncAndCron() error {
 	}
 	p.router.PathPrefix("/async-function/").Handler(q.Handler())
 	p.SetNATSURL(q.NATSURL())
+	// The URL with its token reaches functions as the nats-url secret
+	// (fnutil.WithNATSSecret), never in their environment: a new token
+	// each start, copied into every replica when it starts.
+	if err := p.store.Put(fnutil.NATSURLSecret, []byte(q.NATSURL())); err != nil {
+		_ = q.Close(context.Background())
+		return fmt.Errorf("secret %s: %w", fnutil.NATSURLSecret, err)
+	}
 	p.AddService("async queue", queueService{q})
 
 	cc := p.cfg.Cron

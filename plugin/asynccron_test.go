@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/openfaas/connector-sdk/types"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/plugin/cron"
 	"github.com/prescale/prescale/plugin/runtime"
 )
@@ -85,6 +87,26 @@ functions:
 	if _, err := os.Stat(filepath.Join(data, "nats", "jetstream")); err != nil {
 		t.Errorf("JetStream store not under DataDir/nats: %v", err)
 	}
+	// The embedded NATS wants its token: not in the functions' environment
+	// (NATS_URL has no credentials and is refused), in their nats-url secret.
+	if nc, err := nats.Connect(natsURL, nats.Timeout(5*time.Second)); err == nil {
+		nc.Close()
+		t.Errorf("NATS_URL %s connects without a token", natsURL)
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Errorf("NATS_URL without a token: %v, want an authorization error", err)
+	}
+	secretURL, err := os.ReadFile(filepath.Join(data, "secrets", fnutil.NATSURLSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(natsURL, "@") || !strings.Contains(string(secretURL), "@127.0.0.1:") {
+		t.Errorf("NATS_URL %q and secret %q: want the token only in the secret", natsURL, secretURL)
+	}
+	nc, err := nats.Connect(string(secretURL), nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("the nats-url secret's URL: %v", err)
+	}
+	nc.Close()
 
 	got := make(chan *http.Request, 10)
 	bodies := make(chan string, 10)

@@ -95,7 +95,25 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		`append ".openfaas-fn" to function_name metric labels`)
 	fs.IntVar(&c.Queue.Concurrency, "async-concurrency", c.Queue.Concurrency,
 		"async queue: invocations in flight per function (0 = 4; annotation com.openfaas.queue.concurrency overrides)")
+	fs.Int64Var(&c.Queue.QueueMaxMsgs, "async-max-queued", c.Queue.QueueMaxMsgs,
+		"async queue: invocations held at most before new ones get 429 (0 = 1000000; 1..1e9)")
+	fs.Int64Var(&c.Queue.QueueMaxBytes, "async-max-queue-bytes", c.Queue.QueueMaxBytes,
+		"async queue: stream bytes held at most before new invocations get 429 (0 = 1 GiB; 1 MiB..1 TiB)")
+	fs.Int64Var(&c.Queue.DLQMaxBytes, "async-dlq-max-bytes", c.Queue.DLQMaxBytes, "dead-letter stream size limit (0 = 256 MiB; 1 MiB..1 TiB)")
+	fs.DurationVar(&c.Queue.DLQMaxAge, "async-dlq-max-age", c.Queue.DLQMaxAge, "dead letters are kept this long (0 = 720h; 1h..87600h)")
 	fs.BoolVar(&c.Cron.Async, "cron-async", c.Cron.Async, "cron connector: invoke through /async-function/")
+	fs.Func("run-as", "run replicas as this user (name or uid, e.g. nobody; the platform must be root): they cannot read the data directory's credentials and secrets", func(v string) error {
+		if strings.TrimSpace(v) == "" {
+			c.Runtime.RunAs = nil
+			return nil
+		}
+		u, err := runtime.LookupUser(strings.TrimSpace(v))
+		if err != nil {
+			return err
+		}
+		c.Runtime.RunAs = u
+		return nil
+	})
 }
 
 // withDefaults fills the zero values that have a default.

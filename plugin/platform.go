@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/prescale/prescale/internal/fsutil"
 	"github.com/prescale/prescale/plugin/api"
+	"github.com/prescale/prescale/plugin/async"
 	"github.com/prescale/prescale/plugin/gwmetrics"
 	"github.com/prescale/prescale/plugin/runtime"
 	"github.com/prescale/prescale/plugin/secrets"
@@ -119,6 +122,13 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	if p.creds, err = secrets.EnsureCredentials(dir, p.store); err != nil {
 		return nil, err
 	}
+	// The chain's HMAC key (stack.yml lists it for load-probe, predictor
+	// and scaler): random on first start, kept after.
+	if created, err := secrets.EnsureChainKey(p.store); err != nil {
+		return nil, err
+	} else if created {
+		logger.Info("created secret "+secrets.ChainKey+" (the chain's signing key)", "dir", p.store.Dir())
+	}
 
 	rc := cfg.Runtime
 	if rc.BaseDir == "" {
@@ -126,6 +136,18 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	}
 	if err := os.MkdirAll(rc.BaseDir, 0o700); err != nil {
 		return nil, fmt.Errorf("runtime dir: %w", err)
+	}
+	if err := openForRunAs(rc.RunAs, dir, rc.BaseDir, logger); err != nil {
+		return nil, err
+	}
+	if rc.RunAs != nil && len(rc.WatchdogCommand) == 0 {
+		// The replica user must be able to run the watchdog: a copy of this
+		// executable in the run dir, wherever the original lives (e.g. /root).
+		wd, err := copyExecutable(filepath.Join(rc.BaseDir, "prescale-watchdog"))
+		if err != nil {
+			return nil, fmt.Errorf("run-as %s: %w", rc.RunAs.Name, err)
+		}
+		rc.WatchdogCommand = []string{wd, "watchdog"}
 	}
 	if rc.Logger == nil {
 		rc.Logger = logger.With("component", "runtime")
@@ -159,17 +181,16 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	}
 
 	p.api, err = api.New(api.Config{
-		Runtime:      p.rt,
-		Images:       p.images,
-		Secrets:      p.store,
-		Metrics:      p.metrics,
-		Credentials:  &auth.BasicAuthCredentials{User: p.creds.User, Password: p.creds.Password},
-		FunctionsDir: filepath.Join(dir, "functions"),
-		BodyLimit:    cfg.BodyLimit,
-		Env:          p.functionEnv,
-		Version:      versionInfo(),
-		LogsTimeout:  cfg.WriteTimeout,
-		Logger:       logger.With("component", "api"),
+		Runtime:     p.rt,
+		Images:      p.images,
+		Secrets:     p.store,
+		Metrics:     p.metrics,
+		Credentials: &auth.BasicAuthCredentials{User: p.creds.User, Password: p.creds.Password},
+		BodyLimit:   cfg.BodyLimit,
+		Env:         p.functionEnv,
+		Version:     versionInfo(),
+		LogsTimeout: cfg.WriteTimeout,
+		Logger:      logger.With("component", "api"),
 	})
 	if err != nil {
 		p.closeRuntime()
@@ -244,8 +265,9 @@ func (p *Platform) SetNATSURL(url string) {
 	p.natsURL = url
 }
 
-// NATSURL is the NATS URL functions get as NATS_URL (the embedded server's
-// once the platform has started, or Config.NATSURL).
+// NATSURL is the URL of the NATS functions use (the embedded server's,
+// with its token, or Config.NATSURL): a secret — functions get it as the
+// nats-url secret, and as NATS_URL only without credentials.
 func (p *Platform) NATSURL() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -256,7 +278,7 @@ func (p *Platform) NATSURL() string {
 func (p *Platform) functionEnv() map[string]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return map[string]string{"gateway_url": p.url, "NATS_URL": p.natsURL}
+	return map[string]string{"gateway_url": p.url, "NATS_URL": async.WithoutCredentials(p.natsURL)}
 }
 
 // Exists reports whether a function is deployed.
@@ -395,4 +417,64 @@ func (p *Platform) closeRuntime() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = p.rt.Close(ctx)
+}
+
+// openForRunAs lets replicas running as another user (--run-as) reach
+// what they need under the data directory and nothing else: the data and
+// run directories become traversable but not listable (0711), the build
+// tree readable (0755 directories; files keep their modes, at least
+// o+r). Credentials (basic-auth-*) and the secret store stay the
+// platform's alone (0600 / 0700). As root without --run-as, it says that
+// replicas run as root.
+func openForRunAs(u *runtime.User, dataDir, runDir string, log *slog.Logger) error {
+	if u == nil {
+		if os.Geteuid() == 0 {
+			log.Warn("replicas run as root, as the platform does: start with --run-as nobody to isolate them (README: Security)")
+		}
+		return nil
+	}
+	for _, d := range []string{dataDir, runDir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return fmt.Errorf("run-as %s: %w", u.Name, err)
+		}
+	}
+	build := filepath.Join(dataDir, "build")
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		return fmt.Errorf("run-as %s: %w", u.Name, err)
+	}
+	err := filepath.WalkDir(build, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := fi.Mode().Perm() | 0o044
+		if d.IsDir() || fi.Mode().Perm()&0o100 != 0 {
+			mode |= 0o011
+		}
+		return os.Chmod(path, mode)
+	})
+	if err != nil {
+		return fmt.Errorf("run-as %s: open the build tree: %w", u.Name, err)
+	}
+	log.Info("replicas run as an unprivileged user", "user", u.Name, "uid", u.Uid)
+	return nil
+}
+
+// copyExecutable copies this process's executable to dst (0755), for a
+// user who cannot reach the original.
+func copyExecutable(dst string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("watchdog executable: %w", err)
+	}
+	if err := fsutil.CopyAtomic(exe, dst, 0o755, nil); err != nil {
+		return "", fmt.Errorf("watchdog copy: %w", err)
+	}
+	return dst, nil
 }

@@ -150,6 +150,7 @@ func TestCredentialsCreatedOnceAndKept(t *testing.T) {
 	for _, f := range []string{
 		filepath.Join(dir, "basic-auth-password"), filepath.Join(dir, "basic-auth-user"),
 		filepath.Join(dir, "secrets", "basic-auth-password"), filepath.Join(dir, "secrets", "basic-auth-user"),
+		filepath.Join(dir, "secrets", "prescale-chain-key"), // the chain's key (stack.yml lists it)
 	} {
 		fi, err := os.Stat(f)
 		if err != nil || fi.Mode().Perm() != 0o600 {
@@ -161,7 +162,11 @@ func TestCredentialsCreatedOnceAndKept(t *testing.T) {
 		t.Errorf("secret basic-auth-password does not hold the gateway password")
 	}
 
+	key, _ := os.ReadFile(filepath.Join(dir, "secrets", "prescale-chain-key"))
 	p2, _ := newFakePlatform(t, cfg)
+	if key2, _ := os.ReadFile(filepath.Join(dir, "secrets", "prescale-chain-key")); len(key) < 32 || string(key2) != string(key) {
+		t.Errorf("chain key %d bytes, kept on restart %v", len(key), string(key2) == string(key))
+	}
 	if p2.PasswordCreated() || p2.Password() != p1.Password() {
 		t.Errorf("restart: created=%v, password changed=%v; want the kept password", p2.PasswordCreated(), p2.Password() != p1.Password())
 	}

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/trace"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/state"
 	"github.com/prescale/prescale/plugin"
+	"github.com/prescale/prescale/plugin/async"
 )
 
 // demoConfig is `prescale up --demo`: a short, scaled-down, time-compressed
@@ -107,7 +110,9 @@ func (d demoConfig) counts() ([]float64, string, error) {
 // blocks until both have stopped (they stop when ctx ends).
 func startDemo(ctx context.Context, p *plugin.Platform, d demoConfig, stdout, stderr io.Writer) (wait func(), err error) {
 	natsURL := p.NATSURL()
-	fmt.Fprintf(stdout, "NATS: %s\nfollow the scaler's decisions with:\n  prescale decisions --nats %s --follow\n", natsURL, natsURL)
+	tokenFile := filepath.Join(p.DataDir(), "secrets", fnutil.NATSURLSecret)
+	fmt.Fprintf(stdout, "NATS: %s (with its token in %s)\nfollow the scaler's decisions with:\n  prescale decisions --nats \"$(cat %s)\" --follow\n",
+		async.WithoutCredentials(natsURL), tokenFile, tokenFile)
 	if !d.enabled {
 		return func() {}, nil
 	}

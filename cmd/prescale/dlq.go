@@ -181,7 +181,7 @@ func dlqConnect(natsURL, dataDir string) (*nats.Conn, func(), error) {
 	if _, err := os.Stat(store); err != nil {
 		return nil, nil, fmt.Errorf("no NATS store at %s (is --data the plugin's data directory?): %w", store, err)
 	}
-	emb, err := async.StartEmbedded(store, "127.0.0.1", 0)
+	emb, err := async.StartEmbedded(store, "127.0.0.1", 0, async.NewToken())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -153,7 +153,7 @@ func TestUpDemo(t *testing.T) {
 	if busy < 3 {
 		t.Fatalf("%d decision lines under load, want >= 3\nstdout:\n%s\nstderr tail:\n%s", busy, out, tail(stderr.String(), 3000))
 	}
-	for _, want := range []string{"NATS: nats://127.0.0.1:", "prescale decisions --nats nats://127.0.0.1:", "demo: replaying function e72c1540681c",
+	for _, want := range []string{"NATS: nats://127.0.0.1:", "prescale decisions --nats \"$(cat " + filepath.Join(data, "secrets", "nats-url") + ")\" --follow", "demo: replaying function e72c1540681c",
 		"to a 4.0 req/s peak, 1 trace minute = 2.0s", "prescale up: stopped", "platform log: " + filepath.Join(data, "prescale.log"),
 		"gateway credentials created; log in with:"} {
 		if !strings.Contains(out, want) {

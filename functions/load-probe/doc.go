@@ -1,7 +1,12 @@
 // Package function is prescale's load-probe: fired by the cron connector,
 // it observes every opted-in function (label prescale.enabled=true), appends
 // the sample to the function's history in NATS JetStream KV and invokes
-// predictor asynchronously with X-Callback-Url pointing at scaler.
+// predictor asynchronously with X-Callback-Url pointing at scaler. Every
+// payload is signed (pkg/chainauth, secret prescale-chain-key; without the
+// secret a run fails with 500). Overlapping runs cannot corrupt history:
+// the gateway counters and the history are updated with compare-and-set,
+// and a run whose observation is not newer than the stored one appends and
+// sends nothing (a note "skipped" in its answer).
 //
 // Sources (env source): gateway scrapes the gateway's /metrics and keeps
 // the previous counters in KV (the first run records a baseline); prometheus
@@ -23,7 +28,8 @@
 //
 //	gateway_url        the gateway (http://gateway.openfaas:8080)
 //	NATS_URL           NATS with JetStream for history and counters (nats://nats.openfaas:4222)
-//	secret_mount_path  where basic-auth-user/basic-auth-password are (/var/openfaas/secrets)
+//	secret_mount_path  where basic-auth-user/basic-auth-password and prescale-chain-key
+//	                   are (/var/openfaas/secrets)
 //	namespace          functions' namespace ("" = the provider's default)
 //	source             gateway | prometheus | probe (gateway)
 //	metrics_url        the gateway's Prometheus exposition for source=gateway

@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source"
@@ -103,6 +105,10 @@ func run(req handler.Request) (handler.Response, error) {
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "load-probe: %v", err)
 	}
+	keys, err := fnutil.ChainKeys()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "load-probe: the chain's payloads are signed: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 60*time.Second)
 	defer cancel()
 	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
@@ -110,7 +116,7 @@ func run(req handler.Request) (handler.Response, error) {
 		return fnutil.Error(http.StatusServiceUnavailable, "load-probe: state store: %v", err)
 	}
 	defer nc.Close()
-	p := probe{cfg: cfg, gw: client, store: store, http: fnutil.HTTPClient()}
+	p := probe{cfg: cfg, gw: client, store: store, http: fnutil.HTTPClient(), keys: keys}
 	res, status, err := p.run(ctx, time.Now().UTC())
 	if err != nil {
 		return fnutil.Error(status, "load-probe: %v", err)
@@ -129,6 +135,7 @@ type probe struct {
 	gw    *sdk.Client
 	store *state.Store
 	http  *http.Client
+	keys  chainauth.Keys // signs every payload (secret prescale-chain-key)
 }
 
 func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
@@ -201,6 +208,10 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(context.Context, string) ([]decide.Sample, error), now time.Time) FunctionRun {
 	run := FunctionRun{Function: f.Name}
 	samples, err := observe(ctx, f.Name)
+	if errors.Is(err, source.ErrOverlap) {
+		run.Note = "skipped: " + err.Error()
+		return run
+	}
 	if err != nil {
 		run.Error = err.Error()
 		return run
@@ -222,6 +233,12 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		run.Note = fmt.Sprintf("history bootstrapped with %d samples from Prometheus", len(samples)-1)
 	}
 	hist, err := p.store.AppendHistory(ctx, f.Name, samples...)
+	if errors.Is(err, state.ErrOutOfOrder) {
+		// An overlapping, later run stored a newer sample: it invokes
+		// predictor, this one does not.
+		run.Note = "skipped (overlapping run): " + err.Error()
+		return run
+	}
 	if err != nil {
 		run.Error = err.Error()
 		return run
@@ -247,6 +264,14 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		Function: f.Name, Namespace: f.Namespace, At: now, Source: p.cfg.source,
 		History: hist, Features: decide.FeaturesOf(run.Sample), Labels: labels,
 		Replicas: int(f.Replicas), AvailableReplicas: int(f.AvailableReplicas), Arrivals: arrivals,
+	}
+	nonce, err := chainauth.NewID()
+	if err == nil {
+		err = payload.Sign(p.keys, time.Now().UTC(), nonce)
+	}
+	if err != nil {
+		run.Error = err.Error()
+		return run
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {

@@ -1,11 +1,13 @@
 package function
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/gwtest"
 	"github.com/prescale/prescale/pkg/natstest"
+	"github.com/prescale/prescale/pkg/state"
 )
 
 func call(t *testing.T) (handler.Response, map[string]any) {
@@ -58,6 +61,12 @@ func TestProbeChain(t *testing.T) {
 	if err := json.Unmarshal(as[0].Body, &p); err != nil {
 		t.Fatal(err)
 	}
+	if p.Auth == nil {
+		t.Fatal("payload unsigned")
+	}
+	if err := p.Verify(gw.Keys(t), time.Now(), time.Minute); err != nil {
+		t.Fatalf("payload signature: %v", err)
+	}
 	s := p.History[len(p.History)-1]
 	if p.Function != "hello-python" || len(p.History) != 2 || p.Labels[decide.LabelMax] != "4" || p.Replicas != 1 ||
 		s.Status200 != 60 || s.Status500 != 4 || s.InFlight != 6 || s.Replicas != 2 || s.RPS <= 0 || p.Features.Status500 != 4 {
@@ -78,11 +87,15 @@ func TestProbeErrors(t *testing.T) {
 		{"gateway down", map[string]string{"gateway_url": "http://127.0.0.1:1"}, 502, "list functions"},
 		{"nats down", map[string]string{"NATS_URL": "nats://127.0.0.1:1"}, 503, "state store"},
 		{"no secrets", map[string]string{"secret_mount_path": "/nonexistent"}, 500, "basic-auth-user"},
+		{"no chain key", nil, 500, "secret prescale-chain-key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			gw := gwtest.New(t)
 			ns := natstest.Start(t)
+			if tc.name == "no chain key" {
+				gw.ChainKey = ""
+			}
 			gw.Env(t, ns.ClientURL())
 			gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true"})
 			for k, v := range tc.env {
@@ -154,5 +167,56 @@ func TestMetricsScrapeDoesNotRun(t *testing.T) {
 	}
 	if n := len(gw.Asyncs()); n != 1 {
 		t.Fatalf("%d async invocations after 2 runs and 3 scrapes, want 1", n)
+	}
+}
+
+// Overlapping runs: a run whose observation is older than one already
+// stored (it started first, stored last) observes nothing and invokes
+// nothing; the history holds each interval once, in time order.
+func TestOverlappingRuns(t *testing.T) {
+	gw := gwtest.New(t)
+	ns := natstest.Start(t)
+	gw.Env(t, ns.ClientURL())
+	gw.SetFunction("hello-python", 1, map[string]string{decide.LabelEnabled: "true"})
+	gw.SetMetrics(gwtest.Metrics("hello-python", 100, 0, 100, 1, 5, map[string]float64{"0.05": 100, "0.1": 100}))
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fnutil.Gateway(cfg.Gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	p := probe{cfg: cfg, gw: client, store: store, http: fnutil.HTTPClient(), keys: gw.Keys(t)}
+	t0 := time.Now().UTC().Add(-time.Minute)
+	run := func(at time.Time) FunctionRun {
+		t.Helper()
+		res, status, err := p.run(ctx, at)
+		if err != nil || status != http.StatusOK || len(res.Functions) != 1 || res.Functions[0].Error != "" {
+			t.Fatalf("run at %s: %d %v %+v", at, status, err, res)
+		}
+		return res.Functions[0]
+	}
+	run(t0) // baseline
+	gw.SetMetrics(gwtest.Metrics("hello-python", 200, 0, 200, 1, 10, map[string]float64{"0.05": 200, "0.1": 200}))
+	if r := run(t0.Add(10 * time.Second)); r.CallID == "" {
+		t.Fatalf("the later run did not invoke predictor: %+v", r)
+	}
+	late := run(t0.Add(5 * time.Second)) // began before the previous one, stores after it
+	if late.CallID != "" || !strings.Contains(late.Note, "skipped") {
+		t.Fatalf("the overlapping older run: %+v", late)
+	}
+	if n := len(gw.Asyncs()); n != 1 {
+		t.Fatalf("%d predictor invocations, want 1", n)
+	}
+	h, err := store.History(ctx, "hello-python")
+	if err != nil || len(h) != 2 || !h[1].At.After(h[0].At) || h[1].RPS != 10 {
+		t.Fatalf("history %+v %v", h, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/inference"
@@ -19,6 +20,7 @@ const (
 	envMaxBody          = "max_body"
 	envBucket           = "model_bucket"
 	envFunctionDefaults = "function_defaults"
+	envStaleAfter       = "stale_after" // the scaler's key too (one settings file)
 )
 
 // Defaults and allowed ranges.
@@ -31,6 +33,10 @@ const (
 	maxMaxBody     = 64 << 20
 	defaultNATS    = "" // no NATS: the embedded models only
 	defaultSuffix  = "" // function_name = function (the plugin, faasd)
+	// A payload signed longer ago than stale_after is answered unsigned.
+	defaultStaleAfter = 90 * time.Second
+	minStaleAfter     = time.Second
+	maxStaleAfter     = 24 * time.Hour
 )
 
 type config struct {
@@ -50,6 +56,13 @@ type config struct {
 	// metrics receives every prediction (nil: not recorded).
 	metrics     *metrics
 	labelSuffix string // $metrics_label_suffix: function_name = function + suffix
+	// staleAfter: a probe payload signed longer ago (or further ahead)
+	// than this is answered unsigned.
+	staleAfter time.Duration
+	// keys are the chain keys (secret prescale-chain-key) the answer to a
+	// validly signed payload is signed with; keyErr says why there are none.
+	keys   chainauth.Keys
+	keyErr error
 }
 
 func defaultConfig() config {
@@ -62,6 +75,7 @@ func defaultConfig() config {
 		bucket:      inference.DefaultBucket,
 		defaults:    decide.DefaultSettings(),
 		labelSuffix: defaultSuffix,
+		staleAfter:  defaultStaleAfter,
 	}
 }
 
@@ -92,6 +106,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 	v.String(envBucket, &c.bucket)
 	v.String(fnutil.EnvLabelSuffix, &c.labelSuffix)
 	v.JSON(envFunctionDefaults, &c.defaults)
+	v.Duration(envStaleAfter, &c.staleAfter)
 	if err := v.Err(); err != nil {
 		return c, err
 	}
@@ -114,6 +129,7 @@ func (c config) validate() error {
 	errs := []error{
 		fnutil.DurationIn(envHorizon, c.horizon, minHorizon, maxHorizon),
 		fnutil.IntIn(envMaxBody, c.maxBody, minMaxBody, maxMaxBody),
+		fnutil.DurationIn(envStaleAfter, c.staleAfter, minStaleAfter, maxStaleAfter),
 	}
 	if err := c.defaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envFunctionDefaults, err))

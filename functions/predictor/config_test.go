@@ -22,7 +22,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatalf("empty environment: %+v, want the defaults %+v", c, defaultConfig())
 	}
 	if c.model != inference.ChoiceTrained || c.forecast != inference.DefaultForecasterChoice || c.horizon != 30*time.Second || c.maxBody != 1<<20 ||
-		c.natsURL != "" || c.bucket != inference.DefaultBucket || c.defaults != decide.DefaultSettings() {
+		c.natsURL != "" || c.bucket != inference.DefaultBucket || c.defaults != decide.DefaultSettings() || c.staleAfter != 90*time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -48,6 +48,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"forecaster":        {"tea-leaves", `forecaster: model "tea-leaves"`},
 		"horizon":           {"2h", "horizon=2h0m0s: must be a duration (e.g. 30s) or integer seconds in 1s..1h0m0s"},
 		"max_body":          {"10", "max_body=10: must be an integer in 1024..67108864"},
+		"stale_after":       {"0s", "stale_after=0s: must be a duration (e.g. 30s) or integer seconds in 1s..24h0m0s"},
 		"function_defaults": {`{"tolerance":2}`, "function_defaults: tolerance 2: must be in [0,0.9]"},
 	} {
 		t.Run(key, func(t *testing.T) {

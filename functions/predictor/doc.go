@@ -12,6 +12,14 @@
 // Every answer names the model and version it used. Malformed input is a
 // 400 with a message.
 //
+// Signatures. An answer to a probe payload is signed (its "auth" field,
+// pkg/chainauth, with the secret prescale-chain-key and the async call id
+// X-Call-Id) only when the payload carried load-probe's valid signature,
+// made at most stale_after ago: the scaler acts on nothing else. Any other
+// payload — `faas-cli invoke predictor` with a hand-written body — is
+// answered as before but unsigned, with a reason saying why, and can scale
+// nothing. A payload whose signature fails is logged.
+//
 // Models. By default (model=trained) the predictor serves the trained
 // artefacts embedded from model/artefacts (pkg/inference): the demand
 // forecaster "prescale-peak" for load-probe payloads and the seed-style
@@ -51,6 +59,8 @@
 //	              is trained per minute and does not extrapolate a trend)
 //	model_bucket  object store bucket followed for new models (prescale-models)
 //	NATS_URL      NATS with JetStream holding that bucket (unset: embedded models only)
+//	stale_after   a payload signed longer ago (or further ahead) than this is
+//	              answered unsigned, 1s..24h (90s); the scaler's key too
 //	horizon       how far ahead to forecast, 1s..1h (30s); at least two
 //	              sample intervals are always covered
 //	max_body      largest accepted body in bytes (1048576)
@@ -72,5 +82,8 @@
 // (no value while the actual rate is 0 and the forecast was not). The
 // pending forecasts live in the process: after a restart the error appears
 // one horizon later, and with several predictor replicas each scores only
-// the forecasts it made itself.
+// the forecasts it made itself. Series exist only for functions named by
+// validly signed payloads (load-probe's: deployed, opted-in functions), at
+// most 1000 function_name values; further functions share the label
+// "_other".
 package function

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/inference"
@@ -30,10 +33,13 @@ func Handle(req handler.Request) (handler.Response, error) {
 		return fnutil.Error(http.StatusInternalServerError, "predictor configuration: %v", err)
 	}
 	cfg.metrics = m
-	return cfg.handle(req.Body, time.Now().UTC())
+	cfg.keys, cfg.keyErr = fnutil.ChainKeys()
+	return cfg.handle(req.Body, req.Header.Get("X-Call-Id"), time.Now().UTC())
 }
 
-func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
+// handle answers body at now; callID is the X-Call-Id the predictor was
+// invoked with (the async call's id), the id its signature carries.
+func (c config) handle(body []byte, callID string, now time.Time) (handler.Response, error) {
 	body = bytes.TrimSpace(body)
 	switch {
 	case len(body) == 0:
@@ -53,9 +59,22 @@ func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
 		if err := dec.Decode(&p); err != nil {
 			return fnutil.Error(http.StatusBadRequest, "malformed probe payload: %v", err)
 		}
-		pred, err := c.predict(p, now)
+		pred, step, err := c.predict(p, now)
 		if err != nil {
 			return fnutil.Error(http.StatusBadRequest, "%v", err)
+		}
+		if why := c.authenticate(p, now); why != nil {
+			// Answered, but unsigned: the scaler acts on nothing else.
+			pred.Reasons = append(pred.Reasons, fmt.Sprintf("unsigned answer, the scaler will not act on it: %v", why))
+			return fnutil.JSON(http.StatusOK, pred)
+		}
+		if err := pred.Sign(c.keys, now, messageID(callID)); err != nil {
+			return fnutil.Error(http.StatusInternalServerError, "%v", err)
+		}
+		if c.metrics != nil {
+			// Only signed payloads (load-probe's, for deployed opted-in
+			// functions) get metric series: the label set stays bounded.
+			c.metrics.observe(p.Function+c.labelSuffix, step.Observed, step.At, step.Horizon, step.Forecast.RPS, step.Recommended)
 		}
 		return fnutil.JSON(http.StatusOK, pred)
 	}
@@ -90,26 +109,52 @@ func (c config) handle(body []byte, now time.Time) (handler.Response, error) {
 	})
 }
 
+// authenticate says why p's answer is not to be signed (nil: sign it): no
+// chain key configured, or p is unsigned, forged or stale. A payload that
+// carried a signature and failed is logged.
+func (c config) authenticate(p chain.ProbePayload, now time.Time) error {
+	if p.Auth == nil {
+		return chainauth.ErrUnsigned
+	}
+	err := c.keyErr
+	if err == nil {
+		err = p.Verify(c.keys, now, c.staleAfter)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "predictor: payload for %s (id %s) not authenticated, answered unsigned: %v\n", p.Function, p.Auth.ID, err)
+	}
+	return err
+}
+
+// messageID is the id the answer's signature carries: the async call id
+// when it is one, else a fresh nonce.
+func messageID(callID string) string {
+	if chainauth.ValidID(callID) {
+		return callID
+	}
+	if id, err := chainauth.NewID(); err == nil {
+		return id
+	}
+	return "predictor-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
 // predict forecasts one function's demand and recommends replicas.
-func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, error) {
+func (c config) predict(p chain.ProbePayload, now time.Time) (chain.Prediction, decide.Prediction, error) {
 	if p.Function == "" {
-		return chain.Prediction{}, errors.New("probe payload: no function name")
+		return chain.Prediction{}, decide.Prediction{}, errors.New("probe payload: no function name")
 	}
 	if len(p.History) == 0 {
-		return chain.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
+		return chain.Prediction{}, decide.Prediction{}, fmt.Errorf("probe payload for %s: empty history", p.Function)
 	}
 	set, err := decide.ParseSettings(p.Labels, c.defaults)
 	if err != nil {
-		return chain.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
+		return chain.Prediction{}, decide.Prediction{}, fmt.Errorf("labels of %s: %w", p.Function, err)
 	}
 	step, err := decide.Predict(c.forecaster, decide.PredictInput{
 		Function: p.Function, History: p.History, At: p.At, Horizon: c.horizon, Settings: set,
 	}, now)
 	if err != nil {
-		return chain.Prediction{}, err
+		return chain.Prediction{}, decide.Prediction{}, err
 	}
-	if c.metrics != nil {
-		c.metrics.observe(p.Function+c.labelSuffix, step.Observed, step.At, step.Horizon, step.Forecast.RPS, step.Recommended)
-	}
-	return chain.NewPrediction(p, step, c.notes), nil
+	return chain.NewPrediction(p, step, c.notes), step, nil
 }

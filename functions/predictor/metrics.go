@@ -13,6 +13,15 @@ import (
 // maxPending bounds the forecasts kept per function while their horizon runs.
 const maxPending = 256
 
+// Series bound. Only validly signed payloads are recorded (load-probe's,
+// for deployed opted-in functions), and at most maxSeries function_name
+// labels: past that, predictions of new functions are recorded under
+// otherLabel.
+const (
+	maxSeries  = 1000
+	otherLabel = "_other"
+)
+
 // metrics is the predictor's Prometheus registry, served on GET /metrics.
 //
 // The forecast error needs the forecast made one horizon ago. It is kept in
@@ -54,10 +63,13 @@ func newMetrics() *metrics {
 // observe records a prediction for label: first scores the pending forecasts
 // that fell due by the observation obs, then adds this one.
 func (m *metrics) observe(label string, obs decide.Sample, at time.Time, horizon time.Duration, fc float64, replicas int) {
-	m.forecast.WithLabelValues(label).Set(fc)
-	m.replicas.WithLabelValues(label).Set(float64(replicas))
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, known := m.pending[label]; !known && len(m.pending) >= maxSeries {
+		label = otherLabel
+	}
+	m.forecast.WithLabelValues(label).Set(fc)
+	m.replicas.WithLabelValues(label).Set(float64(replicas))
 	list := m.pending[label]
 	obsAt := obs.At
 	if obsAt.IsZero() {

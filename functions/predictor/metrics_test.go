@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 )
@@ -51,6 +52,7 @@ func TestMetricsForecastAgainstActual(t *testing.T) {
 	t.Setenv("model", "holt-peak")
 	t.Setenv("horizon", "10s")
 	t.Setenv("metrics_label_suffix", ".openfaas-fn")
+	keys := withChainKey(t, testKey)
 	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
 	// The registry lives with the process: a fresh function name per run
 	// keeps -count=N runs apart.
@@ -59,9 +61,8 @@ func TestMetricsForecastAgainstActual(t *testing.T) {
 	send := func(rps float64) chain.Prediction {
 		t.Helper()
 		hist = append(hist, decide.Sample{Function: name, At: t0.Add(time.Duration(len(hist)*5) * time.Second), Interval: 5, RPS: rps, MeanLatency: 0.1})
-		b, _ := json.Marshal(chain.ProbePayload{Function: name, At: hist[len(hist)-1].At, History: hist,
-			Labels: map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "20"}})
-		res := invoke(t, string(b))
+		res := invoke(t, signed(t, keys, chain.ProbePayload{Function: name, At: hist[len(hist)-1].At, History: hist,
+			Labels: map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "20"}}))
 		var p chain.Prediction
 		if err := json.Unmarshal(res.Body, &p); err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", res.StatusCode, res.Body)
@@ -89,6 +90,57 @@ func TestMetricsForecastAgainstActual(t *testing.T) {
 	}
 	if third.Replicas < 1 || first.Forecast.RPS <= 0 {
 		t.Fatalf("degenerate predictions %+v %+v", first, third)
+	}
+}
+
+// Only validly signed payloads get metric series: a hand-written body, a
+// forged one or one signed with another key adds no function_name label.
+func TestMetricsOnlyForSignedPayloads(t *testing.T) {
+	t.Setenv("model", "holt-peak")
+	withChainKey(t, testKey)
+	now := time.Now().UTC()
+	n := metricRuns.Add(1)
+	unsigned := fmt.Sprintf("unsigned-%d", n)
+	forged := fmt.Sprintf("forged-%d", n)
+	payload := func(fn string) chain.ProbePayload {
+		return chain.ProbePayload{Function: fn, At: now, History: []decide.Sample{{Function: fn, At: now, Interval: 5, RPS: 3, MeanLatency: 0.1}},
+			Labels: map[string]string{decide.LabelEnabled: "true"}}
+	}
+	b, _ := json.Marshal(payload(unsigned))
+	if res := invoke(t, string(b)); res.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	if res := invoke(t, signed(t, chainauth.MustKeys(otherKey), payload(forged))); res.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	for name := range scrapeMetrics(t, "/metrics") {
+		if strings.HasSuffix(name, "/"+unsigned) || strings.HasSuffix(name, "/"+forged) {
+			t.Fatalf("series %s recorded for a payload that was not validly signed", name)
+		}
+	}
+}
+
+// Past maxSeries function names, new ones share one "_other" series.
+func TestMetricsSeriesCapped(t *testing.T) {
+	m := newMetrics()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxSeries + 50 {
+		m.observe(fmt.Sprintf("fn-%d", i), decide.Sample{At: at, RPS: 1}, at, time.Minute, 1, 1)
+	}
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		labels := map[string]bool{}
+		for _, mm := range mf.Metric {
+			for _, l := range mm.Label {
+				labels[l.GetValue()] = true
+			}
+		}
+		if len(labels) != maxSeries+1 || !labels[otherLabel] || !labels["fn-0"] || labels[fmt.Sprintf("fn-%d", maxSeries)] {
+			t.Fatalf("%s: %d label values (other %v), want %d", mf.GetName(), len(labels), labels[otherLabel], maxSeries+1)
+		}
 	}
 }
 

@@ -165,12 +165,12 @@ func TestFallbackWhenArtefactsFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := c.handle(rampPayload(t), time.Now())
+	res, _ := c.handle(rampPayload(t), "", time.Now())
 	pr := decodePrediction(t, res)
 	if pr.Model != "holt-peak" || !strings.Contains(strings.Join(pr.Reasons, "\n"), "fallback: trained forecaster unavailable") {
 		t.Fatalf("model %s reasons %q", pr.Model, pr.Reasons)
 	}
-	res, _ = c.handle([]byte(`{"p50":0.4,"p90":1.2,"p99":2.0,"Status200":100,"replicas":2}`), time.Now())
+	res, _ = c.handle([]byte(`{"p50":0.4,"p90":1.2,"p99":2.0,"Status200":100,"replicas":2}`), "", time.Now())
 	a := decodeSeed(t, res)
 	if a.Model != "capacity-rules" || !strings.Contains(strings.Join(a.Reasons, "\n"), "fallback: trained replica model unavailable") {
 		t.Fatalf("answer %+v", a)
@@ -220,7 +220,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, _ := c.handle(body, time.Now())
+		res, _ := c.handle(body, "", time.Now())
 		if bytes.Contains(body, []byte(`"history"`)) {
 			return decodePrediction(t, res), chain.SeedAnswer{}
 		}

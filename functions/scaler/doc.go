@@ -5,6 +5,21 @@
 // JetStream KV, calls /system/scale-function through go-sdk when the policy
 // says so, and appends every decision to the JetStream decision stream.
 //
+// Authentication. The scaler acts only on a prediction signed by the
+// predictor (pkg/chainauth: HMAC-SHA256 keyed by the OpenFaaS secret
+// prescale-chain-key, in the body's "auth" field, since the callback
+// carries the function's body). An unsigned, forged or stale one (signed
+// more than stale_after before or after now), or one whose id the scaler
+// has accepted before (a replay; the ids are kept in the NATS KV bucket
+// prescale_chain_seen for 2 × stale_after + 1 min, so every scaler replica
+// and restart sees them), is answered 401 with the reason, logged, and
+// touches neither the gateway nor the policy state. Without the secret
+// every prediction is refused (500). The function name is canonicalised
+// first ("hello.openfaas-fn" is "hello" in the default namespace, one
+// policy state), and a prediction not newer than the one the function's
+// last decision was made on (a late or overlapping chain run) is ignored:
+// 200 {"result":"ignored"}, nothing scaled or logged as a decision.
+//
 // A callback whose X-Function-Status is not 2xx (predictor failed) is
 // logged and changes nothing. Bad input, an unknown function, bad labels, a
 // gateway or NATS that is down: a clear error and no scale call.
@@ -17,11 +32,13 @@
 //
 //	gateway_url        (http://gateway.openfaas:8080)
 //	NATS_URL           (nats://nats.openfaas:4222)
-//	secret_mount_path  basic-auth-user / basic-auth-password (/var/openfaas/secrets)
+//	secret_mount_path  basic-auth-user / basic-auth-password and prescale-chain-key
+//	                   (/var/openfaas/secrets)
 //	namespace          ("")
 //	forecast_only      true: log decisions, never scale (false)
 //	ce_clamp           true: the gateway is OpenFaaS CE, bounds narrowed to 1..5 (false)
-//	stale_after        a prediction older than this is ignored → reactive only (90s)
+//	stale_after        1s..24h (90s): a forecast older than this is ignored → reactive
+//	                   only; a prediction signed longer ago (or further ahead) is refused (401)
 //	scaler_mode        predictive | reactive: reactive ignores forecasts (an HPA-like
 //	                   baseline for A/B runs) (predictive). Not "mode": of-watchdog
 //	                   reads mode (http) from the same environment.

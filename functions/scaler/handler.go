@@ -16,7 +16,9 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/state"
 )
@@ -52,26 +54,70 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if p.Function == "" {
 		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
 	}
+	keys, err := fnutil.ChainKeys()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err)
+	}
+	now := time.Now().UTC()
+	// Authenticate before anything else is touched: an unsigned, forged or
+	// stale body reaches neither the gateway nor the state store.
+	if err := p.Verify(keys, now, cfg.policy.StaleAfter); err != nil {
+		return reject(p, err)
+	}
 	client, err := fnutil.Gateway(cfg.Gateway)
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
 	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.NATS, state.DefaultConfig())
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
 	if err != nil {
 		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
 	}
 	defer nc.Close()
+	if err := store.MarkSeen(ctx, p.Auth.ID, now); err != nil {
+		if errors.Is(err, state.ErrSeen) {
+			return reject(p, fmt.Errorf("%w: %v", chainauth.ErrReplayed, err))
+		}
+		return fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err)
+	}
 	s := scaler{cfg: cfg, gw: client, store: store}
-	d, status, err := s.apply(ctx, p, time.Now().UTC())
+	d, status, err := s.apply(ctx, p, now)
+	if errors.Is(err, errNotNewer) {
+		fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, p.Auth.ID, err)
+		return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": err.Error()})
+	}
 	if err != nil {
 		return fnutil.Error(status, "scaler: %v", err)
 	}
-	m.record(p.Function+cfg.labelSuffix, d)
+	m.record(d.Function+cfg.labelSuffix, d)
 	fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
 	return fnutil.JSON(status, d)
 }
+
+// reject answers 401 to a prediction that is not authenticated (why: a
+// chainauth error), and logs why; nothing is scaled.
+func reject(p chain.Prediction, why error) (handler.Response, error) {
+	id := ""
+	if p.Auth != nil {
+		id = " (id " + p.Auth.ID + ")"
+	}
+	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction for %q%s, no change: %v (the chain signs with secret %s; README, Security)",
+		p.Function, id, why, chainauth.SecretName)
+}
+
+// stateConfig is the scaler's store: with the seen-id bucket, whose TTL
+// covers every timestamp Verify accepts (stale_after either side of now)
+// plus a minute.
+func stateConfig(cfg config) state.Config {
+	sc := state.DefaultConfig()
+	sc.SeenTTL = 2*cfg.policy.StaleAfter + time.Minute
+	return sc
+}
+
+// errNotNewer: the prediction is not newer than the one the function's
+// last decision was made on.
+var errNotNewer = errors.New("not newer than the last decision's")
 
 type scaler struct {
 	cfg   config
@@ -80,11 +126,23 @@ type scaler struct {
 }
 
 func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (decide.Decision, int, error) {
-	ns := p.Namespace
+	defaultNS := s.cfg.Namespace
+	if defaultNS == "" {
+		defaultNS = faas.DefaultNamespace
+	}
+	// One name per function before any lookup: "hello.openfaas-fn" is
+	// "hello", with hello's policy state.
+	name, ns, key, err := faas.Canonical(p.Function, p.Namespace, defaultNS)
+	if err != nil {
+		return decide.Decision{}, http.StatusBadRequest, fmt.Errorf("no change: %w", err)
+	}
 	if ns == "" {
 		ns = s.cfg.Namespace
 	}
-	fn, err := fnutil.GetFunction(ctx, s.gw, p.Function, ns)
+	if p.At.IsZero() {
+		return decide.Decision{}, http.StatusBadRequest, fmt.Errorf("prediction for %s has no time (at), no change", key)
+	}
+	fn, err := fnutil.GetFunction(ctx, s.gw, name, ns)
 	if err != nil {
 		if errors.Is(err, fnutil.ErrFunctionNotFound) {
 			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)
@@ -102,14 +160,20 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if !set.Enabled {
 		return decide.Decision{}, http.StatusConflict, fmt.Errorf("%s is not opted in (label %s=true), no change", p.Function, decide.LabelEnabled)
 	}
-	in := p.Step().PolicyInput(p.Function, int(fn.Replicas), set, s.cfg.reactive())
+	in := p.Step().PolicyInput(key, int(fn.Replicas), set, s.cfg.reactive())
 	zset, err := decide.ParseZeroSettings(labels, decide.DefaultZeroSettings())
 	if err != nil {
 		return decide.Decision{}, http.StatusUnprocessableEntity, fmt.Errorf("scale-to-zero labels of %s, no change: %w", p.Function, err)
 	}
 	zset.CEClamp = s.cfg.policy.CEClamp
 	var d decide.Decision
-	err = s.store.UpdatePolicy(ctx, p.Function, func(st decide.State) (decide.State, error) {
+	err = s.store.UpdatePolicy(ctx, key, func(st decide.State) (decide.State, error) {
+		if !st.LastAt.IsZero() && !p.At.After(st.LastAt) {
+			// Compared inside the compare-and-set: of two predictions
+			// racing, the older one loses whichever lands first.
+			return st, fmt.Errorf("prediction for %s at %s: %w (at %s)", key,
+				p.At.UTC().Format(time.RFC3339Nano), errNotNewer, st.LastAt.UTC().Format(time.RFC3339Nano))
+		}
 		var next decide.State
 		d, next = s.cfg.policy.Decide(in, st, now)
 		if zset.Enabled && p.Arrivals != nil {
@@ -121,17 +185,21 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 		if d.Invalid {
 			return st, nil
 		}
+		next.LastAt = p.At
 		return next, nil
 	})
+	if errors.Is(err, errNotNewer) {
+		return decide.Decision{}, http.StatusOK, err
+	}
 	if err != nil {
-		return decide.Decision{}, http.StatusServiceUnavailable, fmt.Errorf("policy state of %s, no change: %w", p.Function, err)
+		return decide.Decision{}, http.StatusServiceUnavailable, fmt.Errorf("policy state of %s, no change: %w", key, err)
 	}
 	if s.cfg.reactive() {
 		d.Reasons = append(d.Reasons, "scaler mode reactive: forecasts ignored")
 	}
 	status := http.StatusOK
 	if d.Scale && !d.Invalid {
-		if err := s.gw.ScaleFunction(ctx, p.Function, ns, uint64(d.After)); err != nil {
+		if err := s.gw.ScaleFunction(ctx, name, ns, uint64(d.After)); err != nil {
 			d.Error = err.Error()
 			status = http.StatusBadGateway
 		} else {

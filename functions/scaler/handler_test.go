@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,17 +16,47 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/gwtest"
 	"github.com/prescale/prescale/pkg/natstest"
 	"github.com/prescale/prescale/pkg/state"
 )
 
+// testKeys is what gwtest.Gateway.Env provisions as prescale-chain-key.
+var testKeys = chainauth.MustKeys(gwtest.TestChainKey)
+
+// callIDs numbers the test predictions' ids.
+var callIDs atomic.Int64
+
+// predictionAt is an unsigned prediction for fn observed at at.
+func predictionAt(fn string, at time.Time, rps, forecast float64) chain.Prediction {
+	return chain.Prediction{Function: fn, At: at, ServiceTime: 0.1,
+		Observed: decide.Sample{Function: fn, At: at, Interval: 5, RPS: rps, MeanLatency: 0.1},
+		Forecast: &decide.Forecast{Model: "holt-peak", Version: "1", At: at, Horizon: 30, RPS: forecast}}
+}
+
+// sign is p signed by keys at signedAt with a fresh call id, as JSON.
+func sign(t *testing.T, keys chainauth.Keys, p chain.Prediction, signedAt time.Time) string {
+	t.Helper()
+	if err := p.Sign(keys, signedAt, fmt.Sprintf("call-%d-%d", time.Now().UnixNano(), callIDs.Add(1))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// prediction is a prediction for fn observed now, signed now with the
+// test chain key, as the predictor answers load-probe's payload.
 func prediction(fn string, rps, forecast float64) string {
 	now := time.Now().UTC()
-	p := chain.Prediction{Function: fn, At: now, ServiceTime: 0.1,
-		Observed: decide.Sample{Function: fn, At: now, Interval: 5, RPS: rps, MeanLatency: 0.1},
-		Forecast: &decide.Forecast{Model: "holt-peak", Version: "1", At: now, Horizon: 30, RPS: forecast}}
+	p := predictionAt(fn, now, rps, forecast)
+	if err := p.Sign(testKeys, now, fmt.Sprintf("call-%d-%d", now.UnixNano(), callIDs.Add(1))); err != nil {
+		panic(err)
+	}
 	b, _ := json.Marshal(p)
 	return string(b)
 }

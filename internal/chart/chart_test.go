@@ -25,6 +25,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/pkg/fnutil"
@@ -100,10 +101,14 @@ func TestLint(t *testing.T) {
 	}
 }
 
+// randomChainKey matches the chain key the chart generates when there is
+// none (randAlphaNum 48): golden files hold a placeholder instead.
+var randomChainKey = regexp.MustCompile(`(?m)^(  prescale-chain-key: )"[A-Za-z0-9]{48}"$`)
+
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases {
 		t.Run(c.name, func(t *testing.T) {
-			got := render(t, c.args...)
+			got := randomChainKey.ReplaceAll(render(t, c.args...), []byte(`$1"<randAlphaNum 48>"`))
 			path := filepath.Join("testdata", c.name+".golden.yaml")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -281,10 +286,15 @@ func TestStrictDecodeDefault(t *testing.T) {
 	m := decodeStrict(t, render(t))
 	want := []string{
 		"ConfigMap/prescale-dashboard", "ConfigMap/prescale-nats", "Deployment/prescale-cron-connector",
-		"Secret/prescale-settings", "Service/prescale-gateway-metrics", "Service/prescale-nats", "StatefulSet/prescale-nats",
+		"Secret/nats-url", "Secret/prescale-chain-key", "Secret/prescale-settings", "Service/prescale-gateway-metrics", "Service/prescale-nats", "StatefulSet/prescale-nats",
 	}
 	if got := m.keys(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("rendered %v, want %v (no monitors without the operator API; no credential Secrets without a readable password)", got, want)
+	}
+
+	// The functions' nats-url secret is the chart's NATS service.
+	if nu := get[*corev1.Secret](t, m, "Secret/nats-url"); nu.Namespace != "openfaas-fn" || nu.StringData["nats-url"] != "nats://prescale-nats.openfaas.svc:4222" {
+		t.Errorf("nats-url secret %s/%q, want openfaas-fn/nats://prescale-nats.openfaas.svc:4222", nu.Namespace, nu.StringData["nats-url"])
 	}
 
 	cron := get[*appsv1.Deployment](t, m, "Deployment/prescale-cron-connector")
@@ -647,4 +657,45 @@ func jsonFields(typ reflect.Type) []string {
 		}
 	}
 	return out
+}
+
+// The chain key: the Secret prescale-chain-key in the function namespace,
+// with one key named like the Secret (faas-netes mounts it as
+// /var/openfaas/secrets/prescale-chain-key, what stack.yml's functions
+// list), random when not given (a fresh key per render: helm template sees
+// no existing Secret to keep), the given value (a rotated two-line one
+// too) when set, none with chainKey.create=false. Keeping an existing key
+// on upgrade (lookup) needs a cluster and is not covered here.
+func TestChainKey(t *testing.T) {
+	key := func(t *testing.T, args ...string) string {
+		t.Helper()
+		m := decodeStrict(t, render(t, args...))
+		s := get[*corev1.Secret](t, m, "Secret/"+chainauth.SecretName)
+		if len(s.StringData) != 1 || s.Annotations["helm.sh/resource-policy"] != "keep" {
+			t.Fatalf("chain key Secret %s/%v %v", s.Namespace, slices.Sorted(maps.Keys(s.StringData)), s.Annotations)
+		}
+		v, ok := s.StringData[chainauth.SecretName]
+		if !ok {
+			t.Fatalf("chain key Secret keys %v, want %s", slices.Sorted(maps.Keys(s.StringData)), chainauth.SecretName)
+		}
+		if _, err := chainauth.ParseKeys(v); err != nil {
+			t.Fatalf("rendered chain key: %v", err)
+		}
+		return v
+	}
+	a, b := key(t), key(t)
+	if len(a) != 48 || a == b {
+		t.Fatalf("generated keys %q, %q: want 48 random characters each time", a, b)
+	}
+	if m := decodeStrict(t, render(t)); get[*corev1.Secret](t, m, "Secret/"+chainauth.SecretName).Namespace != "openfaas-fn" {
+		t.Fatal("chain key not in the function namespace")
+	}
+	const given = "new-chain-key-0123456789abcdef\nold-chain-key-0123456789abcdef"
+	if got := key(t, "--set", "chainKey.value="+given); got != strings.ReplaceAll(given, `\n`, "\n") {
+		t.Fatalf("given key rendered as %q", got)
+	}
+	m := decodeStrict(t, render(t, "--set", "chainKey.create=false"))
+	if slices.Contains(m.keys(), "Secret/"+chainauth.SecretName) {
+		t.Fatal("chainKey.create=false rendered the Secret")
+	}
 }

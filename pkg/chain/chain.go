@@ -1,8 +1,11 @@
 package chain
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 )
 
@@ -20,6 +23,9 @@ type ProbePayload struct {
 	// Arrivals is the function's arrival model after this observation,
 	// for functions with scale to zero on (com.openfaas.scale.zero: "true").
 	Arrivals *decide.ArrivalState `json:"arrivals,omitempty"`
+	// Auth is load-probe's signature (chainauth.LegProbe) over the
+	// payload's canonical bytes (Canonical); absent on a hand-written body.
+	Auth *chainauth.Auth `json:"auth,omitempty"`
 }
 
 // Prediction is predictor's answer to a ProbePayload; the queue worker
@@ -46,6 +52,10 @@ type Prediction struct {
 	// Arrivals is the probe's arrival model, passed through for the
 	// scaler's scale-to-zero decision (decide.DecideZero at its own now).
 	Arrivals *decide.ArrivalState `json:"arrivals,omitempty"`
+	// Auth is predictor's signature (chainauth.LegPrediction) over the
+	// prediction's canonical bytes, present only when the payload it
+	// answers was validly signed: the scaler acts on nothing else.
+	Auth *chainauth.Auth `json:"auth,omitempty"`
 }
 
 // SeedAnswer is predictor's answer to a single seed-style feature vector,
@@ -85,4 +95,81 @@ func (p Prediction) Step() decide.Prediction {
 		s.Horizon = time.Duration(p.Forecast.Horizon * float64(time.Second))
 	}
 	return s
+}
+
+// Canonical is what load-probe's signature covers: the payload's JSON
+// without its auth field. A receiver computes it from the payload it
+// decoded, so what is verified is exactly what it acts on; a field it does
+// not know is dropped and makes the signature fail (closed).
+func (p ProbePayload) Canonical() ([]byte, error) {
+	p.Auth = nil
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("canonical probe payload: %w", err)
+	}
+	return b, nil
+}
+
+// Sign sets p.Auth: the signature with keys' current key at now with id.
+func (p *ProbePayload) Sign(keys chainauth.Keys, now time.Time, id string) error {
+	b, err := p.Canonical()
+	if err != nil {
+		return err
+	}
+	a, err := keys.Sign(chainauth.LegProbe, b, now, id)
+	if err != nil {
+		return fmt.Errorf("sign probe payload for %s: %w", p.Function, err)
+	}
+	p.Auth = &a
+	return nil
+}
+
+// Verify checks p.Auth (chainauth.Keys.Verify) at now.
+func (p ProbePayload) Verify(keys chainauth.Keys, now time.Time, maxAge time.Duration) error {
+	if p.Auth == nil {
+		return chainauth.ErrUnsigned
+	}
+	b, err := p.Canonical()
+	if err != nil {
+		return fmt.Errorf("%w: %v", chainauth.ErrMalformed, err)
+	}
+	return keys.Verify(chainauth.LegProbe, b, p.Auth, now, maxAge)
+}
+
+// Canonical is what predictor's signature covers: the prediction's JSON
+// without its auth field (see ProbePayload.Canonical).
+func (p Prediction) Canonical() ([]byte, error) {
+	p.Auth = nil
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("canonical prediction: %w", err)
+	}
+	return b, nil
+}
+
+// Sign sets p.Auth: the signature with keys' current key at now with id
+// (the async call id the predictor was invoked with, or a nonce).
+func (p *Prediction) Sign(keys chainauth.Keys, now time.Time, id string) error {
+	b, err := p.Canonical()
+	if err != nil {
+		return err
+	}
+	a, err := keys.Sign(chainauth.LegPrediction, b, now, id)
+	if err != nil {
+		return fmt.Errorf("sign prediction for %s: %w", p.Function, err)
+	}
+	p.Auth = &a
+	return nil
+}
+
+// Verify checks p.Auth (chainauth.Keys.Verify) at now.
+func (p Prediction) Verify(keys chainauth.Keys, now time.Time, maxAge time.Duration) error {
+	if p.Auth == nil {
+		return chainauth.ErrUnsigned
+	}
+	b, err := p.Canonical()
+	if err != nil {
+		return fmt.Errorf("%w: %v", chainauth.ErrMalformed, err)
+	}
+	return keys.Verify(chainauth.LegPrediction, b, p.Auth, now, maxAge)
 }

@@ -73,6 +73,10 @@ type Recommendation struct {
 type State struct {
 	Function        string           `json:"function"`
 	Recommendations []Recommendation `json:"recommendations,omitempty"`
+	// LastAt is the observation time of the prediction the latest decision
+	// was made on (set by the scaler, kept by Decide): a prediction not
+	// newer than it arrived late or twice and is ignored.
+	LastAt time.Time `json:"last_at,omitzero"`
 }
 
 // Decision is one policy decision with everything that led to it.
@@ -128,9 +132,9 @@ func (p Policy) Decide(in Input, st State, now time.Time) (Decision, State) {
 		Forecast: in.Forecast, Before: in.Current, After: in.Current,
 		ForecastOnly: p.ForecastOnly || in.Settings.ForecastOnly,
 	}
-	next := State{Function: in.Function, Recommendations: append([]Recommendation(nil), st.Recommendations...)}
+	next := State{Function: in.Function, Recommendations: append([]Recommendation(nil), st.Recommendations...), LastAt: st.LastAt}
 	if st.Function != "" && st.Function != in.Function {
-		next.Recommendations = nil // state of another function: start afresh
+		next.Recommendations, next.LastAt = nil, time.Time{} // state of another function: start afresh
 	}
 	say := func(format string, args ...any) {
 		if !p.Terse {

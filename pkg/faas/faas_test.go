@@ -106,3 +106,24 @@ func TestCopyHeaders(t *testing.T) {
 		t.Fatal("HopHeaders returns shared state")
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	for _, tc := range []struct {
+		name, ns, fn, wantNS, key string
+		err                       bool
+	}{
+		{"hello", "", "hello", "", "hello", false},
+		{"hello", "openfaas-fn", "hello", "openfaas-fn", "hello", false},
+		{"hello.openfaas-fn", "", "hello", "openfaas-fn", "hello", false},
+		{"hello.openfaas-fn", "openfaas-fn", "hello", "openfaas-fn", "hello", false},
+		{"hello.staging", "", "hello", "staging", "hello.staging", false},
+		{"hello", "staging", "hello", "staging", "hello.staging", false},
+		{"hello.staging", "openfaas-fn", "", "", "", true},
+		{"", "", "", "", "", true},
+	} {
+		fn, ns, key, err := faas.Canonical(tc.name, tc.ns, faas.DefaultNamespace)
+		if (err != nil) != tc.err || fn != tc.fn || ns != tc.wantNS || key != tc.key {
+			t.Errorf("Canonical(%q, %q) = %q, %q, %q, %v; want %q, %q, %q, error %v", tc.name, tc.ns, fn, ns, key, err, tc.fn, tc.wantNS, tc.key, tc.err)
+		}
+	}
+}

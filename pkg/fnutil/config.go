@@ -102,14 +102,53 @@ func decodeSettings(data []byte) (map[string]string, error) {
 }
 
 // LoadConfig runs a function's parseConfig on the process environment over
-// the settings file (WithSettingsFile(os.Getenv)).
+// the settings file (WithSettingsFile(os.Getenv)), with NATS_URL from the
+// nats-url secret when the function has it (WithNATSSecret).
 func LoadConfig[C any](parse func(getenv func(string) string) (C, error)) (C, error) {
 	get, err := WithSettingsFile(os.Getenv)
 	if err != nil {
 		var zero C
 		return zero, err
 	}
+	get, err = WithNATSSecret(get)
+	if err != nil {
+		var zero C
+		return zero, err
+	}
 	return parse(get)
+}
+
+// NATSURLSecret is the secret holding the NATS URL with its credentials
+// (the plugin's embedded server: nats://TOKEN@127.0.0.1:PORT; the chart:
+// its NATS service). It is a secret so that the token is in no
+// environment or function listing.
+const NATSURLSecret = "nats-url"
+
+// WithNATSSecret returns getenv with NATS_URL taken from the nats-url
+// secret file under the secrets directory when it exists and is not
+// empty (it wins over the environment's, which carries no credentials).
+func WithNATSSecret(getenv func(string) string) (func(string) string, error) {
+	dir := strings.TrimSpace(getenv(EnvSecrets))
+	if dir == "" {
+		dir = DefaultSecretsDir
+	}
+	b, err := os.ReadFile(filepath.Join(dir, NATSURLSecret))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return getenv, nil
+	case err != nil:
+		return nil, fmt.Errorf("secret %s: %w", NATSURLSecret, err)
+	}
+	u := strings.TrimSpace(string(b))
+	if u == "" {
+		return getenv, nil
+	}
+	return func(key string) string {
+		if key == EnvNATS {
+			return u
+		}
+		return getenv(key)
+	}, nil
 }
 
 // MapEnv is a lookup over a map: what tests pass as getenv.

@@ -155,3 +155,22 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// The nats-url secret (the URL with its token) wins over NATS_URL from the
+// environment, which carries no credentials; an empty or absent secret
+// leaves the environment's.
+func TestNATSURLSecret(t *testing.T) {
+	dir := t.TempDir()
+	env := fnutil.MapEnv(map[string]string{"secret_mount_path": dir, "NATS_URL": "nats://127.0.0.1:4222", "other": "x"})
+	get, err := fnutil.WithNATSSecret(env)
+	if err != nil || get("NATS_URL") != "nats://127.0.0.1:4222" {
+		t.Fatalf("no secret: %v, NATS_URL %q", err, get("NATS_URL"))
+	}
+	if err := os.WriteFile(filepath.Join(dir, fnutil.NATSURLSecret), []byte("nats://tok@127.0.0.1:4222\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	get, err = fnutil.WithNATSSecret(env)
+	if err != nil || get("NATS_URL") != "nats://tok@127.0.0.1:4222" || get("other") != "x" {
+		t.Fatalf("with the secret: %v, NATS_URL %q, other %q", err, get("NATS_URL"), get("other"))
+	}
+}

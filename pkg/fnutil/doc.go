@@ -1,6 +1,6 @@
 // Package fnutil is what prescale's Go functions share at their edges:
 // configuration (Vars, LoadConfig, WithSettingsFile, Platform), OpenFaaS
-// secrets, the gateway client (github.com/openfaas/go-sdk with basic auth,
+// secrets (the gateway credentials, the chain keys), the gateway client (github.com/openfaas/go-sdk with basic auth,
 // GetFunction), asynchronous invocation and JSON responses for the
 // golang-http template.
 //

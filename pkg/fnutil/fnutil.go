@@ -16,6 +16,8 @@ import (
 	"github.com/openfaas/faas-provider/types"
 	sdk "github.com/openfaas/go-sdk"
 	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/prescale/prescale/pkg/chainauth"
 )
 
 // Environment variables (or settings-file keys) all three functions read,
@@ -48,6 +50,23 @@ func Credentials() (*sdk.BasicAuth, error) {
 		return nil, errors.New("gateway credentials: basic-auth-user or basic-auth-password is empty")
 	}
 	return &sdk.BasicAuth{Username: user, Password: pass}, nil
+}
+
+// ChainKeys reads the chain keys from the OpenFaaS secret
+// prescale-chain-key (chainauth.SecretName) under $secret_mount_path, as
+// Credentials reads the gateway's: one key per line, the current key first,
+// then optionally the previous one (chainauth.ParseKeys). A missing secret
+// is chainauth.ErrNoKey (wrapped).
+func ChainKeys() (chainauth.Keys, error) {
+	v, err := sdk.ReadSecret(chainauth.SecretName)
+	if err != nil {
+		return chainauth.Keys{}, fmt.Errorf("%w: secret %s under $%s: %v", chainauth.ErrNoKey, chainauth.SecretName, EnvSecrets, err)
+	}
+	k, err := chainauth.ParseKeys(v)
+	if err != nil {
+		return chainauth.Keys{}, fmt.Errorf("chain key: %w", err)
+	}
+	return k, nil
 }
 
 // HTTPClient is the client the functions use towards the gateway.

@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"github.com/openfaas/faas-provider/types"
+
+	"github.com/prescale/prescale/pkg/chainauth"
+	"github.com/prescale/prescale/pkg/faas"
 )
 
 // Async is one recorded /async-function call.
@@ -24,6 +27,9 @@ type Async struct {
 type Gateway struct {
 	*httptest.Server
 	User, Password string
+	// ChainKey is the content of the secret prescale-chain-key Env writes
+	// (one key per line; set it before Env).
+	ChainKey string
 
 	mu        sync.Mutex
 	functions map[string]types.FunctionStatus
@@ -37,7 +43,7 @@ type Gateway struct {
 
 // New starts a fake gateway until the test ends.
 func New(t testing.TB) *Gateway {
-	g := &Gateway{User: "admin", Password: "s3cret", functions: map[string]types.FunctionStatus{}, calls: map[string]int{}}
+	g := &Gateway{User: "admin", Password: "s3cret", ChainKey: TestChainKey, functions: map[string]types.FunctionStatus{}, calls: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /system/functions", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
@@ -51,7 +57,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		f, ok := g.functions[r.PathValue("name")]
+		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
@@ -70,7 +76,7 @@ func New(t testing.TB) *Gateway {
 			http.Error(w, "scale failed", http.StatusInternalServerError)
 			return
 		}
-		f, ok := g.functions[r.PathValue("name")]
+		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
@@ -104,6 +110,20 @@ func New(t testing.TB) *Gateway {
 	g.Server = httptest.NewServer(mux)
 	t.Cleanup(g.Close)
 	return g
+}
+
+// resolve is the function a /system/…/{name} request addresses, as the
+// providers read it: "name.openfaas-fn" (the default namespace, also as
+// ?namespace=) is "name". Call with g.mu held.
+func (g *Gateway) resolve(r *http.Request) string {
+	name := r.PathValue("name")
+	if fn, ns := faas.SplitName(name); ns == faas.DefaultNamespace {
+		name = fn
+	}
+	if ns := r.URL.Query().Get("namespace"); ns != "" && ns != faas.DefaultNamespace {
+		return name + "." + ns // not served: 404
+	}
+	return name
 }
 
 func (g *Gateway) auth(h http.HandlerFunc) http.HandlerFunc {
@@ -164,12 +184,31 @@ func (g *Gateway) Calls(name string) int {
 	return g.calls[name]
 }
 
+// TestChainKey is the chain key a new fake gateway's Env provisions.
+const TestChainKey = "gwtest-chain-key-0123456789abcdef"
+
+// Keys is ChainKey parsed: what the functions under test sign and verify
+// with.
+func (g *Gateway) Keys(t testing.TB) chainauth.Keys {
+	t.Helper()
+	k, err := chainauth.ParseKeys(g.ChainKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // Env points a function's environment at this gateway and natsURL, with
-// the basic-auth secrets written to a temporary secret_mount_path.
+// the basic-auth secrets and the chain key (ChainKey, unless empty) written
+// to a temporary secret_mount_path.
 func (g *Gateway) Env(t *testing.T, natsURL string) {
 	t.Helper()
 	dir := t.TempDir()
-	for name, v := range map[string]string{"basic-auth-user": g.User, "basic-auth-password": g.Password + "\n"} {
+	files := map[string]string{"basic-auth-user": g.User, "basic-auth-password": g.Password + "\n"}
+	if g.ChainKey != "" {
+		files[chainauth.SecretName] = g.ChainKey + "\n"
+	}
+	for name, v := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,8 @@ func (w *Watcher) LastError() error {
 	return w.lastErr
 }
 
-// Applied counts the artefacts accepted so far.
+// Applied counts the artefacts that changed a served model so far (one
+// of the version already served is not counted).
 func (w *Watcher) Applied() int {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
@@ -105,6 +106,11 @@ func (w *Watcher) apply(name string, data []byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.serving(a.Kind) == a.Version {
+		// Already serving it: a watch restarted after a reconnect replays
+		// the store's latest objects. Nothing changes, nothing is counted.
+		return nil
+	}
 	switch a.Kind {
 	case KindReplicaForest:
 		m, err := NewReplicaModel(a)
@@ -125,6 +131,18 @@ func (w *Watcher) apply(name string, data []byte) error {
 	w.applied++
 	w.log.Info("model updated", "kind", a.Kind, "version", a.Version)
 	return nil
+}
+
+// serving is the version of the model of kind in use ("" when none);
+// w.mu is held.
+func (w *Watcher) serving(kind string) string {
+	switch {
+	case kind == KindReplicaForest && w.set.Replica != nil:
+		return w.set.Replica.Version()
+	case kind == KindForecaster && w.set.Forecaster != nil:
+		return w.set.Forecaster.Version()
+	}
+	return ""
 }
 
 func sameFeatures(a, b []string) bool {

@@ -66,17 +66,7 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	// A retrained forecaster (another margin) is published and picked up.
-	next := *defaults.Forecaster.Artefact()
-	spec := *next.Forecaster
-	spec.Params = map[string]float64{}
-	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
-		spec.Params[k] = v
-	}
-	spec.Params["k"] += 0.25
-	next.Forecaster = &spec
-	if err := next.Seal(); err != nil {
-		t.Fatal(err)
-	}
+	next := retrained(t, defaults, 0.25)
 	if next.Version == defaults.Forecaster.Version() {
 		t.Fatal("a changed model kept its version")
 	}
@@ -142,4 +132,53 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	if w.LastError() != nil {
 		t.Fatalf("last error after a good model: %v", w.LastError())
 	}
+}
+
+// An artefact of the version already served (a restarted watch replays the
+// store's latest objects) changes nothing and is not counted; another
+// version is.
+func TestWatcherIgnoresTheServedVersion(t *testing.T) {
+	defaults, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWatcher(defaults, nil)
+	same, err := defaults.Forecaster.Artefact().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := w.Apply(ObjectName(KindForecaster), same); err != nil || w.Applied() != 0 {
+			t.Fatalf("re-applying the served version: %v, applied %d (want 0)", err, w.Applied())
+		}
+	}
+	next := retrained(t, defaults, 0.25)
+	b, err := next.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Apply(ObjectName(KindForecaster), b); err != nil || w.Applied() != 1 || w.Models().Forecaster.Version() != next.Version {
+		t.Fatalf("a new version: %v, applied %d, serving %s", err, w.Applied(), w.Models().Forecaster.Version())
+	}
+	if err := w.Apply(ObjectName(KindForecaster), b); err != nil || w.Applied() != 1 {
+		t.Fatalf("the new version again: %v, applied %d (want 1)", err, w.Applied())
+	}
+}
+
+// retrained is the default forecaster with its margin k raised by dk,
+// sealed (a new version).
+func retrained(t *testing.T, defaults Set, dk float64) Artefact {
+	t.Helper()
+	next := *defaults.Forecaster.Artefact()
+	spec := *next.Forecaster
+	spec.Params = map[string]float64{}
+	for k, v := range defaults.Forecaster.Artefact().Forecaster.Params {
+		spec.Params[k] = v
+	}
+	spec.Params["k"] += dk
+	next.Forecaster = &spec
+	if err := next.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	return next
 }

@@ -335,11 +335,19 @@ func Quantile(q float64, buckets []Bucket, total float64) float64 {
 }
 
 // SnapshotStore keeps each function's previous snapshot between stateless
-// invocations.
+// invocations. UpdateSnapshot is a compare-and-set of the stored snapshot
+// (ok false when there is none): f's result is stored only if nobody
+// stored another meanwhile (else f runs again), and an error from f stores
+// nothing.
 type SnapshotStore interface {
 	LoadSnapshot(ctx context.Context, function string) (Snapshot, bool, error)
 	SaveSnapshot(ctx context.Context, function string, s Snapshot) error
+	UpdateSnapshot(ctx context.Context, function string, f func(prev Snapshot, ok bool) (Snapshot, error)) error
 }
+
+// ErrOverlap: a snapshot as new as this observation's is stored already
+// (an overlapping, later load-probe run took this interval); no sample.
+var ErrOverlap = errors.New("a newer observation is stored already (overlapping run)")
 
 // Gateway observes functions through the gateway's /metrics.
 type Gateway struct {
@@ -393,13 +401,22 @@ func (g Gateway) ObserveFrom(ctx context.Context, snaps map[string]Snapshot, fun
 	if g.Store == nil {
 		return decide.Sample{}, errors.New("gateway source: no snapshot store")
 	}
-	prev, _, err := g.Store.LoadSnapshot(ctx, function)
+	// The delta and the new baseline in one compare-and-set: each interval
+	// is observed by exactly one run.
+	var s decide.Sample
+	err := g.Store.UpdateSnapshot(ctx, function, func(prev Snapshot, ok bool) (Snapshot, error) {
+		if ok && !cur.At.After(prev.At) {
+			return Snapshot{}, fmt.Errorf("counters of %s at %s: %w (stored at %s)", function,
+				cur.At.Format(time.RFC3339Nano), ErrOverlap, prev.At.Format(time.RFC3339Nano))
+		}
+		s = Delta(function, prev, cur)
+		return cur, nil
+	})
 	if err != nil {
-		return decide.Sample{}, fmt.Errorf("load previous counters of %s: %w", function, err)
-	}
-	s := Delta(function, prev, cur)
-	if err := g.Store.SaveSnapshot(ctx, function, cur); err != nil {
-		return decide.Sample{}, fmt.Errorf("save counters of %s: %w", function, err)
+		if errors.Is(err, ErrOverlap) {
+			return decide.Sample{}, err
+		}
+		return decide.Sample{}, fmt.Errorf("update counters of %s: %w", function, err)
 	}
 	return s, nil
 }

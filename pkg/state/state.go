@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,16 +34,24 @@ type Config struct {
 	DecisionMaxAge  time.Duration // decisions older than this are dropped
 	DecisionMaxMsgs int64
 	Storage         jetstream.StorageType
+	// SeenBucket holds the ids of the chain messages the scaler accepted
+	// (MarkSeen), each for SeenTTL; Open creates it only when SeenTTL > 0
+	// (the scaler's store), and bounds it to SeenMaxBytes.
+	SeenBucket   string
+	SeenTTL      time.Duration
+	SeenMaxBytes int64
 }
 
 // DefaultConfig: the names above, 360 samples per function (30 min at a 5 s
-// period, 3 h at 30 s), decisions kept 7 days and at most 100,000, file storage.
+// period, 3 h at 30 s), decisions kept 7 days and at most 100,000, file
+// storage; no seen-id bucket (SeenTTL 0), 64 MiB when there is one.
 func DefaultConfig() Config {
 	return Config{
 		HistoryBucket: "prescale_history", CountersBucket: "prescale_counters", PolicyBucket: "prescale_policy",
 		ArrivalsBucket: "prescale_arrivals", DecisionStream: "PRESCALE_DECISIONS", DecisionSubject: "prescale.decisions",
 		HistoryLen: 360, DecisionMaxAge: 7 * 24 * time.Hour, DecisionMaxMsgs: 100000,
-		Storage: jetstream.FileStorage,
+		Storage:    jetstream.FileStorage,
+		SeenBucket: "prescale_chain_seen", SeenMaxBytes: 64 << 20,
 	}
 }
 
@@ -53,8 +63,24 @@ func (c Config) Validate() error {
 	if c.HistoryBucket == "" || c.CountersBucket == "" || c.PolicyBucket == "" || c.ArrivalsBucket == "" || c.DecisionStream == "" || c.DecisionSubject == "" {
 		return errors.New("state: bucket, stream and subject names must not be empty")
 	}
+	if c.SeenTTL < 0 || (c.SeenTTL > 0 && (c.SeenBucket == "" || c.SeenMaxBytes < 1<<20)) {
+		return fmt.Errorf("state: seen-id bucket %q: TTL %s must be >= 0, and with a TTL the name set and at least 1 MiB (%d bytes)",
+			c.SeenBucket, c.SeenTTL, c.SeenMaxBytes)
+	}
 	return nil
 }
+
+// Errors compared with errors.Is.
+var (
+	// ErrOutOfOrder: every sample given to AppendHistory is not newer than
+	// the newest stored (an overlapping or late load-probe run); nothing
+	// was appended.
+	ErrOutOfOrder = errors.New("not newer than the stored history")
+	// ErrSeen: MarkSeen's id was marked before (a replayed message).
+	ErrSeen = errors.New("id seen before")
+	// ErrNoSeenBucket: MarkSeen on a store opened without SeenTTL.
+	ErrNoSeenBucket = errors.New("state: no seen-id bucket (Config.SeenTTL is 0)")
+)
 
 // Store is prescale's state in JetStream.
 type Store struct {
@@ -64,6 +90,7 @@ type Store struct {
 	counters jetstream.KeyValue
 	policy   jetstream.KeyValue
 	arrivals jetstream.KeyValue
+	seen     jetstream.KeyValue // nil unless cfg.SeenTTL > 0
 }
 
 var keyRE = regexp.MustCompile(`^[-_=a-zA-Z0-9][-/_=.a-zA-Z0-9]*$`)
@@ -103,6 +130,14 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	}
 	if s.arrivals, err = kv(cfg.ArrivalsBucket, "prescale: per-function arrival model (scale to zero)"); err != nil {
 		return nil, err
+	}
+	if cfg.SeenTTL > 0 {
+		s.seen, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.SeenBucket,
+			Description: "prescale: ids of accepted chain messages (replay protection)", History: 1,
+			TTL: cfg.SeenTTL, MaxBytes: cfg.SeenMaxBytes, Storage: cfg.Storage})
+		if err != nil {
+			return nil, fmt.Errorf("kv bucket %s: %w", cfg.SeenBucket, err)
+		}
 	}
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: cfg.DecisionStream, Description: "prescale: scaler decisions",
@@ -176,8 +211,13 @@ func isWrongSequence(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
-// AppendHistory appends samples to a function's history, keeps the newest
-// HistoryLen, and returns the history after the append (oldest first).
+// AppendHistory appends samples to a function's history with
+// compare-and-set, keeps the newest HistoryLen, and returns the history
+// after the append (oldest first). The history stays in time order: a
+// sample not newer than the one before it (both with a time) is dropped,
+// so overlapping load-probe runs cannot interleave or duplicate samples;
+// when every sample is dropped the error is ErrOutOfOrder (wrapped) with
+// the stored history.
 func (s *Store) AppendHistory(ctx context.Context, function string, samples ...decide.Sample) ([]decide.Sample, error) {
 	if err := checkKey(function); err != nil {
 		return nil, err
@@ -190,7 +230,17 @@ func (s *Store) AppendHistory(ctx context.Context, function string, samples ...d
 				out = nil // a corrupt history is replaced, not fatal
 			}
 		}
-		out = append(out, samples...)
+		added := 0
+		for _, smp := range samples {
+			if n := len(out); n > 0 && !smp.At.IsZero() && !out[n-1].At.IsZero() && !smp.At.After(out[n-1].At) {
+				continue
+			}
+			out = append(out, smp)
+			added++
+		}
+		if added == 0 && len(samples) > 0 {
+			return nil, fmt.Errorf("history of %s: %w: newest stored sample at %s", function, ErrOutOfOrder, out[len(out)-1].At.Format(time.RFC3339Nano))
+		}
 		if len(out) > s.cfg.HistoryLen {
 			out = append([]decide.Sample(nil), out[len(out)-s.cfg.HistoryLen:]...)
 		}
@@ -250,6 +300,52 @@ func (s *Store) SaveSnapshot(ctx context.Context, function string, snap source.S
 		return fmt.Errorf("save counters of %s: %w", function, err)
 	}
 	return nil
+}
+
+// UpdateSnapshot runs f on a function's stored counters (ok false when
+// there are none) and stores what it returns with compare-and-set,
+// retrying f on a concurrent update; an error from f stores nothing.
+// source.Gateway observes through it, so two overlapping load-probe runs
+// cannot both take the same counters as their baseline.
+func (s *Store) UpdateSnapshot(ctx context.Context, function string, f func(prev source.Snapshot, ok bool) (source.Snapshot, error)) error {
+	if err := checkKey(function); err != nil {
+		return err
+	}
+	return casLoop(ctx, s.counters, function, func(old []byte) ([]byte, error) {
+		var prev source.Snapshot
+		ok := len(old) > 0 && json.Unmarshal(old, &prev) == nil // corrupt: a new baseline
+		if !ok {
+			prev = source.Snapshot{}
+		}
+		next, err := f(prev, ok)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(next)
+		if err != nil {
+			return nil, fmt.Errorf("encode counters of %s: %w", function, err)
+		}
+		return b, nil
+	})
+}
+
+// MarkSeen records a chain message's id in the seen-id bucket (kept
+// Config.SeenTTL), atomically: ErrSeen (wrapped) when it was there already.
+// Ids are stored by their SHA-256, so any id is a valid key.
+func (s *Store) MarkSeen(ctx context.Context, id string, at time.Time) error {
+	if s.seen == nil {
+		return ErrNoSeenBucket
+	}
+	sum := sha256.Sum256([]byte(id))
+	_, err := s.seen.Create(ctx, hex.EncodeToString(sum[:]), []byte(at.UTC().Format(time.RFC3339Nano)))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return fmt.Errorf("message id %q: %w", id, ErrSeen)
+	default:
+		return fmt.Errorf("seen-id bucket %s: %w", s.cfg.SeenBucket, err)
+	}
 }
 
 // UpdatePolicy runs f on a function's policy state and stores the result

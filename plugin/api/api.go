@@ -79,12 +79,17 @@ type SecretStore interface {
 	Create(name string, value []byte) error
 	Update(name string, value []byte) error
 	Delete(name string) error
-	// Mount makes dir hold exactly the named secrets.
-	Mount(dir string, names []string) error
+	// Path is the file holding the secret's value.
+	Path(name string) string
 }
 
-// Config wires the API. Runtime, Images, Secrets, Metrics and FunctionsDir
-// are required.
+// SecretRefresher is implemented by a Runtime whose replicas hold copies
+// of their secrets: the API tells it when a secret's value changes.
+type SecretRefresher interface {
+	RefreshSecret(name, src string) error
+}
+
+// Config wires the API. Runtime, Images, Secrets and Metrics are required.
 type Config struct {
 	Runtime Runtime
 	Images  Images
@@ -92,8 +97,6 @@ type Config struct {
 	Metrics *gwmetrics.Metrics
 	// Credentials enable basic auth on /system/* (except namespaces); nil disables it.
 	Credentials *auth.BasicAuthCredentials
-	// FunctionsDir holds per-function state: <FunctionsDir>/<name>/secrets.
-	FunctionsDir string
 	// BodyLimit bounds request bodies in bytes (413 beyond); 0 means DefaultBodyLimit.
 	BodyLimit int64
 	// Env returns environment variables given to every function (gateway_url,
@@ -123,8 +126,6 @@ func New(cfg Config) (*API, error) {
 		return nil, errors.New("api: Secrets is required")
 	case cfg.Metrics == nil:
 		return nil, errors.New("api: Metrics is required")
-	case cfg.FunctionsDir == "":
-		return nil, errors.New("api: FunctionsDir is required")
 	case cfg.BodyLimit < 0:
 		return nil, fmt.Errorf("api: BodyLimit must be >= 0 (0 = %d bytes), got %d", DefaultBodyLimit, cfg.BodyLimit)
 	}

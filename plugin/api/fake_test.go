@@ -201,11 +201,10 @@ func newHarness(t testing.TB, mutate ...func(*Config)) *harness {
 				Env: map[string]string{"template_default": "1", "fprocess": "python3 index.py"}},
 			"prescale/scaler:latest": {Dir: "/build/scaler", Command: []string{"./handler"}, Mode: runtime.ModeHTTP},
 		},
-		Secrets:      store,
-		Metrics:      m,
-		Credentials:  &auth.BasicAuthCredentials{User: "admin", Password: testPassword},
-		FunctionsDir: filepath.Join(dir, "functions"),
-		BodyLimit:    1024,
+		Secrets:     store,
+		Metrics:     m,
+		Credentials: &auth.BasicAuthCredentials{User: "admin", Password: testPassword},
+		BodyLimit:   1024,
 		Env: func() map[string]string {
 			return map[string]string{"gateway_url": "http://127.0.0.1:9999/", "NATS_URL": "nats://127.0.0.1:4222"}
 		},

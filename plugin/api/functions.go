@@ -75,7 +75,10 @@ func (a *API) updateFunction(w http.ResponseWriter, r *http.Request) {
 
 // Deploy validates fd and deploys it, or updates the function when it
 // exists already (keeping its current replica count, raised to scale.min).
-// Errors are *Error values carrying the HTTP status.
+// Nothing changes before the runtime takes the new spec: a failed update
+// leaves the running function, its replicas and their secrets as they
+// were (replicas copy their secrets when they start). Errors are *Error
+// values carrying the HTTP status.
 func (a *API) Deploy(ctx context.Context, fd types.FunctionDeployment) error {
 	if r, ok := a.cfg.Images.(Resolver); ok && fd.Image != "" && ValidateName(fd.Service) == nil {
 		if err := r.Resolve(ctx, fd.Service, fd.Image); err != nil {
@@ -85,9 +88,6 @@ func (a *API) Deploy(ctx context.Context, fd types.FunctionDeployment) error {
 	spec, err := a.specFor(fd)
 	if err != nil {
 		return err
-	}
-	if err := a.cfg.Secrets.Mount(spec.SecretsDir, fd.Secrets); err != nil {
-		return &Error{Status: http.StatusBadRequest, Msg: "secrets for " + spec.Name, Err: err}
 	}
 	cur, err := a.cfg.Runtime.Status(spec.Name)
 	switch {

@@ -115,16 +115,17 @@ func TestDeployMapsToSpec(t *testing.T) {
 		{"exec_timeout", s.ExecTimeout, 2 * time.Second},
 		{"startup delay", s.StartupDelay, 3 * time.Second},
 		{"annotation passed", (*s.Deployment.Annotations)["topic"], "cron-function"},
-		{"secrets dir", s.SecretsDir, filepath.Join(h.dir, "functions", "hello-python", "secrets")},
+		{"secret file", s.SecretFiles["api-key"], filepath.Join(h.dir, "secrets", "api-key")},
+		{"only the listed secrets", len(s.SecretFiles), 1},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", c.what, c.got, c.want)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(s.SecretsDir, "api-key"))
+	b, err := os.ReadFile(s.SecretFiles["api-key"])
 	if err != nil || string(b) != "k" {
-		t.Errorf("secret not mounted for the function: %q, %v", b, err)
+		t.Errorf("the function's secret file reads %q, %v", b, err)
 	}
 
 	t.Run("envVars fprocess wins and template command is the default", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/plugin/secrets"
 )
 
@@ -54,6 +55,11 @@ func (a *API) updateSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("secret updated", "secret", s.Name)
+	if rf, ok := a.cfg.Runtime.(SecretRefresher); ok {
+		if err := rf.RefreshSecret(s.Name, a.cfg.Secrets.Path(s.Name)); err != nil {
+			a.log.Warn("secret updated, but a running replica keeps its old copy", "secret", s.Name, "err", err)
+		}
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -81,7 +87,16 @@ func (a *API) readSecret(w http.ResponseWriter, r *http.Request) (types.Secret, 
 	if err := a.decodeJSON(w, r, &s); err != nil {
 		return s, err
 	}
-	return s, a.checkSecretName(s)
+	if err := a.checkSecretName(s); err != nil {
+		return s, err
+	}
+	if s.Name == secrets.ChainKey {
+		// A bad chain key would stop the chain: refused before it is stored.
+		if _, err := chainauth.ParseKeys(string(secretValue(s))); err != nil {
+			return s, &Error{Status: http.StatusBadRequest, Msg: "secret " + s.Name, Err: err}
+		}
+	}
+	return s, nil
 }
 
 // checkSecretName validates the name and refuses changes to the gateway's

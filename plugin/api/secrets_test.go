@@ -64,3 +64,30 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("deleted secret still on disk: %v", err)
 	}
 }
+
+// The chain key can be created and rotated through the API (faas-cli
+// secret update), but only with a value the functions can use.
+func TestChainKeySecretValidated(t *testing.T) {
+	h := newHarness(t)
+	for _, s := range []struct {
+		name, method, body string
+		code               int
+		want               string
+	}{
+		{"too short", "POST", `{"name":"prescale-chain-key","value":"short"}`, 400, "must have 16..4096"},
+		{"create", "POST", `{"name":"prescale-chain-key","value":"0123456789abcdef0123"}`, 201, ""},
+		{"rotate", "PUT", `{"name":"prescale-chain-key","value":"new-key-0123456789abcdef\nold-key-0123456789abcdef"}`, 202, ""},
+		{"three keys", "PUT", `{"name":"prescale-chain-key","value":"a-key-0123456789abcdef\nb-key-0123456789abcdef\nc-key-0123456789abcdef"}`, 400, "at most 2"},
+		{"empty", "PUT", `{"name":"prescale-chain-key","value":""}`, 400, "is empty"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			code, out := h.do(t, s.method, "/system/secrets", s.body)
+			if code != s.code || !strings.Contains(out, s.want) {
+				t.Errorf("%d %q, want %d containing %q", code, out, s.code, s.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(h.store.Dir(), "prescale-chain-key")); !strings.HasPrefix(string(b), "new-key-") {
+		t.Errorf("stored chain key %q, want the rotated one", b)
+	}
+}

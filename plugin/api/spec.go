@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -116,11 +115,13 @@ func (a *API) specFor(fd types.FunctionDeployment) (runtime.Spec, error) {
 			delay = dist.Duration(d, nil) // fixed: the sample needs no source
 		}
 	}
+	secretFiles := map[string]string{}
 	for _, s := range fd.Secrets {
 		if !a.cfg.Secrets.Exists(s) {
 			return runtime.Spec{}, errorf(http.StatusBadRequest,
 				"secret %q not found: create it first (faas-cli secret create %s)", s, s)
 		}
+		secretFiles[s] = a.cfg.Secrets.Path(s)
 	}
 
 	for k := range fd.EnvVars {
@@ -182,7 +183,7 @@ func (a *API) specFor(fd types.FunctionDeployment) (runtime.Spec, error) {
 		Command:      command,
 		Mode:         art.Mode,
 		Env:          env,
-		SecretsDir:   filepath.Join(a.cfg.FunctionsDir, fd.Service, "secrets"),
+		SecretFiles:  secretFiles,
 		Replicas:     min,
 		MaxInflight:  maxInflight,
 		StartupDelay: delay,

@@ -49,6 +49,9 @@ type Config struct {
 	// Host and Port of the embedded server: loopback and a random port by default.
 	Host string
 	Port int
+	// Token authenticates clients of the embedded server (ValidToken); empty
+	// means a new random one (NewToken). NATSURL() carries it.
+	Token string
 
 	// GatewayURL is the base URL of the proxy that serves /function/<name>
 	// (the plugin's own gateway). Required.
@@ -77,8 +80,30 @@ type Config struct {
 	// RetryCodes are the function (and callback) status codes that are
 	// retried: 408, 429 and every 5xx by default.
 	RetryCodes []int
+	// DeadLetterRetries is how many more deliveries a message gets, after
+	// its MaxAttempts invocations, for writing its dead letter: when the
+	// dead-letter stream refuses the write (full, or unavailable) the
+	// message is redelivered to retry the write only — the function is not
+	// invoked again — at most this many times (JetStream MaxDeliver =
+	// MaxAttempts + DeadLetterRetries). A message that still has no dead
+	// letter then stays in the work-queue stream, unacknowledged: kept, not
+	// lost, and logged with its stream sequence.
+	DeadLetterRetries int
 	// PublishTimeout bounds waiting for JetStream's publish acknowledgement.
 	PublishTimeout time.Duration
+	// Stream limits. The work queue refuses new invocations (503 to the
+	// caller, nothing accepted is dropped) once it holds QueueMaxMsgs
+	// messages or QueueMaxBytes bytes; queued invocations never expire
+	// (accepted work is not deleted by age). The dead-letter stream keeps
+	// DLQMaxAge of dead letters, at most DLQMaxBytes (a dead letter that
+	// does not fit is retried, see DeadLetterRetries). DuplicateWindow is
+	// JetStream's de-duplication window: a submission repeating an X-Call-Id
+	// seen within it is accepted once.
+	QueueMaxMsgs    int64
+	QueueMaxBytes   int64
+	DLQMaxBytes     int64
+	DLQMaxAge       time.Duration
+	DuplicateWindow time.Duration
 	// FetchWait is how long an idle worker's pull request waits.
 	FetchWait time.Duration
 	// RescanInterval is how often consumers and annotations are re-read.
@@ -92,23 +117,29 @@ type Config struct {
 // Defaults returns the default configuration (without the required fields).
 func Defaults() Config {
 	return Config{
-		Host:             "127.0.0.1",
-		Stream:           DefaultStream,
-		Subject:          DefaultSubject,
-		DLQStream:        DefaultDLQStream,
-		DLQSubject:       DefaultDLQSubject,
-		MaxBodyBytes:     DefaultMaxBodyBytes,
-		Concurrency:      DefaultConcurrency,
-		FunctionTimeout:  60 * time.Second,
-		CallbackTimeout:  30 * time.Second,
-		MaxAttempts:      8,
-		InitialRetryWait: 500 * time.Millisecond,
-		MaxRetryWait:     30 * time.Second,
-		RetryCodes:       defaultRetryCodes(),
-		PublishTimeout:   5 * time.Second,
-		FetchWait:        2 * time.Second,
-		RescanInterval:   10 * time.Second,
-		UserAgent:        DefaultUserAgent,
+		Host:              "127.0.0.1",
+		Stream:            DefaultStream,
+		Subject:           DefaultSubject,
+		DLQStream:         DefaultDLQStream,
+		DLQSubject:        DefaultDLQSubject,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		Concurrency:       DefaultConcurrency,
+		FunctionTimeout:   60 * time.Second,
+		CallbackTimeout:   30 * time.Second,
+		MaxAttempts:       8,
+		InitialRetryWait:  500 * time.Millisecond,
+		MaxRetryWait:      30 * time.Second,
+		RetryCodes:        defaultRetryCodes(),
+		DeadLetterRetries: 10,
+		PublishTimeout:    5 * time.Second,
+		QueueMaxMsgs:      1_000_000,
+		QueueMaxBytes:     1 << 30,
+		DLQMaxBytes:       256 << 20,
+		DLQMaxAge:         30 * 24 * time.Hour,
+		DuplicateWindow:   2 * time.Minute,
+		FetchWait:         2 * time.Second,
+		RescanInterval:    10 * time.Second,
+		UserAgent:         DefaultUserAgent,
 	}
 }
 
@@ -153,6 +184,19 @@ func (c Config) withDefaults() Config {
 	dur(&c.InitialRetryWait, d.InitialRetryWait)
 	dur(&c.MaxRetryWait, d.MaxRetryWait)
 	dur(&c.PublishTimeout, d.PublishTimeout)
+	dur(&c.DLQMaxAge, d.DLQMaxAge)
+	dur(&c.DuplicateWindow, d.DuplicateWindow)
+	for _, n := range []struct {
+		p *int64
+		v int64
+	}{{&c.QueueMaxMsgs, d.QueueMaxMsgs}, {&c.QueueMaxBytes, d.QueueMaxBytes}, {&c.DLQMaxBytes, d.DLQMaxBytes}} {
+		if *n.p == 0 {
+			*n.p = n.v
+		}
+	}
+	if c.DeadLetterRetries == 0 {
+		c.DeadLetterRetries = d.DeadLetterRetries
+	}
 	dur(&c.FetchWait, d.FetchWait)
 	dur(&c.RescanInterval, d.RescanInterval)
 	dur(&c.AckWait, c.FunctionTimeout+c.CallbackTimeout+5*time.Second)
@@ -190,6 +234,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
 			bad("NATSURL %q: must be a URL such as nats://127.0.0.1:4222", c.NATSURL)
 		}
+	}
+	if c.Token != "" && !ValidToken(c.Token) {
+		bad("Token: must be 16..256 letters, digits, '-' or '_'")
 	}
 	if c.Port < -1 || c.Port > 65535 {
 		bad("Port %d: must be 0 (random) or 1..65535", c.Port)
@@ -232,6 +279,20 @@ func (c Config) Validate() error {
 	if c.MaxAttempts < 1 || c.MaxAttempts > 1000 {
 		bad("MaxAttempts %d: must be 1..1000", c.MaxAttempts)
 	}
+	if c.DeadLetterRetries < 1 || c.DeadLetterRetries > 1000 {
+		bad("DeadLetterRetries %d: must be 1..1000", c.DeadLetterRetries)
+	}
+	if c.QueueMaxMsgs < 1 || c.QueueMaxMsgs > 1_000_000_000 {
+		bad("QueueMaxMsgs %d: must be 1..1000000000", c.QueueMaxMsgs)
+	}
+	if c.QueueMaxBytes < 1<<20 || c.QueueMaxBytes > 1<<40 {
+		bad("QueueMaxBytes %d: must be %d..%d (1 MiB..1 TiB)", c.QueueMaxBytes, 1<<20, int64(1)<<40)
+	}
+	if c.DLQMaxBytes < 1<<20 || c.DLQMaxBytes > 1<<40 {
+		bad("DLQMaxBytes %d: must be %d..%d (1 MiB..1 TiB)", c.DLQMaxBytes, 1<<20, int64(1)<<40)
+	}
+	rng("DLQMaxAge", c.DLQMaxAge, time.Hour, 3650*24*time.Hour)
+	rng("DuplicateWindow", c.DuplicateWindow, time.Second, 24*time.Hour)
 	for _, code := range c.RetryCodes {
 		if code < 100 || code > 599 {
 			bad("RetryCodes: %d is not an HTTP status (100..599)", code)

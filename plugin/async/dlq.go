@@ -27,14 +27,19 @@ type Entry struct {
 	Err string `json:"error,omitempty"`
 }
 
-// OpenDLQ uses nc and creates the streams if they do not exist yet.
+// OpenDLQ uses nc and creates the streams, at the default limits, if they
+// do not exist yet (existing streams keep the limits the plugin set).
 func OpenDLQ(ctx context.Context, nc *nats.Conn, names Names) (*DLQ, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := ensureStreams(ctx, js, names); err != nil {
-		return nil, err
+	_, errQ := js.Stream(ctx, names.Stream)
+	_, errD := js.Stream(ctx, names.DLQStream)
+	if errQ != nil || errD != nil {
+		if err := ensureStreams(ctx, js, names, limitsOf(Defaults())); err != nil {
+			return nil, err
+		}
 	}
 	return &DLQ{js: js, names: names}, nil
 }
@@ -106,8 +111,15 @@ func (d *DLQ) Replay(ctx context.Context, seq uint64) (Request, error) {
 	if err != nil {
 		return Request{}, fmt.Errorf("encode request: %w", err)
 	}
-	if _, err := d.js.Publish(ctx, d.names.subject(req.Function), data, jetstream.WithExpectStream(d.names.Stream)); err != nil {
+	// A replay is a new submission of the same call: its own message id,
+	// so the de-duplication window does not swallow it.
+	ack, err := d.js.Publish(ctx, d.names.subject(req.Function), data, jetstream.WithExpectStream(d.names.Stream),
+		jetstream.WithMsgID(fmt.Sprintf("%s/replay/%d", req.CallID, seq)))
+	if err != nil {
 		return Request{}, fmt.Errorf("requeue dead letter %d: %w", seq, err)
+	}
+	if ack.Duplicate {
+		return Request{}, fmt.Errorf("requeue dead letter %d: already replayed (call %s)", seq, req.CallID)
 	}
 	if err := d.Delete(ctx, seq); err != nil {
 		return req, fmt.Errorf("requeued, but %w", err)

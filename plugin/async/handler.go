@@ -94,6 +94,10 @@ func (q *Queue) serveAsync(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, errClosed) {
 			status = http.StatusServiceUnavailable
 		}
+		if errors.Is(err, errQueueFull) {
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", "30")
+		}
 		httpError(w, status, "error queuing request: %v", err)
 		return
 	}
@@ -117,10 +121,35 @@ func (q *Queue) enqueue(ctx context.Context, req Request) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
-	if _, err := q.js.Publish(ctx, q.names.subject(req.Function), data, jetstream.WithExpectStream(q.names.Stream)); err != nil {
+	// The call id is the message id: a client retrying a submission whose
+	// 202 it did not see (same X-Call-Id, within DuplicateWindow) queues it
+	// once.
+	ack, err := q.js.Publish(ctx, q.names.subject(req.Function), data, jetstream.WithExpectStream(q.names.Stream), jetstream.WithMsgID(req.CallID))
+	if err != nil {
+		if isStreamFull(err) {
+			return fmt.Errorf("%w: stream %s: %v", errQueueFull, q.names.Stream, err)
+		}
 		return fmt.Errorf("publish to stream %s: %w", q.names.Stream, err)
 	}
+	if ack.Duplicate {
+		q.cfg.Logger.Printf("function %s: call %s submitted again within %s: queued once", req.Function, req.CallID, q.cfg.DuplicateWindow)
+	}
 	return nil
+}
+
+// errQueueFull: the work-queue stream is at QueueMaxMsgs or QueueMaxBytes.
+var errQueueFull = errors.New("async queue full")
+
+// isStreamFull reports JetStream's refusal of a publish by a full stream
+// (DiscardNew at MaxMsgs/MaxBytes): "maximum messages exceeded", "maximum
+// bytes exceeded" (JSStreamStoreFailedF carries the store's error text).
+func isStreamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		m := apiErr.Description
+		return strings.Contains(m, "maximum messages") || strings.Contains(m, "maximum bytes") || strings.Contains(m, "insufficient resources")
+	}
+	return false
 }
 
 func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

@@ -4,13 +4,14 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the queue's Prometheus series; the Queue is their Collector.
 type metrics struct {
-	queued       *prometheus.CounterVec
-	inflight     *prometheus.GaugeVec
-	retried      *prometheus.CounterVec
-	deadLettered *prometheus.CounterVec
-	completed    *prometheus.CounterVec
-	callbacks    *prometheus.CounterVec
-	latency      *prometheus.HistogramVec
+	queued           *prometheus.CounterVec
+	inflight         *prometheus.GaugeVec
+	retried          *prometheus.CounterVec
+	deadLettered     *prometheus.CounterVec
+	deadLetterFailed *prometheus.CounterVec
+	completed        *prometheus.CounterVec
+	callbacks        *prometheus.CounterVec
+	latency          *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -32,6 +33,10 @@ func newMetrics() *metrics {
 			Name: "prescale_async_dead_lettered_total",
 			Help: "Requests moved to the dead-letter stream after exhausting their attempts.",
 		}, fn),
+		deadLetterFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prescale_async_dead_letter_failed_total",
+			Help: "Requests left in the work-queue stream because their dead letter could not be written within the deliveries allowed.",
+		}, fn),
 		completed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "prescale_async_completed_total",
 			Help: "Requests finished (acked), by the function's final status code.",
@@ -49,7 +54,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.queued, m.inflight, m.retried, m.deadLettered, m.completed, m.callbacks, m.latency}
+	return []prometheus.Collector{m.queued, m.inflight, m.retried, m.deadLettered, m.deadLetterFailed, m.completed, m.callbacks, m.latency}
 }
 
 // Describe implements prometheus.Collector.

@@ -2,43 +2,63 @@ package async
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/prescale/prescale/internal/fsutil"
 )
 
 // Embedded is a NATS server with JetStream on file storage, run in-process.
+// Clients authenticate with its token: every connection but the
+// in-process ones needs it (ClientURL carries it).
 type Embedded struct {
 	srv      *server.Server
 	storeDir string
+	token    string
 	lock     *os.File // flock on storeDir/lock while the server runs
+}
+
+// NewToken returns a random 32-byte hex token for an embedded server.
+func NewToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
+}
+
+// ValidToken reports whether tok can be an embedded server's token (it
+// travels in a URL's user part): 16..256 of [A-Za-z0-9_-].
+func ValidToken(tok string) bool {
+	return len(tok) >= 16 && len(tok) <= 256 && natsToken.MatchString(tok)
 }
 
 // lockStore takes an exclusive, non-blocking flock on storeDir/lock so that
 // two servers never share a store (the kernel releases it even on kill -9).
 func lockStore(storeDir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(storeDir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := fsutil.TryLock(filepath.Join(storeDir, "lock"))
 	if err != nil {
-		return nil, fmt.Errorf("embedded nats: lock file: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("embedded nats: store %s is in use by another process: %w", storeDir, err)
+		return nil, fmt.Errorf("embedded nats: store %s: %w", storeDir, err)
 	}
 	return f, nil
 }
 
 // StartEmbedded starts a NATS server with JetStream storing under storeDir,
-// listening on host:port (port 0 picks a free port). It writes the client URL
-// to storeDir/nats.url.
-func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
+// listening on host:port (port 0 picks a free port), accepting only clients
+// that present token (ValidToken). It writes the client URL, token
+// included, to storeDir/nats.url (0600, in the 0700 store).
+func StartEmbedded(storeDir, host string, port int, token string) (*Embedded, error) {
+	if !ValidToken(token) {
+		return nil, errors.New("embedded nats: the token must be 16..256 letters, digits, '-' or '_' (async.NewToken makes one)")
+	}
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded nats: store dir: %w", err)
 	}
@@ -50,14 +70,15 @@ func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
 		port = server.RANDOM_PORT
 	}
 	opts := &server.Options{
-		ServerName: "prescale",
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   storeDir,
-		MaxPayload: 8 << 20,
-		NoSigs:     true,
-		NoLog:      true,
+		ServerName:    "prescale",
+		Host:          host,
+		Port:          port,
+		JetStream:     true,
+		StoreDir:      storeDir,
+		MaxPayload:    8 << 20,
+		Authorization: token,
+		NoSigs:        true,
+		NoLog:         true,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -75,20 +96,42 @@ func StartEmbedded(storeDir, host string, port int) (*Embedded, error) {
 		lock.Close()
 		return nil, fmt.Errorf("embedded nats: JetStream did not start on store %s", storeDir)
 	}
-	e := &Embedded{srv: srv, storeDir: storeDir, lock: lock}
-	if err := os.WriteFile(filepath.Join(storeDir, URLFile), []byte(srv.ClientURL()+"\n"), 0o600); err != nil {
+	e := &Embedded{srv: srv, storeDir: storeDir, token: token, lock: lock}
+	if err := os.WriteFile(filepath.Join(storeDir, URLFile), []byte(e.ClientURL()+"\n"), 0o600); err != nil {
 		e.Shutdown()
 		return nil, fmt.Errorf("embedded nats: write url file: %w", err)
 	}
 	return e, nil
 }
 
-// ClientURL is the nats:// URL clients (and functions) connect to.
-func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+// ClientURL is the nats:// URL clients (and functions) connect to, with
+// the token as its user part (nats://TOKEN@127.0.0.1:PORT): a secret.
+func (e *Embedded) ClientURL() string { return WithToken(e.srv.ClientURL(), e.token) }
+
+// WithToken puts token into a nats:// URL's user part.
+func WithToken(raw, token string) string {
+	u, err := url.Parse(raw)
+	if err != nil || token == "" {
+		return raw
+	}
+	u.User = url.User(token)
+	return u.String()
+}
+
+// WithoutCredentials is the URL with its user part removed: what may be
+// shown (logs, environment listings).
+func WithoutCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
 
 // Connect opens an in-process client connection.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(e.srv.ClientURL(), nats.Name(name), nats.InProcessServer(e.srv))
+	nc, err := nats.Connect(e.srv.ClientURL(), nats.Name(name), nats.InProcessServer(e.srv), nats.Token(e.token))
 	if err != nil {
 		return nil, fmt.Errorf("connect embedded nats: %w", err)
 	}
@@ -125,9 +168,23 @@ func DefaultNames() Names {
 func (n Names) subject(function string) string    { return n.Subject + "." + function }
 func (n Names) dlqSubject(function string) string { return n.DLQSubject + "." + function }
 
+// streamLimits bound the two streams (Config's QueueMax*, DLQMax*,
+// DuplicateWindow).
+type streamLimits struct {
+	queueMsgs, queueBytes, dlqBytes int64
+	dlqAge, duplicates              time.Duration
+}
+
+func limitsOf(c Config) streamLimits {
+	return streamLimits{queueMsgs: c.QueueMaxMsgs, queueBytes: c.QueueMaxBytes, dlqBytes: c.DLQMaxBytes, dlqAge: c.DLQMaxAge, duplicates: c.DuplicateWindow}
+}
+
 // ensureStreams creates (or updates) the work-queue stream and the
-// dead-letter stream, both on file storage.
-func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
+// dead-letter stream, both on file storage, with their limits: both
+// discard new messages when full (a refused publish is an error to its
+// caller; nothing stored is dropped), the work queue never ages messages
+// out, dead letters are kept for dlqAge.
+func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names, l streamLimits) error {
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        n.Stream,
 		Description: "prescale asynchronous invocations (one subject per function)",
@@ -135,6 +192,9 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.WorkQueuePolicy,
 		Discard:     jetstream.DiscardNew,
+		MaxMsgs:     l.queueMsgs,
+		MaxBytes:    l.queueBytes,
+		Duplicates:  l.duplicates,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", n.Stream, err)
@@ -146,6 +206,9 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, n Names) error {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
+		MaxBytes:    l.dlqBytes,
+		MaxAge:      l.dlqAge,
+		Duplicates:  l.duplicates,
 	})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", n.DLQStream, err)

@@ -62,7 +62,10 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.NATSURL != "" {
 		q.nc, err = Connect(cfg.NATSURL, "prescale-async")
 	} else {
-		q.emb, err = StartEmbedded(cfg.StoreDir, cfg.Host, cfg.Port)
+		if cfg.Token == "" {
+			cfg.Token = NewToken()
+		}
+		q.emb, err = StartEmbedded(cfg.StoreDir, cfg.Host, cfg.Port, cfg.Token)
 		if err == nil {
 			q.nc, err = q.emb.Connect("prescale-async")
 		}
@@ -78,7 +81,7 @@ func New(cfg Config) (*Queue, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.PublishTimeout+10e9)
 	defer cancel()
-	if err := ensureStreams(ctx, q.js, q.names); err != nil {
+	if err := ensureStreams(ctx, q.js, q.names, limitsOf(cfg)); err != nil {
 		q.shutdownNATS()
 		return nil, fmt.Errorf("async: %w", err)
 	}
@@ -90,7 +93,8 @@ func New(cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// NATSURL is the URL functions use to reach the same NATS (env NATS_URL).
+// NATSURL is the URL functions use to reach the same NATS: for the
+// embedded server, with its token (a secret: WithoutCredentials for show).
 func (q *Queue) NATSURL() string {
 	if q.emb != nil {
 		return q.emb.ClientURL()
@@ -187,7 +191,7 @@ func (q *Queue) ensurePool(ctx context.Context, fn string) (*pool, error) {
 		FilterSubject: q.names.subject(fn),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    -1,
+		MaxDeliver:    q.cfg.MaxAttempts + q.cfg.DeadLetterRetries,
 		MaxAckPending: 10000,
 		MaxWaiting:    1024,
 		DeliverPolicy: jetstream.DeliverAllPolicy,

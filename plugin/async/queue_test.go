@@ -1,6 +1,7 @@
 package async
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -378,8 +379,11 @@ func TestQueueIsACollector(t *testing.T) {
 	if err := reg.Register(q); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	if q.NATSURL() == "" || !strings.HasPrefix(q.NATSURL(), "nats://127.0.0.1:") {
-		t.Errorf("NATSURL %q, want nats://127.0.0.1:<port>", q.NATSURL())
+	if !regexp.MustCompile(`^nats://[0-9a-f]{64}@127\.0\.0\.1:\d+$`).MatchString(q.NATSURL()) {
+		t.Errorf("NATSURL %q, want nats://<token>@127.0.0.1:<port>", q.NATSURL())
+	}
+	if got := WithoutCredentials(q.NATSURL()); strings.Contains(got, "@") {
+		t.Errorf("WithoutCredentials = %q", got)
 	}
 }
 
@@ -493,4 +497,86 @@ func TestStoreIsExclusive(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Fatalf("second queue on the same store: %v, want an in-use error", err)
 	}
+}
+
+// A dead letter the dead-letter stream refuses (here: larger than its
+// DLQMaxBytes) is retried without invoking the function again, at most
+// DeadLetterRetries times; the message then stays in the work queue.
+func TestDeadLetterWriteFailureNeverReinvokes(t *testing.T) {
+	fn := newRecorder(t, func(r received, w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
+	cfg := testConfig(t, fn.srv.URL, newFnSet("big"))
+	cfg.MaxAttempts, cfg.DeadLetterRetries = 2, 3
+	cfg.MaxBodyBytes, cfg.DLQMaxBytes = 3<<20, 1<<20
+	q, srv := startQueue(t, cfg)
+	body := bytes.Repeat([]byte("x"), 2<<20)
+	if resp, msg := post(t, srv.URL+"/async-function/big", body, map[string]string{"X-Call-Id": "too-big-to-dead-letter"}); resp.StatusCode != 202 {
+		t.Fatalf("status %d: %s", resp.StatusCode, msg)
+	}
+	waitFor(t, 30*time.Second, "the last delivery's failed dead-letter write", func() bool {
+		return testutil.ToFloat64(q.metrics.deadLetterFailed.WithLabelValues("big")) == 1
+	})
+	if n := fn.count(); n != 2 {
+		t.Errorf("function invoked %d times, want 2 (MaxAttempts; dead-letter retries do not invoke)", n)
+	}
+	info, err := q.stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("work queue holds %d messages, want the 1 that could not be dead-lettered", info.State.Msgs)
+	}
+}
+
+// A submission repeated with the same X-Call-Id (a client retrying after a
+// lost 202) is queued once. With one worker, calls run in order: by the
+// time the next call runs, a second copy would have run.
+func TestDuplicateCallIDQueuedOnce(t *testing.T) {
+	fn := newRecorder(t, nil)
+	cfg := testConfig(t, fn.srv.URL, newFnSet("f"))
+	cfg.Concurrency = 1
+	_, srv := startQueue(t, cfg)
+	for _, id := range []string{"call-a", "call-a", "call-b"} {
+		if resp, msg := post(t, srv.URL+"/async-function/f", []byte(id), map[string]string{"X-Call-Id": id}); resp.StatusCode != 202 {
+			t.Fatalf("%s: status %d: %s", id, resp.StatusCode, msg)
+		}
+	}
+	waitFor(t, 10*time.Second, "call-b", func() bool {
+		for _, r := range fn.all() {
+			if string(r.Body) == "call-b" {
+				return true
+			}
+		}
+		return false
+	})
+	a := 0
+	for _, r := range fn.all() {
+		if string(r.Body) == "call-a" {
+			a++
+		}
+	}
+	if a != 1 {
+		t.Errorf("call-a invoked %d times, want 1", a)
+	}
+}
+
+// A full work queue (QueueMaxMsgs) refuses new submissions with 429 and
+// Retry-After; what it accepted is all invoked.
+func TestFullQueueRefusesWith429(t *testing.T) {
+	release := make(chan struct{})
+	fn := newRecorder(t, func(r received, w http.ResponseWriter) { <-release })
+	cfg := testConfig(t, fn.srv.URL, newFnSet("slow"))
+	cfg.Concurrency, cfg.QueueMaxMsgs = 1, 2
+	cfg.FunctionTimeout, cfg.AckWait = time.Minute, 2*time.Minute
+	_, srv := startQueue(t, cfg)
+	for i := range 2 {
+		if resp, msg := post(t, srv.URL+"/async-function/slow", []byte("ok"), nil); resp.StatusCode != 202 {
+			t.Fatalf("submission %d: status %d: %s", i, resp.StatusCode, msg)
+		}
+	}
+	resp, msg := post(t, srv.URL+"/async-function/slow", []byte("one too many"), nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(msg, "full") {
+		t.Errorf("third submission: status %d, Retry-After %q, body %q; want 429 with Retry-After saying the queue is full", resp.StatusCode, resp.Header.Get("Retry-After"), msg)
+	}
+	close(release)
+	waitFor(t, 10*time.Second, "both accepted calls", func() bool { return fn.count() == 2 })
 }

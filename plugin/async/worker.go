@@ -136,6 +136,13 @@ func (q *Queue) process(fn string, msg jetstream.Msg) {
 		})
 		return
 	}
+	if attempt > q.cfg.MaxAttempts {
+		// Every attempt was made and the final callback sent; only the
+		// dead-letter write failed. Retry that write, never the function.
+		q.deadLetter(fn, msg, DeadLetter{Request: req, Attempts: q.cfg.MaxAttempts,
+			LastError: fmt.Sprintf("%d attempts failed; dead-letter write retried on delivery %d", q.cfg.MaxAttempts, attempt)})
+		return
+	}
 	if attempt == 1 && !req.QueuedAt.IsZero() {
 		q.metrics.latency.WithLabelValues(fn).Observe(time.Since(req.QueuedAt).Seconds())
 	}
@@ -227,7 +234,19 @@ func (q *Queue) deadLetter(fn string, msg jetstream.Msg, dl DeadLetter) {
 		cancel()
 	}
 	if err != nil {
-		q.cfg.Logger.Printf("function %s: dead-letter failed, will retry: %v", fn, err)
+		delivery, seq := 0, uint64(0)
+		if md, merr := msg.Metadata(); merr == nil {
+			delivery, seq = int(md.NumDelivered), md.Sequence.Stream
+		}
+		if last := q.cfg.MaxAttempts + q.cfg.DeadLetterRetries; delivery >= last {
+			// JetStream delivers it no more (MaxDeliver); unacknowledged,
+			// it stays in the work-queue stream: kept, not lost.
+			q.cfg.Logger.Printf("function %s: call %s: dead-letter write failed on the last of %d deliveries (%v); the message stays in stream %s at sequence %d",
+				fn, dl.Request.CallID, last, err, q.names.Stream, seq)
+			q.metrics.deadLetterFailed.WithLabelValues(fn).Inc()
+			return
+		}
+		q.cfg.Logger.Printf("function %s: dead-letter failed (delivery %d of at most %d), will retry: %v", fn, delivery, q.cfg.MaxAttempts+q.cfg.DeadLetterRetries, err)
 		_ = msg.NakWithDelay(q.cfg.MaxRetryWait)
 		return
 	}

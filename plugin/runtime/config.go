@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/prescale/prescale/internal/clock"
@@ -57,6 +59,12 @@ type Config struct {
 	// pacing (ProbeInterval, dial and probe timeouts) stays on real time.
 	// Default: the wall clock; tests give a clock.Fake.
 	Clock clock.Clock
+	// RunAs, when set, runs every replica process as that user (the
+	// platform must be root): its directory, TMPDIR (also its HOME) and
+	// secret copies belong to it, and it cannot read what only the
+	// platform's user may (the data directory's credentials and secret
+	// store). Nil: replicas run as the platform's user.
+	RunAs *User
 
 	// onTransition, when set, sees every replica state transition (tests).
 	// It is called under Manager.mu and must not call the Manager.
@@ -145,8 +153,37 @@ func (c Config) Validate() error {
 	rng("RestartBackoff", c.RestartBackoff, time.Millisecond, time.Minute)
 	rng("RestartBackoffMax", c.RestartBackoffMax, c.RestartBackoff, 10*time.Minute)
 	rng("ProbeInterval", c.ProbeInterval, time.Millisecond, 5*time.Second)
+	if c.RunAs != nil && os.Geteuid() != 0 {
+		errs = append(errs, fmt.Errorf("RunAs uid %d: the platform must run as root to start replicas as another user (it runs as uid %d)", c.RunAs.Uid, os.Geteuid()))
+	}
+	if c.RunAs != nil && c.RunAs.Uid == 0 {
+		errs = append(errs, errors.New("RunAs uid 0: must be an unprivileged user (e.g. nobody)"))
+	}
 	if c.LogLines < 1 || c.LogLines > 1000000 {
 		errs = append(errs, fmt.Errorf("LogLines %d out of range (allowed 1..1000000)", c.LogLines))
 	}
 	return errors.Join(errs...)
+}
+
+// User is the identity replicas run as (Config.RunAs).
+type User struct {
+	Name     string
+	Uid, Gid uint32
+}
+
+// LookupUser resolves a user name or numeric uid (e.g. "nobody", "65534")
+// for Config.RunAs.
+func LookupUser(name string) (*User, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if u, err = user.LookupId(name); err != nil {
+			return nil, fmt.Errorf("run-as user %q: no such user name or uid: %w", name, err)
+		}
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("run-as user %q: uid %q / gid %q are not numeric", name, u.Uid, u.Gid)
+	}
+	return &User{Name: u.Username, Uid: uint32(uid), Gid: uint32(gid)}, nil
 }

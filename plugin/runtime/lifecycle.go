@@ -106,7 +106,9 @@ func (m *Manager) startReplicaLocked(fn *function) *replica {
 	id := fmt.Sprintf("%s-%d", fn.name, fn.nextID)
 	recheck := make(chan struct{}, 1)
 	r := &replica{
-		dir:     filepath.Join(m.runDir, fmt.Sprintf("%s-%d-%d", fn.name, fn.nextID, m.dirSeq)),
+		// Unguessable: with RunAs every replica is the same user, and the run
+		// dir lets it traverse but not list, so a replica cannot name another's.
+		dir:     filepath.Join(m.runDir, fmt.Sprintf("%s-%d-%d-%s", fn.name, fn.nextID, m.dirSeq, randomSuffix())),
 		fn:      fn,
 		seq:     fn.nextID,
 		id:      id,

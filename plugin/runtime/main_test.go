@@ -32,8 +32,14 @@ var fnServer string
 func TestMain(m *testing.M) {
 	// Re-exec trick: the test binary doubles as `prescale watchdog` for fork mode.
 	testenv.ServeWatchdogIfAsked()
+	serveHostIfAsked()
 	dir, err := os.MkdirTemp("", "prescale-runtime-test-")
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// Traversable by the unprivileged user of TestRunAsIsolatesReplicas.
+	if err := os.Chmod(dir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -41,6 +41,7 @@ type Manager struct {
 	log       *slog.Logger
 	clk       clock.Clock
 	runDir    string
+	runLock   *os.File // flock held while the Manager lives (rundir.go)
 	probe     *http.Client
 	transport *http.Transport
 
@@ -94,9 +95,9 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.BaseDir, 0o755); err != nil {
 		return nil, fmt.Errorf("runtime base dir: %w", err)
 	}
-	runDir, err := os.MkdirTemp(cfg.BaseDir, "prescale-run-")
+	runDir, runLock, err := createRunDir(cfg.BaseDir, cfg.Logger, cfg.RunAs != nil)
 	if err != nil {
-		return nil, fmt.Errorf("runtime run dir: %w", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &http.Transport{
@@ -111,6 +112,7 @@ func New(cfg Config) (*Manager, error) {
 		log:       cfg.Logger,
 		clk:       cfg.Clock,
 		runDir:    runDir,
+		runLock:   runLock,
 		probe:     &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 		transport: tr,
 		ctx:       ctx,
@@ -365,6 +367,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	if rerr := os.RemoveAll(m.runDir); rerr != nil {
 		m.log.Warn("removing run dir", "dir", m.runDir, "err", rerr)
 	}
+	m.runLock.Close()
 	return err
 }
 

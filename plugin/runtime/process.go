@@ -50,15 +50,39 @@ func (m *Manager) spawn(r *replica) (*process, error) {
 		m.log.Error("replica tmp dir", "replica", r.id, "err", err)
 		return nil, err
 	}
+	secretsDir, err := m.copySecrets(r, s)
+	if err != nil {
+		fn.logs.add(r.id, "prescale: cannot prepare the replica's secrets: "+err.Error())
+		m.log.Error("replica secrets", "function", fn.name, "replica", r.id, "err", err)
+		return nil, err
+	}
+	if err := m.own(r.dir); err != nil {
+		return nil, err
+	}
+	if err := m.own(tmp); err != nil {
+		return nil, err
+	}
+	if m.cfg.RunAs != nil {
+		cmdv, err := runAsCommand(s.Command, os.Getenv("PATH"))
+		if err != nil {
+			fn.logs.add(r.id, "prescale: "+err.Error())
+			m.log.Error("replica command", "function", fn.name, "replica", r.id, "err", err)
+			return nil, err
+		}
+		s.Command = cmdv
+	}
 	argv := s.Command
 	if s.Mode == ModeFork {
 		argv = m.cfg.WatchdogCommand
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.Dir
-	cmd.Env = m.replicaEnv(s, port, tmp)
+	cmd.Env = m.replicaEnv(s, port, tmp, secretsDir)
 	// Own process group (a kill reaches the children); killed if the plugin dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if u := m.cfg.RunAs; u != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.Uid, Gid: u.Gid, NoSetGroups: true}
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		m.log.Error("replica output pipe", "replica", r.id, "err", err)
@@ -101,22 +125,26 @@ func freePort() (int, error) {
 }
 
 // replicaEnv builds the minimal environment of a replica process.
-func (m *Manager) replicaEnv(s Spec, port int, tmp string) []string {
+func (m *Manager) replicaEnv(s Spec, port int, tmp, secretsDir string) []string {
 	env := map[string]string{}
 	for _, k := range []string{"PATH", "HOME", "LANG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env[k] = v
 		}
 	}
+	if m.cfg.RunAs != nil {
+		env["PATH"] = runAsPath(env["PATH"])
+	}
 	for k, v := range s.Env {
 		env[k] = v
 	}
 	env["TMPDIR"] = tmp
+	if m.cfg.RunAs != nil {
+		env["HOME"] = tmp // the platform's HOME is not the replica's
+	}
 	env["upstream_url"] = "http://127.0.0.1:" + strconv.Itoa(port)
 	env["port"] = strconv.Itoa(port)
-	if s.SecretsDir != "" {
-		env["secret_mount_path"] = s.SecretsDir
-	}
+	env["secret_mount_path"] = secretsDir
 	setDefault := func(k, v string) {
 		if _, ok := s.Env[k]; !ok {
 			env[k] = v

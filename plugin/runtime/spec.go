@@ -42,8 +42,11 @@ type Spec struct {
 	// Env is the environment given to every replica on top of a minimal base
 	// (PATH, HOME, TMPDIR per replica): envVars, fprocess, timeouts.
 	Env map[string]string
-	// SecretsDir holds one file per secret the function may read.
-	SecretsDir string
+	// SecretFiles maps each secret the function may read to the file its
+	// value is copied from. Every replica gets its own copies, in its own
+	// directory (its secret_mount_path): a replica sees the secrets its
+	// spec lists and no path into the platform's store.
+	SecretFiles map[string]string
 
 	// Replicas is the initial replica count (com.openfaas.scale.min, default 1).
 	Replicas int

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -35,7 +36,7 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
-func TestStoreAndMount(t *testing.T) {
+func TestStore(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "secrets"))
 	if err != nil {
 		t.Fatal(err)
@@ -61,27 +62,11 @@ func TestStoreAndMount(t *testing.T) {
 		t.Fatalf("List = %v %v", names, err)
 	}
 
-	mount := filepath.Join(t.TempDir(), "fn", "secrets")
-	if err := s.Mount(mount, []string{"db", "missing"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Mount with a missing secret: %v, want ErrNotFound", err)
-	}
-	if err := s.Mount(mount, []string{"db"}); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Update("db", []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(mount, "db")); err != nil || string(b) != "v2" {
-		t.Errorf("mounted secret reads %q %v, want the updated v2", b, err)
-	}
-	if _, err := os.Stat(filepath.Join(mount, "api")); !os.IsNotExist(err) {
-		t.Errorf("unrequested secret visible to the function: %v", err)
-	}
-	if err := s.Mount(mount, nil); err != nil {
-		t.Fatal(err)
-	}
-	if entries, _ := os.ReadDir(mount); len(entries) != 0 {
-		t.Errorf("remount with no secrets left %d entries", len(entries))
+	if b, err := os.ReadFile(s.Path("db")); err != nil || string(b) != "v2" {
+		t.Errorf("Path(db) reads %q %v, want the updated v2", b, err)
 	}
 	if err := s.Delete("db"); err != nil {
 		t.Fatal(err)
@@ -129,5 +114,48 @@ func TestEnsureCredentials(t *testing.T) {
 	c3, err := EnsureCredentials(dir, s)
 	if err != nil || c3.Password != "pw-x" {
 		t.Errorf("trimmed: %q %v", c3.Password, err)
+	}
+}
+
+// The chain key is created once, random, and kept across restarts (also a
+// rotated two-line one); a broken one is an error naming the secret.
+func TestEnsureChainKey(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := EnsureChainKey(s)
+	if err != nil || !created {
+		t.Fatalf("first start: %v %v", created, err)
+	}
+	first, _ := ReadTrimmed(filepath.Join(s.Dir(), ChainKey))
+	if len(first) != 64 {
+		t.Fatalf("key %d characters, want 64 hex digits", len(first))
+	}
+	if created, err := EnsureChainKey(s); err != nil || created {
+		t.Fatalf("second start: %v %v", created, err)
+	}
+	if again, _ := ReadTrimmed(filepath.Join(s.Dir(), ChainKey)); again != first {
+		t.Fatal("the key changed on a restart")
+	}
+	other, _ := Open(t.TempDir())
+	if _, err := EnsureChainKey(other); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := ReadTrimmed(filepath.Join(other.Dir(), ChainKey)); k == first {
+		t.Fatal("two platforms got the same key")
+	}
+	rotated := first + "\n0123456789abcdef0123456789abcdef\n"
+	if err := s.Update(ChainKey, []byte(rotated)); err != nil {
+		t.Fatal(err)
+	}
+	if created, err := EnsureChainKey(s); err != nil || created {
+		t.Fatalf("rotated key: %v %v", created, err)
+	}
+	if err := s.Update(ChainKey, []byte("short")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureChainKey(s); err == nil || !strings.Contains(err.Error(), ChainKey) {
+		t.Fatalf("a 5-byte key: %v", err)
 	}
 }

@@ -145,28 +145,9 @@ func (s *Store) write(name string, value []byte) error {
 	return nil
 }
 
-// Mount prepares dir as a function's secret_mount_path: it holds exactly one
-// symbolic link per named secret (so later updates of a secret are seen),
-// and nothing else. Every name must exist.
-func (s *Store) Mount(dir string, names []string) error {
-	for _, n := range names {
-		if !s.Exists(n) {
-			return fmt.Errorf("%w: %s", ErrNotFound, n)
-		}
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("secrets mount %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("secrets mount %s: %w", dir, err)
-	}
-	for _, n := range names {
-		if err := os.Symlink(filepath.Join(s.dir, n), filepath.Join(dir, n)); err != nil {
-			return fmt.Errorf("secrets mount %s: %w", dir, err)
-		}
-	}
-	return nil
-}
+// Path is the file holding secret name (its value, as written by
+// Create/Update); the runtime copies it into each replica that lists it.
+func (s *Store) Path(name string) string { return filepath.Join(s.dir, name) }
 
 // ReadTrimmed reads a file and trims surrounding whitespace, as faas-provider
 // reads basic-auth files.

@@ -260,7 +260,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	} else {
 		cmd.Stderr = logWriter{s.log}
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group (a timeout kills its descendants too); and killed
+	// when the watchdog dies, even by SIGKILL (with the plugin: the runtime
+	// gives the watchdog the same Pdeathsig), so no function process
+	// outlives its replica.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 500 * time.Millisecond
 	if err := cmd.Start(); err != nil {
 		s.log.Warn("fork failed", "fprocess", s.cfg.FProcess, "err", err)

@@ -48,6 +48,25 @@ func main() {
 	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) { os.Exit(3) })
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) { // what a function can read
+		path := r.URL.Query().Get("path")
+		var b []byte
+		var err error
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			var ents []os.DirEntry
+			ents, err = os.ReadDir(path)
+			for _, e := range ents {
+				b = append(b, e.Name()+"\n"...)
+			}
+		} else {
+			b, err = os.ReadFile(path)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		w.Write(b)
+	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, os.Getenv(r.URL.Query().Get("k"))) })
 	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
 		for i := 0; i < 3; i++ {
