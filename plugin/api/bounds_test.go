@@ -142,3 +142,22 @@ func TestNotDeployedCreatesNoSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestInvokeKeepsHijack: the body limit's writer still lets the runtime
+// take the connection over (websockets through the proxy).
+func TestInvokeKeepsHijack(t *testing.T) {
+	h := newHarness(t, withInvoke(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "no hijack: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		rw.Flush()
+	}))
+	h.deploy(t, "hello-python", "")
+	if code, out := h.do(t, "GET", "/function/hello-python", ""); code != 200 || out != "hijacked" {
+		t.Fatalf("%d %q", code, out)
+	}
+}

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -157,6 +160,16 @@ func (b *bodyLimit) Flush() {
 	if f, ok := b.ResponseWriter.(http.Flusher); ok && b.pass() {
 		f.Flush()
 	}
+}
+
+// Hijack hands over the connection (websockets) when the server allows it;
+// the response is then the function's.
+func (b *bodyLimit) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := b.ResponseWriter.(http.Hijacker)
+	if !ok || !b.pass() {
+		return nil, nil, errors.New("response writer does not support hijacking")
+	}
+	return h.Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
