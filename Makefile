@@ -52,17 +52,29 @@ test: deps tools build fmt-check vet
 # each for FUZZTIME (default 30s; e.g. `make fuzz FUZZTIME=5m`). A crash
 # writes its input to the package's testdata/fuzz/FuzzXxx/: fix the bug and
 # commit the file, plain `go test` then replays it with the seed corpus.
+# A target fails only when it wrote such an input: a bare "context deadline
+# exceeded" at the end of FUZZTIME with no input written is the Go fuzzing
+# coordinator's shutdown race (golang/go#75804, fixed in Go 1.27), reported
+# and ignored after the corpus replays cleanly.
 # `make test` runs no fuzzing step of its own: `go test` already runs every
 # target on its committed corpus, and even 1 s of fuzzing each is ~2 s per
 # target (instrumented build, workers): 36 s measured for the 13 targets, over
 # the budget of a short step on this 2-core machine.
 FUZZTIME ?= 30s
 fuzz:
-	@set -e; git grep -o '^func Fuzz[A-Za-z0-9_]*' -- '*_test.go' | sed 's|/[^/]*_test.go:func | |' | \
+	@failed=""; \
 	while read -r pkg fn; do \
 		echo "== $$fn ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg </dev/null; \
-	done
+		dir=$$pkg/testdata/fuzz/$$fn; before=$$(ls $$dir 2>/dev/null | wc -l); \
+		if ! $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg </dev/null; then \
+			if [ "$$(ls $$dir 2>/dev/null | wc -l)" != "$$before" ] || ! $(GO) test -count=1 -run "^$$fn\$$" ./$$pkg >/dev/null; then \
+				failed="$$failed $$fn"; \
+			else \
+				echo "   $$fn: no failing input written and the corpus passes: the fuzz coordinator's deadline race (golang/go#75804), ignored"; \
+			fi; \
+		fi; \
+	done < <(git grep -o '^func Fuzz[A-Za-z0-9_]*' -- '*_test.go' | sed 's|/[^/]*_test.go:func | |'); \
+	if [ -n "$$failed" ]; then echo "fuzz: failing inputs written for:$$failed"; exit 1; fi
 
 up: build
 	$(BIN)/prescale up -f stack.yml --demo
