@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -81,6 +82,7 @@ func (st *ArrivalState) burstGap() time.Duration { return secs(st.res()) }
 // another resolution (other units) starts afresh. Callers configure a
 // stored state before they feed it.
 func (st *ArrivalState) Configure(set ZeroSettings) {
+	st.guard()
 	r := set.Resolution.Seconds()
 	if r <= 0 {
 		r = IdleBinWidth.Seconds()
@@ -93,6 +95,50 @@ func (st *ArrivalState) Configure(set ZeroSettings) {
 	}
 }
 
+// Bounds ArrivalState.Check enforces on a stored or received model.
+const (
+	// MaxArrivalPeriod is the longest period a model may hold: 7 days (the
+	// starts ring spans at most StartsCap bursts of a period).
+	MaxArrivalPeriod = 7 * 24 * 60 * 60
+	// minArrivalRes and maxArrivalRes bound a stored resolution (seconds),
+	// as the label prescale.arrival-resolution does (1s..1m).
+	minArrivalRes, maxArrivalRes = 1, 60
+)
+
+// Check reports why a stored or received arrival model cannot be used:
+// more than IdleBins bins or StartsCap starts, a count, weight or period
+// that is negative, NaN or infinite, a period above MaxArrivalPeriod, a
+// score outside 0..1, or a resolution outside 1s..1m. Update, Observe and
+// Configure start afresh from such a model, DecideZero keeps the function.
+func (st *ArrivalState) Check() error {
+	ok := func(v, hi float64) bool { return v >= 0 && v <= hi } // false for NaN
+	switch {
+	case len(st.Idle) > IdleBins:
+		return fmt.Errorf("%d idle-time bins, at most %d", len(st.Idle), IdleBins)
+	case len(st.Starts) > StartsCap:
+		return fmt.Errorf("%d burst starts, at most %d", len(st.Starts), StartsCap)
+	case st.Gaps < 0 || !ok(st.Total, math.MaxFloat64) || !ok(st.Over, math.MaxFloat64):
+		return fmt.Errorf("total %v, gaps %d, over %v: must be finite and >= 0", st.Total, st.Gaps, st.Over)
+	case !ok(st.Period, MaxArrivalPeriod) || !ok(st.Jitter, MaxArrivalPeriod) || !ok(st.PeriodScore, 1):
+		return fmt.Errorf("period %v s, jitter %v s, score %v: need period and jitter in 0..%d s, score in 0..1", st.Period, st.Jitter, st.PeriodScore, MaxArrivalPeriod)
+	case st.Res != 0 && !(st.Res >= minArrivalRes && st.Res <= maxArrivalRes):
+		return fmt.Errorf("resolution %v s: must be in %d..%d s (0 = 60 s)", st.Res, minArrivalRes, maxArrivalRes)
+	}
+	for i, x := range st.Idle {
+		if !ok(x, math.MaxFloat64) {
+			return fmt.Errorf("idle-time bin %d = %v: must be finite and >= 0", i, x)
+		}
+	}
+	return nil
+}
+
+// guard starts afresh from a model that fails Check.
+func (st *ArrivalState) guard() {
+	if st.Check() != nil {
+		*st = ArrivalState{}
+	}
+}
+
 // ArrivalVersion is the current ArrivalState schema.
 const ArrivalVersion = 1
 
@@ -101,6 +147,7 @@ const ArrivalVersion = 1
 // counter differences. It mutates st and uses no clock; n = 0 only
 // advances the model's start.
 func (st *ArrivalState) Update(n float64, t0, t1 time.Time) {
+	st.guard()
 	st.touch(t0)
 	if !(n >= 0.5) || !t1.After(t0) {
 		return
@@ -115,13 +162,16 @@ func (st *ArrivalState) Update(n float64, t0, t1 time.Time) {
 		st.addIdle(step.Seconds(), float64(k-1), t1)
 		st.Gaps += k - 1
 		st.Total += float64(k - 1)
-		st.Last = first.Add(step * time.Duration(k-1))
+		if l := first.Add(step * time.Duration(k-1)); l.After(st.Last) {
+			st.Last = l // never backwards: an overlapping interval
+		}
 	}
 }
 
 // Observe records invocations at the given times (any order; times at or
 // before Last are ignored as already seen).
 func (st *ArrivalState) Observe(times ...time.Time) {
+	st.guard()
 	ts := slices.Clone(times)
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 	for _, t := range ts {
@@ -150,6 +200,13 @@ func (st *ArrivalState) record(t time.Time) {
 		st.addStart(t)
 		return
 	}
+	if t.Before(st.Last) {
+		// Older than the newest invocation (an overlapping interval): an
+		// in-burst call; Last, and so the starts, never go backwards.
+		st.addIdle(0, 1, t)
+		st.Gaps++
+		return
+	}
 	gap := t.Sub(st.Last)
 	st.addIdle(gap.Seconds(), 1, t)
 	st.Gaps++
@@ -171,11 +228,16 @@ func (st *ArrivalState) addIdle(gap, w float64, t time.Time) {
 		scale = 1
 	}
 	w *= scale
-	b := int(gap / st.res())
-	if b >= IdleBins {
+	// The bin, computed in floats: a gap far beyond the range (or a stored
+	// resolution near 0) has no int value, and an invocation observed
+	// before the newest one (an overlapping or late observation) has a
+	// negative gap, counted in the first bin.
+	bf := math.Max(0, gap/st.res())
+	if !(bf < IdleBins) {
 		st.Over = round4(st.Over + w)
 		return
 	}
+	b := int(bf)
 	if b >= len(st.Idle) {
 		st.Idle = append(st.Idle, make([]float64, b+1-len(st.Idle))...)
 	}
@@ -222,6 +284,9 @@ func (st *ArrivalState) detectPeriod() {
 		return
 	}
 	span := float64(s[len(s)-1]-s[0]) / 1000
+	if !(span > 0) || !slices.IsSorted(s) {
+		return // a stored ring out of order: no period until it refills
+	}
 	width := math.Max(st.res(), span/IdleBins)
 	n := int(span/width) + 1
 	x := make([]bool, n+2)

@@ -121,3 +121,44 @@ func FuzzParseZeroSettings(f *testing.F) {
 		}
 	})
 }
+
+// FuzzArrival: any stored arrival model (as the KV store or a chain message
+// holds it) fed any sequence of counts and invocation times stays bounded
+// (at most IdleBins bins, StartsCap starts), and DecideZero on it answers
+// without a panic with a floor of -1, 0 or 1.
+func FuzzArrival(f *testing.F) {
+	f.Add([]byte(`{"v":1,"since":"2026-01-02T02:00:00Z","last":"2026-01-02T03:04:00Z","total":40,"gaps":9,"idle":[1,2,3,0,5],"starts":[1767318000000,1767318600000],"period":600}`), []byte{3, 10, 0, 200, 1, 7, 255, 4})
+	f.Add([]byte(`{"last":"2026-01-02T03:04:00Z","res":1e-300,"idle":[1e308]}`), []byte{1, 1, 1, 1})
+	f.Add([]byte(`{}`), []byte{0, 0, 9, 9, 250, 1})
+	f.Fuzz(func(t *testing.T, state, ops []byte) {
+		var st ArrivalState
+		if json.Unmarshal(state, &st) != nil {
+			return
+		}
+		now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+		for i := 0; i+1 < len(ops); i += 2 {
+			// Steps back and forth around now, as overlapping or late
+			// observations would come.
+			dt := time.Duration(int(ops[i])-100) * 7 * time.Second
+			switch ops[i+1] % 3 {
+			case 0:
+				st.Update(float64(ops[i+1]/3), now.Add(dt), now.Add(dt+5*time.Second))
+			case 1:
+				st.Observe(now.Add(dt), now.Add(dt/2))
+			default:
+				now = now.Add(dt)
+			}
+			if len(st.Idle) > IdleBins || len(st.Starts) > StartsCap {
+				t.Fatalf("%d bins, %d starts", len(st.Idle), len(st.Starts))
+			}
+		}
+		set := DefaultZeroSettings()
+		set.Enabled = true
+		for _, replicas := range []int{0, 1} {
+			z := DecideZero(st, now, set, ZeroObservation{Replicas: replicas})
+			if z.Floor < -1 || z.Floor > 1 {
+				t.Fatalf("floor %d: %+v", z.Floor, z)
+			}
+		}
+	})
+}

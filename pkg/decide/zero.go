@@ -209,6 +209,9 @@ const (
 	RuleFixed     = "fixed-keep-alive"
 	RulePeriodic  = "periodic"
 	RuleHistogram = "histogram"
+	// RuleInvalid: the arrival model failed ArrivalState.Check; the
+	// function is kept (floor -1, as busy) and nothing is planned.
+	RuleInvalid = "invalid-model"
 )
 
 // ZeroObservation is what the caller sees of the function now.
@@ -276,6 +279,9 @@ func decideZero(st ArrivalState, now time.Time, set ZeroSettings, obs ZeroObserv
 	}
 	if obs.InFlight > 0 {
 		return ZeroDecision{Action: ZeroKeep, Rule: RuleBusy, Floor: -1, Reason: fmt.Sprintf("busy: %.0f requests in flight", obs.InFlight)}
+	}
+	if err := st.Check(); err != nil {
+		return ZeroDecision{Action: ZeroKeep, Rule: RuleInvalid, Floor: -1, Reason: "arrival model refused, function kept: " + err.Error()}
 	}
 	last := st.Last
 	if last.IsZero() {
