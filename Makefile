@@ -58,7 +58,7 @@ test: deps tools build fmt-check vet
 # and ignored after the corpus replays cleanly.
 # `make test` runs no fuzzing step of its own: `go test` already runs every
 # target on its committed corpus, and even 1 s of fuzzing each is ~2 s per
-# target (instrumented build, workers): 36 s measured for the 13 targets, over
+# target (instrumented build, workers): 36 s measured for 13 targets, over
 # the budget of a short step on this 2-core machine.
 FUZZTIME ?= 30s
 fuzz:
