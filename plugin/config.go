@@ -102,6 +102,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Queue.DLQMaxBytes, "async-dlq-max-bytes", c.Queue.DLQMaxBytes, "dead-letter stream size limit (0 = 256 MiB; 1 MiB..1 TiB)")
 	fs.DurationVar(&c.Queue.DLQMaxAge, "async-dlq-max-age", c.Queue.DLQMaxAge, "dead letters are kept this long (0 = 720h; 1h..87600h)")
 	fs.BoolVar(&c.Cron.Async, "cron-async", c.Cron.Async, "cron connector: invoke through /async-function/")
+	fs.IntVar(&c.Runtime.MaxQueued, "max-queued", c.Runtime.MaxQueued,
+		"requests of one function that may wait for a replica slot; one more gets 429 with Retry-After (0 = 1000; 1..1000000)")
 	fs.Func("run-as", "run replicas as this user (name or uid, e.g. nobody; the platform must be root): they cannot read the data directory's credentials and secrets", func(v string) error {
 		if strings.TrimSpace(v) == "" {
 			c.Runtime.RunAs = nil

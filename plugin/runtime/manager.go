@@ -145,7 +145,7 @@ func (m *Manager) Deploy(ctx context.Context, s Spec) error {
 		spec:      s,
 		gen:       1,
 		createdAt: m.clk.Now(),
-		pool:      newPool(s.Name, m.clk, m.cfg.ColdStartWait, m.changed.broadcast),
+		pool:      newPool(s.Name, m.clk, m.cfg.ColdStartWait, m.cfg.MaxQueued, m.changed.broadcast),
 		logs:      newLogBuffer(m.cfg.LogLines, m.clk, m.changed.broadcast),
 	}
 	fn.setDesired(s.Replicas)
