@@ -41,7 +41,8 @@ type Manager struct {
 	log       *slog.Logger
 	clk       clock.Clock
 	runDir    string
-	runLock   *os.File // flock held while the Manager lives (rundir.go)
+	runLock   *os.File            // flock held while the Manager lives (rundir.go)
+	portFn    func() (int, error) // nil: loopbackPort (tests pick ports)
 	probe     *http.Client
 	transport *http.Transport
 
