@@ -53,6 +53,11 @@ type Config struct {
 	// Cron tunes the cron connector (plugin/cron); GatewayURL and the
 	// credentials are the platform's own.
 	Cron cron.Config
+	// RunAsAuto (prescale up's default, --run-as auto): when the platform
+	// runs as root and Runtime.RunAs is unset, replicas run as nobody if
+	// the data directory is reachable by other users (not under /root, for
+	// instance); otherwise as the platform's user, with a warning.
+	RunAsAuto bool
 }
 
 // Ranges checked by Validate.
@@ -73,6 +78,7 @@ func DefaultConfig() Config {
 		BodyLimit:    api.DefaultBodyLimit,
 		ReadTimeout:  60 * time.Second,
 		WriteTimeout: 60 * time.Second,
+		RunAsAuto:    true,
 	}
 }
 
@@ -102,16 +108,22 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Queue.DLQMaxBytes, "async-dlq-max-bytes", c.Queue.DLQMaxBytes, "dead-letter stream size limit (0 = 256 MiB; 1 MiB..1 TiB)")
 	fs.DurationVar(&c.Queue.DLQMaxAge, "async-dlq-max-age", c.Queue.DLQMaxAge, "dead letters are kept this long (0 = 720h; 1h..87600h)")
 	fs.BoolVar(&c.Cron.Async, "cron-async", c.Cron.Async, "cron connector: invoke through /async-function/")
-	fs.Func("run-as", "run replicas as this user (name or uid, e.g. nobody; the platform must be root): they cannot read the data directory's credentials and secrets", func(v string) error {
-		if strings.TrimSpace(v) == "" {
-			c.Runtime.RunAs = nil
+	fs.IntVar(&c.Runtime.MaxQueued, "max-queued", c.Runtime.MaxQueued,
+		"requests of one function that may wait for a replica slot; one more gets 429 with Retry-After (0 = 1000; 1..1000000)")
+	fs.Func("run-as", "replicas' user: auto (the default: nobody when the platform is root and the data directory is reachable by other users, else the platform's user), none (the platform's user), or a user name or uid (the platform must be root); a replica user cannot read the data directory's credentials and secrets", func(v string) error {
+		switch v = strings.TrimSpace(v); v {
+		case "auto":
+			c.Runtime.RunAs, c.RunAsAuto = nil, true
+			return nil
+		case "", "none":
+			c.Runtime.RunAs, c.RunAsAuto = nil, false
 			return nil
 		}
-		u, err := runtime.LookupUser(strings.TrimSpace(v))
+		u, err := runtime.LookupUser(v)
 		if err != nil {
 			return err
 		}
-		c.Runtime.RunAs = u
+		c.Runtime.RunAs, c.RunAsAuto = u, false
 		return nil
 	})
 }

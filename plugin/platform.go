@@ -137,6 +137,15 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	if err := os.MkdirAll(rc.BaseDir, 0o700); err != nil {
 		return nil, fmt.Errorf("runtime dir: %w", err)
 	}
+	if cfg.RunAsAuto && rc.RunAs == nil && os.Geteuid() == 0 {
+		if !runtime.OthersCanReach(dir) {
+			logger.Warn("replicas run as root: other users cannot reach the data directory (e.g. it is under /root); use --data elsewhere to isolate them, or --run-as none to silence this", "data", dir)
+		} else if u, err := runtime.LookupUser("nobody"); err != nil {
+			logger.Warn("replicas run as root: no user nobody", "err", err)
+		} else {
+			rc.RunAs = u
+		}
+	}
 	if err := openForRunAs(rc.RunAs, dir, rc.BaseDir, logger); err != nil {
 		return nil, err
 	}
@@ -428,9 +437,6 @@ func (p *Platform) closeRuntime() {
 // replicas run as root.
 func openForRunAs(u *runtime.User, dataDir, runDir string, log *slog.Logger) error {
 	if u == nil {
-		if os.Geteuid() == 0 {
-			log.Warn("replicas run as root, as the platform does: start with --run-as nobody to isolate them (README: Security)")
-		}
 		return nil
 	}
 	for _, d := range []string{dataDir, runDir} {

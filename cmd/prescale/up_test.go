@@ -97,7 +97,18 @@ func TestUpDemo(t *testing.T) {
 	defer cancel()
 	var stdout, stderr upBuffer
 	done := make(chan error, 1)
-	data := t.TempDir()
+	// A data directory other users can reach (t.TempDir's parents are
+	// 0700): as root, --run-as auto runs every replica as nobody, so the
+	// whole demo runs isolated (README: Security).
+	base, err := os.MkdirTemp("", "prescale-updemo-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(base, "data")
 	go func() {
 		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", data, "--skip-tests",
 			"--demo", "--demo-trace", tr, "--demo-from", "493", "--demo-to", "505", "--demo-speed", "30", "--demo-peak", "4"}, &stdout, &stderr)
@@ -166,8 +177,12 @@ func TestUpDemo(t *testing.T) {
 			t.Errorf("%s has platform log lines (they belong in the log file):\n%s", name, s)
 		}
 	}
-	if log, err := os.ReadFile(filepath.Join(data, "prescale.log")); err != nil || !strings.Contains(string(log), `level=INFO msg="gateway serving"`) {
+	log, err := os.ReadFile(filepath.Join(data, "prescale.log"))
+	if err != nil || !strings.Contains(string(log), `level=INFO msg="gateway serving"`) {
 		t.Errorf("platform log file: %v, want the gateway's INFO lines", err)
+	}
+	if os.Geteuid() == 0 && !strings.Contains(string(log), `msg="replicas run as an unprivileged user" user=nobody`) {
+		t.Errorf("as root with a reachable data directory the replicas should run as nobody (--run-as auto); the platform log says:\n%s", tail(string(log), 2000))
 	}
 	if i := strings.Index(out, "demo: replay finished"); i >= 0 {
 		if !regexp.MustCompile(`demo summary: \d+ requests in \d+s \(\d+ ok, \d+ errors, \d+ failed, \d+ dropped\) · cold-start waits \d+ · p50 \d+ ms, p99 \d+ ms · \d+ replica-seconds`).MatchString(out[i:]) {

@@ -59,6 +59,10 @@ type Config struct {
 	// pacing (ProbeInterval, dial and probe timeouts) stays on real time.
 	// Default: the wall clock; tests give a clock.Fake.
 	Clock clock.Clock
+	// MaxQueued bounds the requests of one function waiting for a replica
+	// slot (during a cold start, or with every slot busy); one more gets
+	// 429 with Retry-After. Default 1000; 1..1000000.
+	MaxQueued int
 	// RunAs, when set, runs every replica process as that user (the
 	// platform must be root): its directory, TMPDIR (also its HOME) and
 	// secret copies belong to it, and it cannot read what only the
@@ -82,6 +86,7 @@ func DefaultConfig() Config {
 		RestartBackoffMax: 10 * time.Second,
 		ProbeInterval:     20 * time.Millisecond,
 		LogLines:          1000,
+		MaxQueued:         1000,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Clock:             clock.Real(),
 	}
@@ -118,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProbeInterval == 0 {
 		c.ProbeInterval = d.ProbeInterval
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = d.MaxQueued
 	}
 	if c.LogLines == 0 {
 		c.LogLines = d.LogLines
@@ -158,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.RunAs != nil && c.RunAs.Uid == 0 {
 		errs = append(errs, errors.New("RunAs uid 0: must be an unprivileged user (e.g. nobody)"))
+	}
+	if c.MaxQueued < 1 || c.MaxQueued > 1000000 {
+		errs = append(errs, fmt.Errorf("MaxQueued %d out of range (allowed 1..1000000)", c.MaxQueued))
 	}
 	if c.LogLines < 1 || c.LogLines > 1000000 {
 		errs = append(errs, fmt.Errorf("LogLines %d out of range (allowed 1..1000000)", c.LogLines))

@@ -59,7 +59,11 @@ func (m *Manager) Invoke(w http.ResponseWriter, r *http.Request, name, path stri
 		l, err := fn.pool.acquire(r.Context())
 		if err != nil {
 			var wt *waitTimeoutError
+			var full *queueFullError
 			switch {
+			case errors.As(err, &full):
+				w.Header().Set("Retry-After", "1")
+				internalError(w, http.StatusTooManyRequests, full.Error())
 			case errors.As(err, &wt):
 				internalError(w, http.StatusServiceUnavailable, wt.Error())
 			case errors.Is(err, errGone):

@@ -110,6 +110,14 @@ func otherCan(path string, want fs.FileMode) bool {
 	}
 }
 
+// OthersCanReach reports whether a user who is neither owner nor group
+// member can reach path: every directory above it searchable by others
+// (path itself is not checked).
+func OthersCanReach(path string) bool {
+	parent := filepath.Dir(filepath.Clean(path))
+	return parent == path || otherCan(parent, 0o001)
+}
+
 // runAsPath is PATH without the directories the replica user cannot search.
 func runAsPath(path string) string {
 	var keep []string

@@ -41,7 +41,8 @@ type Manager struct {
 	log       *slog.Logger
 	clk       clock.Clock
 	runDir    string
-	runLock   *os.File // flock held while the Manager lives (rundir.go)
+	runLock   *os.File            // flock held while the Manager lives (rundir.go)
+	portFn    func() (int, error) // nil: loopbackPort (tests pick ports)
 	probe     *http.Client
 	transport *http.Transport
 
@@ -145,7 +146,7 @@ func (m *Manager) Deploy(ctx context.Context, s Spec) error {
 		spec:      s,
 		gen:       1,
 		createdAt: m.clk.Now(),
-		pool:      newPool(s.Name, m.clk, m.cfg.ColdStartWait, m.changed.broadcast),
+		pool:      newPool(s.Name, m.clk, m.cfg.ColdStartWait, m.cfg.MaxQueued, m.changed.broadcast),
 		logs:      newLogBuffer(m.cfg.LogLines, m.clk, m.changed.broadcast),
 	}
 	fn.setDesired(s.Replicas)

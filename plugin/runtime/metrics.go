@@ -27,6 +27,8 @@ var (
 		"Requests served by a replica that became ready after they arrived (they waited for a replica start; the simulator's cold-start delayed).", []string{"function_name"}, nil)
 	descQueueTimeouts = prometheus.NewDesc("prescale_plugin_queue_timeouts_total",
 		"Requests that got 503 after waiting ColdStartWait for a replica slot.", []string{"function_name"}, nil)
+	descQueueRejected = prometheus.NewDesc("prescale_plugin_queue_rejected_total",
+		"Requests that got 429 because MaxQueued requests already waited for a replica slot.", []string{"function_name"}, nil)
 	descScaleFromZero = prometheus.NewDesc("prescale_plugin_scale_from_zero_total",
 		"Times a request scaled the function up from zero replicas.", []string{"function_name"}, nil)
 )
@@ -34,7 +36,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDesired, descAvailable, descStarting, descDraining, descInflight,
-		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descQueueTimeouts, descScaleFromZero} {
+		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descQueueTimeouts, descQueueRejected, descScaleFromZero} {
 		ch <- d
 	}
 }
@@ -45,7 +47,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		name                                          string
 		desired, avail, starting, draining, inflight  float64
 		queue, restarts, cold, coldS, timeouts, fromZ float64
-		startWaits                                    float64
+		startWaits, rejected                          float64
 	}
 	m.mu.Lock()
 	rows := make([]row, 0, len(m.fns))
@@ -53,7 +55,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		pc := fn.pool.counters()
 		r := row{name: fn.name, desired: float64(fn.desired), queue: pc.queue,
 			restarts: fn.restarts, cold: pc.coldStartWaits, coldS: pc.coldStartWaitS,
-			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits}
+			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits, rejected: pc.queueRejected}
 		for _, x := range fn.replicas {
 			st := fn.pool.stats(x.slot)
 			r.inflight += float64(st.inflight)
@@ -91,6 +93,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, descColdWaitSeconds, c, r.coldS, r.name)
 		emit(ch, descStartWaits, c, r.startWaits, r.name)
 		emit(ch, descQueueTimeouts, c, r.timeouts, r.name)
+		emit(ch, descQueueRejected, c, r.rejected, r.name)
 		emit(ch, descScaleFromZero, c, r.fromZ, r.name)
 	}
 }

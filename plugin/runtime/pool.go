@@ -32,6 +32,8 @@ type pool struct {
 	coldStartWaitS float64
 	startWaits     float64 // served by a replica that became routable after the request arrived
 	queueTimeouts  float64
+	queueRejected  float64
+	maxQueued      int // waiters beyond this get errQueueFull
 }
 
 // slot is a replica as the dispatcher sees it. It lives as long as the
@@ -79,8 +81,18 @@ func (e *waitTimeoutError) Error() string {
 	return fmt.Sprintf("no free replica slot for %s within %s (%d requests queued)", e.name, e.waited.Round(time.Millisecond), e.queued)
 }
 
-func newPool(name string, clk clock.Clock, wait time.Duration, notify func()) *pool {
-	return &pool{name: name, clk: clk, wait: wait, notify: notify}
+func newPool(name string, clk clock.Clock, wait time.Duration, maxQueued int, notify func()) *pool {
+	return &pool{name: name, clk: clk, wait: wait, maxQueued: maxQueued, notify: notify}
+}
+
+// queueFullError: MaxQueued requests already wait for a slot.
+type queueFullError struct {
+	name   string
+	queued int
+}
+
+func (e *queueFullError) Error() string {
+	return fmt.Sprintf("%d requests for %s already wait for a replica slot (the runtime's MaxQueued): retry later", e.queued, e.name)
 }
 
 // add makes s routable on port and hands it queued requests.
@@ -167,14 +179,14 @@ func (p *pool) stats(s *slot) slotStats {
 
 // poolCounters are the dispatcher's metrics of a function.
 type poolCounters struct {
-	queue, invocations, coldStartWaits, coldStartWaitS, startWaits, queueTimeouts float64
+	queue, invocations, coldStartWaits, coldStartWaitS, startWaits, queueTimeouts, queueRejected float64
 }
 
 func (p *pool) counters() poolCounters {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return poolCounters{queue: float64(p.waiters.Len()), invocations: p.invocations,
-		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, startWaits: p.startWaits, queueTimeouts: p.queueTimeouts}
+		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, startWaits: p.startWaits, queueTimeouts: p.queueTimeouts, queueRejected: p.queueRejected}
 }
 
 func (p *pool) invoked() {
@@ -238,6 +250,12 @@ func (p *pool) acquire(ctx context.Context) (lease, error) {
 			p.notify()
 			return l, nil
 		}
+	}
+	if p.maxQueued > 0 && p.waiters.Len() >= p.maxQueued {
+		p.queueRejected++
+		err := &queueFullError{name: p.name, queued: p.waiters.Len()}
+		p.mu.Unlock()
+		return lease{}, err
 	}
 	noneReady := len(p.slots) == 0
 	w := &waiter{ch: make(chan *slot, 1)}

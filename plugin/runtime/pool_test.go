@@ -14,7 +14,7 @@ func testPool(t *testing.T, wait time.Duration) (*pool, *clock.Fake, *signal) {
 	t.Helper()
 	clk := clock.NewFake(time.Unix(0, 0))
 	sig := &signal{}
-	return newPool("p", clk, wait, sig.broadcast), clk, sig
+	return newPool("p", clk, wait, 0, sig.broadcast), clk, sig
 }
 
 func newSlot(id string, max int) *slot {
@@ -186,4 +186,38 @@ func TestPoolDrainAndSuspect(t *testing.T) {
 		t.Errorf("suspect: routable %v, recheck tokens %d; want out of routing and one token", p.stats(b).routable, len(b.recheck))
 	}
 	p.release(lb)
+}
+
+// With MaxQueued waiting, one more request is refused at once (the caller
+// answers 429) and counted; a freed place in the queue takes the next.
+func TestPoolQueueCap(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	sig := &signal{}
+	p := newPool("p", clk, time.Minute, 2, sig.broadcast)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan grant, 3)
+	for i := range 2 {
+		go func() { l, err := p.acquire(ctx); got <- grant{i, l, err} }()
+	}
+	waitPool(t, p, sig, "two queued", func(c poolCounters) bool { return c.queue == 2 })
+	var full *queueFullError
+	if _, err := p.acquire(ctx); !errors.As(err, &full) || full.queued != 2 {
+		t.Fatalf("third request: %v, want queueFullError with 2 queued", err)
+	}
+	if c := p.counters(); c.queueRejected != 1 || c.queue != 2 {
+		t.Fatalf("counters %+v, want 1 rejected, 2 queued", c)
+	}
+	s := newSlot("a", 1)
+	p.add(s, 1)
+	g := <-got
+	if g.err != nil {
+		t.Fatal(g.err)
+	}
+	go func() { l, err := p.acquire(ctx); got <- grant{2, l, err} }()
+	waitPool(t, p, sig, "a new request queued in the freed place", func(c poolCounters) bool { return c.queue == 2 })
+	if c := p.counters(); c.queueRejected != 1 {
+		t.Fatalf("rejected %v, want still 1", c.queueRejected)
+	}
+	p.close()
 }

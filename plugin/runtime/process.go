@@ -40,7 +40,7 @@ func (p *process) signal(m *Manager, sig syscall.Signal) {
 // output going to the function's logs.
 func (m *Manager) spawn(r *replica) (*process, error) {
 	fn, s := r.fn, r.spec
-	port, err := freePort()
+	port, err := m.freePort()
 	if err != nil {
 		m.log.Error("no free loopback port", "replica", r.id, "err", err)
 		return nil, err
@@ -114,8 +114,17 @@ func (m *Manager) spawn(r *replica) (*process, error) {
 	return p, nil
 }
 
-// freePort binds 127.0.0.1:0 and releases the port for the replica.
-func freePort() (int, error) {
+// freePort is the port a new replica process listens on (Manager.portFn,
+// a test seam; loopbackPort by default).
+func (m *Manager) freePort() (int, error) {
+	if m.portFn != nil {
+		return m.portFn()
+	}
+	return loopbackPort()
+}
+
+// loopbackPort binds 127.0.0.1:0 and releases the port for the replica.
+func loopbackPort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -201,6 +210,13 @@ func (m *Manager) waitHealthy(r *replica, p *process) probeResult {
 	defer tick.Stop()
 	for {
 		if m.probeOnce(r.spec.Mode, url) {
+			if ok, _ := ownsListener(p.pid, p.port); !ok {
+				// Another process took the port between freePort and the
+				// replica's bind (and answers on it): never route there.
+				m.log.Warn("another process listens on the replica's port; restarting it on another", "replica", r.id, "port", p.port)
+				r.fn.logs.add(r.id, fmt.Sprintf("prescale: port %d is held by another process; restarting on another port", p.port))
+				return probeTimeout
+			}
 			return probeOK
 		}
 		select {
