@@ -51,7 +51,7 @@ func parseBounded(field, s string, hi float64) (float64, error) {
 	case err != nil && !errors.Is(err, strconv.ErrRange):
 		return 0, fmt.Errorf("%s %q is not a number: %w", field, s, ErrBounds)
 	case err != nil, math.IsNaN(v), math.IsInf(v, 0), v < 0, v > hi:
-		return 0, fmt.Errorf("%s %q must be a finite number in 0..%g: %w", field, s, hi, ErrBounds)
+		return 0, fmt.Errorf("%s %q must be a finite number in 0..%s: %w", field, s, strconv.FormatFloat(hi, 'f', -1, 64), ErrBounds)
 	}
 	return v, nil
 }

@@ -261,7 +261,10 @@ func readAzure2021(r io.Reader) ([]Function, error) {
 			return fmt.Errorf("line %d has %d columns, want app,func,end_timestamp,duration", line, len(rec))
 		}
 		// end_timestamp < MaxSeconds: the span is at most MaxMinutes minutes.
-		ts, err := parseBounded("end_timestamp (seconds)", rec[2], MaxSeconds-1e-6)
+		ts, err := parseBounded("end_timestamp (seconds)", rec[2], MaxSeconds)
+		if err == nil && ts >= MaxSeconds {
+			err = fmt.Errorf("end_timestamp (seconds) %q must be below %d (a trace spans at most 31 days): %w", rec[2], MaxSeconds, ErrBounds)
+		}
 		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
