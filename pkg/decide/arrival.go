@@ -357,7 +357,10 @@ func (st *ArrivalState) NextPeriodic(now time.Time, tol time.Duration) (time.Tim
 		return time.Time{}, false
 	}
 	last := time.UnixMilli(st.Starts[len(st.Starts)-1])
-	per := time.Duration(st.Period * float64(time.Second))
+	per := Seconds(st.Period)
+	if per <= 0 {
+		return time.Time{}, false
+	}
 	k := int64(1)
 	if d := now.Add(-tol).Sub(last); d > 0 {
 		k = max(1, int64(math.Ceil(float64(d)/float64(per))))

@@ -53,3 +53,21 @@ func TestArrivalCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestSeconds: the conversion saturates instead of wrapping.
+func TestSeconds(t *testing.T) {
+	for in, want := range map[float64]time.Duration{
+		1.5: 1500 * time.Millisecond, 0: 0, -2: -2 * time.Second,
+		1e300: math.MaxInt64, -1e300: math.MinInt64, math.Inf(1): math.MaxInt64, 9.3e9: math.MaxInt64,
+	} {
+		if got := Seconds(in); got != want {
+			t.Errorf("Seconds(%v) = %d, want %d", in, got, want)
+		}
+	}
+	if Seconds(math.NaN()) != 0 {
+		t.Error("NaN")
+	}
+	if h := EffectiveHorizon(30*time.Second, 1e300); h != math.MaxInt64 {
+		t.Errorf("EffectiveHorizon for a huge interval = %d (wrapped around)", h)
+	}
+}

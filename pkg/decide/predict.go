@@ -48,7 +48,7 @@ type Prediction struct {
 // sample would).
 func EffectiveHorizon(configured time.Duration, interval float64) time.Duration {
 	if interval > 0 {
-		if two := time.Duration(2 * interval * float64(time.Second)); two > configured {
+		if two := Seconds(2 * interval); two > configured {
 			return two
 		}
 	}

@@ -560,7 +560,24 @@ func histogramPlanSmoothed(st ArrivalState, e float64, warm bool, W, lead, smoot
 	return p
 }
 
-func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+func secs(s float64) time.Duration { return Seconds(s) }
+
+// Seconds converts float seconds to a time.Duration, saturating: beyond
+// the range (about ±292 years) it is the longest (or most negative)
+// duration, NaN is 0. A plain time.Duration(s * 1e9) of such a value is
+// implementation-defined (on amd64 the most negative duration).
+func Seconds(s float64) time.Duration {
+	ns := s * float64(time.Second)
+	switch {
+	case math.IsNaN(ns):
+		return 0
+	case ns >= math.MaxInt64: // float64(MaxInt64) is 2^63
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(ns)
+}
 
 func clock(t time.Time) string { return t.UTC().Format("15:04:05") }
 
