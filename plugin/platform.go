@@ -218,6 +218,7 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 	p.srv = &http.Server{
 		Handler:           p.router,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    api.DefaultMaxHeaderBytes,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 	}

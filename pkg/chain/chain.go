@@ -92,7 +92,7 @@ func (p Prediction) Step() decide.Prediction {
 	s := decide.Prediction{At: p.At, Observed: p.Observed, ServiceTime: p.ServiceTime,
 		Forecast: p.Forecast, Predicted: p.Predicted, Reactive: p.Reactive, Recommended: p.Replicas, Reasons: p.Reasons}
 	if p.Forecast != nil {
-		s.Horizon = time.Duration(p.Forecast.Horizon * float64(time.Second))
+		s.Horizon = decide.Seconds(p.Forecast.Horizon) // saturating: a forged huge or NaN horizon stays defined
 	}
 	return s
 }
