@@ -180,13 +180,29 @@ func ParseFeatures(body []byte) (Features, []string, error) {
 // and the capacity model is not inflated by its own backlog (the backlog is
 // counted by the in-flight term of the reactive need). A real increase of
 // the service time is picked up once the faster intervals leave the window.
-// fallback is returned when no sample served requests.
+// An interval that began with no ready replica (the sample before it saw
+// none: the function was at zero) measures a cold start, not the work, and
+// is skipped: for a sparse function scaled to zero every serving interval
+// may be one, and its latency would make one call a second look like load
+// for several replicas. (Only when the history reports ready replicas at
+// all: a source without them counts every interval.) fallback is returned
+// when no sample counts.
 func ServiceTime(history []Sample, window int, fallback float64) float64 {
 	if window <= 0 {
 		window = len(history)
 	}
+	reportsReady := false
+	for _, s := range history {
+		if s.AvailableReplicas > 0 {
+			reportsReady = true
+			break
+		}
+	}
 	best, n := math.Inf(1), 0
 	for i := len(history) - 1; i >= 0 && n < window; i-- {
+		if reportsReady && i > 0 && history[i-1].AvailableReplicas == 0 {
+			continue // began at zero ready replicas: a cold start's wait
+		}
 		if s := history[i]; s.MeanLatency > 0 && !math.IsNaN(s.MeanLatency) {
 			best = math.Min(best, s.MeanLatency)
 			n++

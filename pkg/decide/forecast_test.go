@@ -201,4 +201,13 @@ func TestServiceTime(t *testing.T) {
 	if got := ServiceTime(nil, 3, 9); got != 9 {
 		t.Fatalf("fallback: %v", got)
 	}
+	// A function scaled to zero: the interval after a sample with no ready
+	// replica is a cold start (2.6 s of waiting), not the work (0.05 s).
+	z := []Sample{{AvailableReplicas: 1, MeanLatency: 0.05}, {AvailableReplicas: 0}, {AvailableReplicas: 1, MeanLatency: 2.6}, {AvailableReplicas: 1}}
+	if got := ServiceTime(z, 0, 9); got != 0.05 {
+		t.Fatalf("with a cold interval: %v, want the warm 0.05", got)
+	}
+	if got := ServiceTime(z[1:], 0, 9); got != 9 {
+		t.Fatalf("only a cold interval: %v, want the fallback", got)
+	}
 }
