@@ -38,17 +38,22 @@ const (
 
 // Defaults and allowed ranges.
 const (
-	defaultSource         = sourceGateway
-	defaultHistoryLength  = 360
-	minHistoryLength      = 1
-	maxHistoryLength      = 100000
+	defaultSource        = sourceGateway
+	defaultHistoryLength = 360
+	minHistoryLength     = 1
+	// maxHistoryLength keeps one function's stored history (a JSON array
+	// of samples of at most ~430 bytes each) under NATS's default 1 MiB
+	// message limit, which a KV value must fit.
+	maxHistoryLength      = 2000
 	defaultPayloadHistory = 120
 	minPayloadHistory     = 1
-	maxPayloadHistory     = 1000
-	defaultPredictor      = "predictor"
-	defaultPromBootstrap  = 60 // steps of history fetched by range queries when a function has none
-	minProbeTimeout       = time.Second
-	maxPromWindow         = time.Hour
+	// maxPayloadHistory keeps the predictor's payload under the async
+	// queue's default body limit (OpenFaaS's 256,000 bytes).
+	maxPayloadHistory    = 500
+	defaultPredictor     = "predictor"
+	defaultPromBootstrap = 60 // steps of history fetched by range queries when a function has none
+	minProbeTimeout      = time.Second
+	maxPromWindow        = time.Hour
 )
 
 type config struct {

@@ -1,12 +1,15 @@
 package function
 
 import (
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source"
 	"github.com/prescale/prescale/pkg/source/promsrc"
@@ -59,8 +62,8 @@ func TestParseConfigErrors(t *testing.T) {
 		want string
 	}{
 		"source":         {map[string]string{"source": "carrier-pigeon"}, `source="carrier-pigeon": must be gateway, prometheus or probe`},
-		"history_length": {map[string]string{"history_length": "0"}, "history_length=0: must be an integer in 1..100000"},
-		"payload":        {map[string]string{"payload_history": "1001"}, "payload_history=1001: must be an integer in 1..1000"},
+		"history_length": {map[string]string{"history_length": "0"}, "history_length=0: must be an integer in 1..2000"},
+		"payload":        {map[string]string{"payload_history": "1001"}, "payload_history=1001: must be an integer in 1..500"},
 		"requests":       {map[string]string{"probe_requests": "100000"}, "probe_requests=100000: must be an integer in 1..1000"},
 		"qps":            {map[string]string{"probe_qps": "-1"}, "probe_qps=-1: must be a number in [0,100]"},
 		"timeout":        {map[string]string{"probe_timeout": "18446744074"}, `probe_timeout="18446744074": too large`},
@@ -108,5 +111,31 @@ func TestLoadConfigReadsSettingsFile(t *testing.T) {
 	if c.NATS != "nats://prescale-nats.openfaas.svc:4222" || c.metricsURL != "http://prescale-gateway-metrics.openfaas:8082/metrics" ||
 		c.source != "gateway" || c.prom.URL != "http://prometheus.openfaas:9090" || c.prom.Window != time.Minute || c.prom.LabelSuffix != ".openfaas-fn" {
 		t.Fatalf("config %+v", c)
+	}
+}
+
+// The history bounds hold for the largest samples: the stored history fits
+// NATS's default 1 MiB message limit and the payload the async queue's
+// default 256,000-byte body limit.
+func TestHistoryBoundsFitTheMessageLimits(t *testing.T) {
+	s := decide.Sample{Function: strings.Repeat("f", 63), At: time.Now(), Interval: math.Pi, RPS: math.Pi * 1e6, InFlight: math.Pi * 1e3,
+		P50: math.Pi, P90: math.Pi, P99: math.Pi, MeanLatency: math.Pi, ErrorRate: math.Pi, Status200: math.Pi * 1e9, Status500: math.Pi * 1e9,
+		Replicas: 1000, AvailableReplicas: 1000}
+	for _, c := range []struct {
+		n     int
+		limit int
+		what  string
+	}{{maxHistoryLength, 1 << 20, "stored history vs NATS max_payload"}, {maxPayloadHistory, 256000 - 4096, "payload history vs the async body limit (4 KiB for the rest)"}} {
+		h := make([]decide.Sample, c.n)
+		for i := range h {
+			h[i] = s
+		}
+		b, err := json.Marshal(h)
+		if err != nil || len(b) >= c.limit {
+			t.Errorf("%s: %d samples are %d bytes (%v), limit %d", c.what, c.n, len(b), err, c.limit)
+		}
+	}
+	if _, err := parseConfig(fnutil.MapEnv(map[string]string{"history_length": "2001"})); err == nil || !strings.Contains(err.Error(), "2000") {
+		t.Errorf("history_length 2001: %v, want an error stating the range up to 2000", err)
 	}
 }

@@ -47,8 +47,8 @@
 //	                   source=prometheus: windows of history fetched with range
 //	                   queries when a function has none in KV, 0..11000 (60;
 //	                   capped at history_length-1)
-//	history_length     samples kept per function in KV, 1..100000 (360)
-//	payload_history    newest samples sent to predictor, 1..1000 (120)
+//	history_length     samples kept per function in KV, 1..2000 (360; 2000 fits NATS's 1 MiB message limit)
+//	payload_history    newest samples sent to predictor, 1..500 (120; 500 fits the async 256 kB body limit)
 //	predictor          the predictor function's name (predictor)
 //	callback_url       where the queue worker posts predictor's answer (<gateway_url>/function/scaler)
 //	probe_requests, probe_concurrency, probe_qps, probe_timeout
