@@ -31,3 +31,21 @@ func TestHeaderBound(t *testing.T) {
 		t.Fatalf("got %d, want 431", r.code)
 	}
 }
+
+// TestInputCap: a body over max_input gets 413 and starts no child; one at
+// the cap reaches the child whole.
+func TestInputCap(t *testing.T) {
+	url, _ := start(t, "wc -c\n", func(c *Config) { c.MaxInput = 4 << 10 })
+	r := call(t, "POST", url+"/", strings.Repeat("x", 4<<10+1), nil)
+	if r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "larger than max_input (4096 bytes)") || r.h.Get(InternalHeader) == "" {
+		t.Fatalf("over the cap: %d %q", r.code, r.body)
+	}
+	if r := call(t, "POST", url+"/", strings.Repeat("x", 4<<10), nil); r.code != 200 || strings.TrimSpace(r.body) != "4096" {
+		t.Fatalf("at the cap: %d %q", r.code, r.body)
+	}
+	if _, err := ConfigFromEnv(func(k string) string {
+		return map[string]string{"fprocess": "cat", "max_input": "12"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "max_input 12 out of range") {
+		t.Fatalf("max_input 12: %v", err)
+	}
+}

@@ -36,6 +36,11 @@ type Config struct {
 	// combined) in bytes (env max_output, default DefaultMaxOutput). A child
 	// that writes more is killed and the request answered 500 saying so.
 	MaxOutput int64
+	// MaxInput bounds a request body in bytes (env max_input, default
+	// DefaultMaxInput, the same range as max_output); a larger one is
+	// answered 413 without starting a child. Behind the plugin's gateway
+	// its --body-limit applies first.
+	MaxInput int64
 	// CGIHeaders injects Http_* variables into the child's environment (default true).
 	CGIHeaders bool
 	// CombineOutput appends stderr to the response (default true); otherwise
@@ -65,24 +70,27 @@ func Defaults() Config {
 		CGIHeaders:    true,
 		CombineOutput: true,
 		MaxOutput:     DefaultMaxOutput,
+		MaxInput:      DefaultMaxInput,
 	}
 }
 
-// Output bounds (max_output).
+// Output and input bounds (max_output, max_input).
 const (
 	// DefaultMaxOutput is 16 MiB: twice the gateway's default body limit,
 	// far above a function's answer, while a child that loops printing
 	// cannot grow the watchdog's memory without bound (the classic
 	// watchdog buffers all of it).
 	DefaultMaxOutput = 16 << 20
-	MinMaxOutput     = 1 << 10
-	MaxMaxOutput     = 1 << 30
+	// DefaultMaxInput is 16 MiB too: twice the gateway's default body limit.
+	DefaultMaxInput = 16 << 20
+	MinMaxOutput    = 1 << 10
+	MaxMaxOutput    = 1 << 30
 )
 
 // ConfigFromEnv reads the classic watchdog's environment: fprocess (or
 // function_process), port, bind, read_timeout, write_timeout, exec_timeout,
 // healthcheck_interval (an integer means seconds, otherwise a Go duration),
-// max_inflight, max_output, cgi_headers, combine_output, content_type, marshal_request,
+// max_inflight, max_output, max_input, cgi_headers, combine_output, content_type, marshal_request,
 // suppress_lock, write_debug. The result is validated.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults()
@@ -128,12 +136,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.MaxInflight = n
 	}
-	if v := getenv("max_output"); v != "" {
+	for _, b := range []struct {
+		key string
+		dst *int64
+	}{{"max_output", &c.MaxOutput}, {"max_input", &c.MaxInput}} {
+		v := getenv(b.key)
+		if v == "" {
+			continue
+		}
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("max_output %q: not an integer number of bytes (allowed %d..%d)", v, MinMaxOutput, MaxMaxOutput))
+			errs = append(errs, fmt.Errorf("%s %q: not an integer number of bytes (allowed %d..%d)", b.key, v, MinMaxOutput, MaxMaxOutput))
 		}
-		c.MaxOutput = n
+		*b.dst = n
 	}
 	bools := []struct {
 		key string
@@ -182,6 +197,9 @@ func (c Config) Validate() error {
 	}
 	if c.HealthcheckInterval < 0 || c.HealthcheckInterval > time.Hour {
 		errs = append(errs, fmt.Errorf("healthcheck_interval %s out of range (allowed 0..1h)", c.HealthcheckInterval))
+	}
+	if c.MaxInput < MinMaxOutput || c.MaxInput > MaxMaxOutput {
+		errs = append(errs, fmt.Errorf("max_input %d out of range (allowed %d..%d bytes)", c.MaxInput, MinMaxOutput, MaxMaxOutput))
 	}
 	if c.MaxOutput < MinMaxOutput || c.MaxOutput > MaxMaxOutput {
 		errs = append(errs, fmt.Errorf("max_output %d out of range (allowed %d..%d bytes)", c.MaxOutput, MinMaxOutput, MaxMaxOutput))

@@ -227,9 +227,14 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxInput))
 	if err != nil {
 		w.Header().Set(InternalHeader, internalValue)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("request body larger than max_input (%d bytes)", s.cfg.MaxInput), http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
