@@ -54,8 +54,9 @@ type Config struct {
 	// credentials are the platform's own.
 	Cron cron.Config
 	// RunAsAuto (prescale up's default, --run-as auto): when the platform
-	// runs as root and Runtime.RunAs is unset, replicas run as nobody if
-	// the data directory is reachable by other users (not under /root, for
+	// runs as root and Runtime.RunAs is unset, each function's replicas run
+	// as a uid of their own (Runtime.RunAsPerFunction) if the data
+	// directory is reachable by other users (not under /root, for
 	// instance); otherwise as the platform's user, with a warning.
 	RunAsAuto bool
 }
@@ -110,7 +111,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Cron.Async, "cron-async", c.Cron.Async, "cron connector: invoke through /async-function/")
 	fs.IntVar(&c.Runtime.MaxQueued, "max-queued", c.Runtime.MaxQueued,
 		"requests of one function that may wait for a replica slot; one more gets 429 with Retry-After (0 = 1000; 1..1000000)")
-	fs.Func("run-as", "replicas' user: auto (the default: nobody when the platform is root and the data directory is reachable by other users, else the platform's user), none (the platform's user), or a user name or uid (the platform must be root); a replica user cannot read the data directory's credentials and secrets", func(v string) error {
+	fs.Func("run-as", "replicas' user: auto (the default: as root, each function's replicas as a uid of their own when the data directory is reachable by other users, else the platform's user), none (the platform's user), or one user name or uid for all (the platform must be root); a replica user cannot read the data directory's credentials and secrets, nor, with auto, another function's", func(v string) error {
 		switch v = strings.TrimSpace(v); v {
 		case "auto":
 			c.Runtime.RunAs, c.RunAsAuto = nil, true

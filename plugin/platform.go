@@ -138,23 +138,28 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 		return nil, fmt.Errorf("runtime dir: %w", err)
 	}
 	if cfg.RunAsAuto && rc.RunAs == nil && os.Geteuid() == 0 {
-		if !runtime.OthersCanReach(dir) {
-			logger.Warn("replicas run as root: other users cannot reach the data directory (e.g. it is under /root); use --data elsewhere to isolate them, or --run-as none to silence this", "data", dir)
-		} else if u, err := runtime.LookupUser("nobody"); err != nil {
-			logger.Warn("replicas run as root: no user nobody", "err", err)
+		if runtime.OthersCanReach(dir) {
+			rc.RunAsPerFunction = true
 		} else {
-			rc.RunAs = u
+			logger.Warn("replicas run as root: other users cannot reach the data directory (e.g. it is under /root); use --data elsewhere to isolate them, or --run-as none to silence this", "data", dir)
 		}
 	}
-	if err := openForRunAs(rc.RunAs, dir, rc.BaseDir, logger); err != nil {
+	isolated := rc.RunAs != nil || rc.RunAsPerFunction
+	switch {
+	case rc.RunAsPerFunction:
+		logger.Info("replicas run as unprivileged users, one uid per function", "first_uid", runtime.PerFunctionUIDBase+1)
+	case rc.RunAs != nil:
+		logger.Info("replicas run as an unprivileged user", "user", rc.RunAs.Name, "uid", rc.RunAs.Uid)
+	}
+	if err := openForRunAs(isolated, dir, rc.BaseDir, logger); err != nil {
 		return nil, err
 	}
-	if rc.RunAs != nil && len(rc.WatchdogCommand) == 0 {
-		// The replica user must be able to run the watchdog: a copy of this
+	if isolated && len(rc.WatchdogCommand) == 0 {
+		// The replica users must be able to run the watchdog: a copy of this
 		// executable in the run dir, wherever the original lives (e.g. /root).
 		wd, err := copyExecutable(filepath.Join(rc.BaseDir, "prescale-watchdog"))
 		if err != nil {
-			return nil, fmt.Errorf("run-as %s: %w", rc.RunAs.Name, err)
+			return nil, fmt.Errorf("replica users: %w", err)
 		}
 		rc.WatchdogCommand = []string{wd, "watchdog"}
 	}
@@ -429,25 +434,24 @@ func (p *Platform) closeRuntime() {
 	_ = p.rt.Close(ctx)
 }
 
-// openForRunAs lets replicas running as another user (--run-as) reach
-// what they need under the data directory and nothing else: the data and
-// run directories become traversable but not listable (0711), the build
-// tree readable (0755 directories; files keep their modes, at least
-// o+r). Credentials (basic-auth-*) and the secret store stay the
-// platform's alone (0600 / 0700). As root without --run-as, it says that
-// replicas run as root.
-func openForRunAs(u *runtime.User, dataDir, runDir string, log *slog.Logger) error {
-	if u == nil {
+// openForRunAs lets replicas running as other users (--run-as) reach what
+// they need under the data directory and nothing else: the data and run
+// directories become traversable but not listable (0711), the build tree
+// readable (0755 directories; files keep their modes, at least o+r).
+// Credentials (basic-auth-*) and the secret store stay the platform's
+// alone (0600 / 0700).
+func openForRunAs(isolated bool, dataDir, runDir string, log *slog.Logger) error {
+	if !isolated {
 		return nil
 	}
 	for _, d := range []string{dataDir, runDir} {
 		if err := os.Chmod(d, 0o711); err != nil {
-			return fmt.Errorf("run-as %s: %w", u.Name, err)
+			return fmt.Errorf("replica users: %w", err)
 		}
 	}
 	build := filepath.Join(dataDir, "build")
 	if err := os.MkdirAll(build, 0o755); err != nil {
-		return fmt.Errorf("run-as %s: %w", u.Name, err)
+		return fmt.Errorf("replica users: %w", err)
 	}
 	err := filepath.WalkDir(build, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -467,9 +471,8 @@ func openForRunAs(u *runtime.User, dataDir, runDir string, log *slog.Logger) err
 		return os.Chmod(path, mode)
 	})
 	if err != nil {
-		return fmt.Errorf("run-as %s: open the build tree: %w", u.Name, err)
+		return fmt.Errorf("replica users: open the build tree: %w", err)
 	}
-	log.Info("replicas run as an unprivileged user", "user", u.Name, "uid", u.Uid)
 	return nil
 }
 

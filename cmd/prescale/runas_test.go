@@ -32,10 +32,18 @@ def handle(req):
     return "\n".join(out)
 `
 
-// prescale up --run-as nobody, as root: a function (python3, as the
-// stack's hello-python) reads the secret its spec lists, and gets nothing
-// of the platform's password, its secret store, or a path it guesses.
+// prescale up as root (--run-as auto: a uid per function): a function
+// (python3, as the stack's hello-python) reads the secret its spec lists,
+// and gets nothing of the platform's password, its secret store, or its
+// log; a function deployed with envProcess "cat <the password file>" gets
+// nothing either; and the same holds with --run-as nobody.
 func TestUpRunAsIsolatesFunctions(t *testing.T) {
+	for _, runAs := range []string{"auto", "nobody"} {
+		t.Run(runAs, func(t *testing.T) { testUpRunAs(t, runAs) })
+	}
+}
+
+func testUpRunAs(t *testing.T, runAs string) {
 	if os.Geteuid() != 0 {
 		t.Skip("--run-as needs the platform to run as root")
 	}
@@ -69,7 +77,7 @@ func TestUpRunAsIsolatesFunctions(t *testing.T) {
 	var stdout, stderr upBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runUp(ctx, []string{"-f", filepath.Join(src, "stack.yml"), "--port", "0", "--data", data, "--run-as", "nobody"}, &stdout, &stderr)
+		done <- runUp(ctx, []string{"-f", filepath.Join(src, "stack.yml"), "--port", "0", "--data", data, "--run-as", runAs}, &stdout, &stderr)
 	}()
 	gwLine := regexp.MustCompile(`(?m)^gateway: (http://127\.0\.0\.1:\d+) `)
 	var gw string
@@ -104,6 +112,35 @@ func TestUpRunAsIsolatesFunctions(t *testing.T) {
 		if !strings.Contains(out, "DENIED "+p) {
 			t.Errorf("spy could read %s:\n%s", p, out)
 		}
+	}
+	// The same image deployed with envProcess reading the password file.
+	pw, err := os.ReadFile(filepath.Join(data, "basic-auth-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := strings.TrimSpace(string(pw))
+	fd := `{"service":"cat-spy","image":"test/spy:latest","envProcess":"cat ` + targets[0] + `"}`
+	req, err := http.NewRequest(http.MethodPost, gw+"/system/functions", strings.NewReader(fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("deploy cat-spy: %d", res.StatusCode)
+	}
+	res, err = http.Post(gw+"/function/cat-spy", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode == 200 || strings.Contains(string(body), password) {
+		t.Errorf("envProcess cat of the password file: %d %q; want a failure without the password", res.StatusCode, body)
 	}
 	cancel()
 	select {

@@ -181,8 +181,8 @@ func TestUpDemo(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), `level=INFO msg="gateway serving"`) {
 		t.Errorf("platform log file: %v, want the gateway's INFO lines", err)
 	}
-	if os.Geteuid() == 0 && !strings.Contains(string(log), `msg="replicas run as an unprivileged user" user=nobody`) {
-		t.Errorf("as root with a reachable data directory the replicas should run as nobody (--run-as auto); the platform log says:\n%s", tail(string(log), 2000))
+	if os.Geteuid() == 0 && !strings.Contains(string(log), `msg="replicas run as unprivileged users, one uid per function"`) {
+		t.Errorf("as root with a reachable data directory each function's replicas should run as a uid of their own (--run-as auto); the platform log says:\n%s", tail(string(log), 2000))
 	}
 	if i := strings.Index(out, "demo: replay finished"); i >= 0 {
 		if !regexp.MustCompile(`demo summary: \d+ requests in \d+s \(\d+ ok, \d+ errors, \d+ failed, \d+ dropped\) · cold-start waits \d+ · p50 \d+ ms, p99 \d+ ms · \d+ replica-seconds`).MatchString(out[i:]) {

@@ -69,6 +69,10 @@ type Config struct {
 	// platform's user may (the data directory's credentials and secret
 	// store). Nil: replicas run as the platform's user.
 	RunAs *User
+	// RunAsPerFunction (root only) runs each function's replicas as a uid
+	// of its own (PerFunctionUIDBase + k), instead of RunAs: functions can
+	// then read neither each other's secret copies nor signal each other.
+	RunAsPerFunction bool
 
 	// onTransition, when set, sees every replica state transition (tests).
 	// It is called under Manager.mu and must not call the Manager.
@@ -161,6 +165,9 @@ func (c Config) Validate() error {
 	rng("RestartBackoff", c.RestartBackoff, time.Millisecond, time.Minute)
 	rng("RestartBackoffMax", c.RestartBackoffMax, c.RestartBackoff, 10*time.Minute)
 	rng("ProbeInterval", c.ProbeInterval, time.Millisecond, 5*time.Second)
+	if c.RunAsPerFunction && os.Geteuid() != 0 {
+		errs = append(errs, fmt.Errorf("RunAsPerFunction: the platform must run as root to start replicas as other users (it runs as uid %d)", os.Geteuid()))
+	}
 	if c.RunAs != nil && os.Geteuid() != 0 {
 		errs = append(errs, fmt.Errorf("RunAs uid %d: the platform must run as root to start replicas as another user (it runs as uid %d)", c.RunAs.Uid, os.Geteuid()))
 	}

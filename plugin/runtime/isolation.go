@@ -23,12 +23,13 @@ func (m *Manager) copySecrets(r *replica, s Spec) (string, error) {
 	if err := os.MkdirAll(dir, 0o500|0o200); err != nil {
 		return "", fmt.Errorf("replica secrets dir: %w", err)
 	}
+	u := m.replicaUser(r.fn)
 	for name, src := range s.SecretFiles {
-		if err := m.copySecret(dir, name, src); err != nil {
+		if err := m.copySecret(dir, name, src, u); err != nil {
 			return "", err
 		}
 	}
-	if err := m.own(dir); err != nil {
+	if err := own(dir, u); err != nil {
 		return "", err
 	}
 	return dir, os.Chmod(dir, 0o500)
@@ -36,23 +37,43 @@ func (m *Manager) copySecrets(r *replica, s Spec) (string, error) {
 
 // copySecret writes the secret name from src into dir atomically (a reader
 // sees the old or the new value, never a part).
-func (m *Manager) copySecret(dir, name, src string) error {
+func (m *Manager) copySecret(dir, name, src string, u *User) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return fmt.Errorf("secret name %q: must be a plain file name", name)
 	}
-	if err := fsutil.CopyAtomic(src, filepath.Join(dir, name), 0o400, m.own); err != nil {
+	if err := fsutil.CopyAtomic(src, filepath.Join(dir, name), 0o400, func(tmp string) error { return own(tmp, u) }); err != nil {
 		return fmt.Errorf("secret %s: %w", name, err)
 	}
 	return nil
 }
 
-// own gives path to Config.RunAs (no-op without it).
-func (m *Manager) own(path string) error {
-	if m.cfg.RunAs == nil {
+// own gives path to u (no-op for nil).
+func own(path string, u *User) error {
+	if u == nil {
 		return nil
 	}
-	if err := os.Lchown(path, int(m.cfg.RunAs.Uid), int(m.cfg.RunAs.Gid)); err != nil {
-		return fmt.Errorf("give %s to uid %d: %w", path, m.cfg.RunAs.Uid, err)
+	if err := os.Lchown(path, int(u.Uid), int(u.Gid)); err != nil {
+		return fmt.Errorf("give %s to uid %d: %w", path, u.Uid, err)
+	}
+	return nil
+}
+
+// PerFunctionUIDBase is the first uid (and gid) of Config.RunAsPerFunction:
+// function k (in order of first deployment) runs as PerFunctionUIDBase+k,
+// a uid no account uses.
+const PerFunctionUIDBase = 1_100_000
+
+// replicaUser is the user fn's replicas run as: nil (the platform's), the
+// one Config.RunAs user, or with RunAsPerFunction a uid of fn's own, so
+// that one function's processes can read neither another's secret copies
+// nor signal its processes. m.mu need not be held: fn.uid is set once, at
+// deploy.
+func (m *Manager) replicaUser(fn *function) *User {
+	switch {
+	case m.cfg.RunAsPerFunction:
+		return &User{Name: fmt.Sprintf("uid %d (%s)", fn.uid, fn.name), Uid: fn.uid, Gid: fn.uid}
+	case m.cfg.RunAs != nil:
+		return m.cfg.RunAs
 	}
 	return nil
 }
@@ -62,18 +83,23 @@ func (m *Manager) own(path string) error {
 // reaches mounted secrets on OpenFaaS. Replicas of a function whose spec
 // does not list it see nothing. It returns the first copy error.
 func (m *Manager) RefreshSecret(name, src string) error {
+	type target struct {
+		dir string
+		u   *User
+	}
 	m.mu.Lock()
-	var dirs []string
+	var dirs []target
 	for _, fn := range m.fns {
 		for _, r := range fn.replicas {
 			if _, ok := r.spec.SecretFiles[name]; ok {
-				dirs = append(dirs, replicaSecretsDir(r))
+				dirs = append(dirs, target{replicaSecretsDir(r), m.replicaUser(fn)})
 			}
 		}
 	}
 	m.mu.Unlock()
 	var first error
-	for _, d := range dirs {
+	for _, t := range dirs {
+		d := t.dir
 		if _, err := os.Stat(d); err != nil {
 			continue // not started yet, or gone: it copies at start
 		}
@@ -81,7 +107,7 @@ func (m *Manager) RefreshSecret(name, src string) error {
 			first = err
 			continue
 		}
-		if err := m.copySecret(d, name, src); err != nil && first == nil {
+		if err := m.copySecret(d, name, src, t.u); err != nil && first == nil {
 			first = err
 		}
 		if err := os.Chmod(d, 0o500); err != nil && first == nil {

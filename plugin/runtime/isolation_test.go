@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -118,4 +119,79 @@ func TestRunAsIsolatesReplicas(t *testing.T) {
 	if r := get(t, gw.URL, "b", "/env?k=HOME"); !strings.HasPrefix(r.body, m.runDir) {
 		t.Errorf("b's HOME is %q, want its own directory", r.body)
 	}
+}
+
+// With RunAsPerFunction every function's replicas run as a uid of their
+// own: one function cannot read another's secret copy even knowing its
+// exact path, nor the platform's files; each reads its own.
+func TestRunAsPerFunctionIsolatesFunctions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("per-function users need root")
+	}
+	base, err := os.MkdirTemp("", "prescale-perfn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(base, "store")
+	if err := os.Mkdir(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for n, v := range map[string]string{"a-key": "secret of a", "b-key": "secret of b"} {
+		if err := os.WriteFile(filepath.Join(store, n), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newManager(t, func(c *Config) { c.RunAsPerFunction, c.BaseDir = true, filepath.Join(base, "run") })
+	gw := gateway(t, m)
+	a, b := httpSpec("a", 1), httpSpec("b", 1)
+	a.SecretFiles = map[string]string{"a-key": filepath.Join(store, "a-key")}
+	b.SecretFiles = map[string]string{"b-key": filepath.Join(store, "b-key")}
+	deploy(t, m, a)
+	deploy(t, m, b)
+	waitAvailable(t, m, "a", 1)
+	waitAvailable(t, m, "b", 1)
+	aKey := filepath.Join(get(t, gw.URL, "a", "/env?k=secret_mount_path").body, "a-key")
+	bKey := filepath.Join(get(t, gw.URL, "b", "/env?k=secret_mount_path").body, "b-key")
+	if r := get(t, gw.URL, "a", "/read?path="+url.QueryEscape(aKey)); r.body != "secret of a" {
+		t.Fatalf("a reads its own secret as %d %q", r.code, r.body)
+	}
+	if r := get(t, gw.URL, "b", "/read?path="+url.QueryEscape(bKey)); r.body != "secret of b" {
+		t.Fatalf("b reads its own secret as %d %q", r.code, r.body)
+	}
+	for who, path := range map[string]string{"a": bKey, "b": aKey} {
+		if r := get(t, gw.URL, who, "/read?path="+url.QueryEscape(path)); r.code != 403 || strings.Contains(r.body, "secret of") {
+			t.Errorf("%s reading the other function's secret %s: %d %q, want refused", who, path, r.code, r.body)
+		}
+	}
+	if r := get(t, gw.URL, "a", "/read?path="+url.QueryEscape(filepath.Join(store, "b-key"))); r.code != 403 {
+		t.Errorf("a reading the platform's store: %d %q, want refused", r.code, r.body)
+	}
+	pa, pb := get(t, gw.URL, "a", "/pid").body, get(t, gw.URL, "b", "/pid").body
+	if ua, ub := uidOf(t, pa), uidOf(t, pb); ua == ub || ua < PerFunctionUIDBase || ub < PerFunctionUIDBase {
+		t.Errorf("uids %d and %d: want two distinct uids from %d", ua, ub, PerFunctionUIDBase)
+	}
+}
+
+// uidOf is the real uid of process pid (/proc/<pid>/status).
+func uidOf(t *testing.T, pid string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Uid:" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no Uid line for %s", pid)
+	return -1
 }

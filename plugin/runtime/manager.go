@@ -42,6 +42,7 @@ type Manager struct {
 	clk       clock.Clock
 	runDir    string
 	runLock   *os.File            // flock held while the Manager lives (rundir.go)
+	uids      uint32              // per-function uids handed out (RunAsPerFunction)
 	portFn    func() (int, error) // nil: loopbackPort (tests pick ports)
 	probe     *http.Client
 	transport *http.Transport
@@ -74,6 +75,7 @@ type function struct {
 
 	replicas []*replica
 	nextID   int
+	uid      uint32 // with RunAsPerFunction: the function's own uid
 
 	restarts        float64
 	scaleFromZeroes float64
@@ -96,7 +98,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.BaseDir, 0o755); err != nil {
 		return nil, fmt.Errorf("runtime base dir: %w", err)
 	}
-	runDir, runLock, err := createRunDir(cfg.BaseDir, cfg.Logger, cfg.RunAs != nil)
+	runDir, runLock, err := createRunDir(cfg.BaseDir, cfg.Logger, cfg.RunAs != nil || cfg.RunAsPerFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +152,8 @@ func (m *Manager) Deploy(ctx context.Context, s Spec) error {
 		logs:      newLogBuffer(m.cfg.LogLines, m.clk, m.changed.broadcast),
 	}
 	fn.setDesired(s.Replicas)
+	m.uids++
+	fn.uid = PerFunctionUIDBase + m.uids // a new uid even for a name deployed before and removed
 	m.fns[s.Name] = fn
 	m.log.Info("function deployed", "function", s.Name, "mode", s.Mode, "replicas", s.Replicas)
 	m.reconcileLocked(fn)

@@ -56,13 +56,19 @@ func (m *Manager) spawn(r *replica) (*process, error) {
 		m.log.Error("replica secrets", "function", fn.name, "replica", r.id, "err", err)
 		return nil, err
 	}
-	if err := m.own(r.dir); err != nil {
+	u := m.replicaUser(fn)
+	if err := own(r.dir, u); err != nil {
 		return nil, err
 	}
-	if err := m.own(tmp); err != nil {
+	if u != nil { // the replica's alone: others may not read its TMPDIR or HOME
+		if err := os.Chmod(r.dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := own(tmp, u); err != nil {
 		return nil, err
 	}
-	if m.cfg.RunAs != nil {
+	if u != nil {
 		cmdv, err := runAsCommand(s.Command, os.Getenv("PATH"))
 		if err != nil {
 			fn.logs.add(r.id, "prescale: "+err.Error())
@@ -77,10 +83,10 @@ func (m *Manager) spawn(r *replica) (*process, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.Dir
-	cmd.Env = m.replicaEnv(s, port, tmp, secretsDir)
+	cmd.Env = m.replicaEnv(s, port, tmp, secretsDir, u != nil)
 	// Own process group (a kill reaches the children); killed if the plugin dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if u := m.cfg.RunAs; u != nil {
+	if u != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.Uid, Gid: u.Gid, NoSetGroups: true}
 	}
 	pr, pw, err := os.Pipe()
@@ -134,21 +140,21 @@ func loopbackPort() (int, error) {
 }
 
 // replicaEnv builds the minimal environment of a replica process.
-func (m *Manager) replicaEnv(s Spec, port int, tmp, secretsDir string) []string {
+func (m *Manager) replicaEnv(s Spec, port int, tmp, secretsDir string, otherUser bool) []string {
 	env := map[string]string{}
 	for _, k := range []string{"PATH", "HOME", "LANG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env[k] = v
 		}
 	}
-	if m.cfg.RunAs != nil {
+	if otherUser {
 		env["PATH"] = runAsPath(env["PATH"])
 	}
 	for k, v := range s.Env {
 		env[k] = v
 	}
 	env["TMPDIR"] = tmp
-	if m.cfg.RunAs != nil {
+	if otherUser {
 		env["HOME"] = tmp // the platform's HOME is not the replica's
 	}
 	env["upstream_url"] = "http://127.0.0.1:" + strconv.Itoa(port)
