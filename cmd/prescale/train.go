@@ -70,7 +70,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: *bucket, Description: "prescale models"})
+	store, err := js.CreateOrUpdateObjectStore(ctx, inference.BucketConfig(*bucket))
 	if err != nil {
 		return fmt.Errorf("object store %s: %w", *bucket, err)
 	}

@@ -86,7 +86,7 @@ func (m *modelSource) followOnce(ctx context.Context, natsURL, bucket string) er
 	}
 	store, err := js.ObjectStore(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		store, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket, Description: "prescale models"})
+		store, err = js.CreateObjectStore(ctx, inference.BucketConfig(bucket))
 		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by someone else
 			store, err = js.ObjectStore(ctx, bucket)
 		}

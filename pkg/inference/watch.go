@@ -14,6 +14,13 @@ import (
 // DefaultBucket is the JetStream object store bucket models are published to.
 const DefaultBucket = "prescale-models"
 
+// BucketConfig is the model bucket's configuration, bounded: the store
+// holds one object per kind (two artefacts of a few hundred KB), so 64 MiB
+// leaves room for history while a runaway publisher cannot fill the disk.
+func BucketConfig(bucket string) jetstream.ObjectStoreConfig {
+	return jetstream.ObjectStoreConfig{Bucket: bucket, Description: "prescale models", MaxBytes: 64 << 20}
+}
+
 // ObjectName is the object a model of the given kind is published under:
 // publishing a new one replaces the previous one of that kind.
 func ObjectName(kind string) string { return kind + ".json" }

@@ -33,7 +33,15 @@ type Config struct {
 	HistoryLen      int           // samples kept per function
 	DecisionMaxAge  time.Duration // decisions older than this are dropped
 	DecisionMaxMsgs int64
-	Storage         jetstream.StorageType
+	// DecisionMaxBytes bounds the decision stream (oldest dropped first).
+	DecisionMaxBytes int64
+	// BucketMaxBytes bounds each per-function KV bucket (history,
+	// counters, policy, arrivals); a write that does not fit fails, and
+	// the function's step with it, with the error saying so. ValueMaxBytes
+	// bounds one value (one function's history: HistoryLen samples).
+	BucketMaxBytes int64
+	ValueMaxBytes  int32
+	Storage        jetstream.StorageType
 	// SeenBucket holds the ids of the chain messages the scaler accepted
 	// (MarkSeen), each for SeenTTL; Open creates it only when SeenTTL > 0
 	// (the scaler's store), and bounds it to SeenMaxBytes.
@@ -43,13 +51,16 @@ type Config struct {
 }
 
 // DefaultConfig: the names above, 360 samples per function (30 min at a 5 s
-// period, 3 h at 30 s), decisions kept 7 days and at most 100,000, file
+// period, 3 h at 30 s), decisions kept 7 days and at most 100,000 or 256
+// MiB, each KV bucket at most 256 MiB with values of at most 1 MiB (NATS's
+// default message limit; 2,000 samples of the largest kind fit), file
 // storage; no seen-id bucket (SeenTTL 0), 64 MiB when there is one.
 func DefaultConfig() Config {
 	return Config{
 		HistoryBucket: "prescale_history", CountersBucket: "prescale_counters", PolicyBucket: "prescale_policy",
 		ArrivalsBucket: "prescale_arrivals", DecisionStream: "PRESCALE_DECISIONS", DecisionSubject: "prescale.decisions",
-		HistoryLen: 360, DecisionMaxAge: 7 * 24 * time.Hour, DecisionMaxMsgs: 100000,
+		HistoryLen: 360, DecisionMaxAge: 7 * 24 * time.Hour, DecisionMaxMsgs: 100000, DecisionMaxBytes: 256 << 20,
+		BucketMaxBytes: 256 << 20, ValueMaxBytes: 1 << 20,
 		Storage:    jetstream.FileStorage,
 		SeenBucket: "prescale_chain_seen", SeenMaxBytes: 64 << 20,
 	}
@@ -57,8 +68,12 @@ func DefaultConfig() Config {
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.HistoryLen < 1 || c.HistoryLen > 100000 {
-		return fmt.Errorf("history length %d: must be in 1..100000", c.HistoryLen)
+	if c.HistoryLen < 1 || c.HistoryLen > 2000 {
+		return fmt.Errorf("history length %d: must be in 1..2000 (a history is one KV value of at most ValueMaxBytes)", c.HistoryLen)
+	}
+	if c.BucketMaxBytes < 1<<20 || c.DecisionMaxBytes < 1<<20 || c.ValueMaxBytes < 64<<10 || int64(c.ValueMaxBytes) > c.BucketMaxBytes {
+		return fmt.Errorf("state: bucket bound %d, decision-stream bound %d (each at least 1 MiB) and value bound %d (64 KiB..the bucket bound)",
+			c.BucketMaxBytes, c.DecisionMaxBytes, c.ValueMaxBytes)
 	}
 	if c.HistoryBucket == "" || c.CountersBucket == "" || c.PolicyBucket == "" || c.ArrivalsBucket == "" || c.DecisionStream == "" || c.DecisionSubject == "" {
 		return errors.New("state: bucket, stream and subject names must not be empty")
@@ -113,7 +128,8 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, js: js}
 	kv := func(name, desc string) (jetstream.KeyValue, error) {
-		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Description: desc, History: 1, Storage: cfg.Storage})
+		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Description: desc, History: 1, Storage: cfg.Storage,
+			MaxBytes: cfg.BucketMaxBytes, MaxValueSize: cfg.ValueMaxBytes})
 		if err != nil {
 			return nil, fmt.Errorf("kv bucket %s: %w", name, err)
 		}
@@ -142,7 +158,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: cfg.DecisionStream, Description: "prescale: scaler decisions",
 		Subjects: []string{cfg.DecisionSubject + ".>"}, MaxAge: cfg.DecisionMaxAge, MaxMsgs: cfg.DecisionMaxMsgs,
-		Storage: cfg.Storage, Discard: jetstream.DiscardOld,
+		MaxBytes: cfg.DecisionMaxBytes, Storage: cfg.Storage, Discard: jetstream.DiscardOld,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("decision stream %s: %w", cfg.DecisionStream, err)

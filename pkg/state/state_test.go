@@ -2,11 +2,13 @@ package state_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/natstest"
@@ -152,5 +154,56 @@ func TestNATSDown(t *testing.T) {
 	defer nc.Close()
 	if _, err := state.Open(ctx, nc, cfg); err == nil {
 		t.Fatal("history length 0 accepted")
+	}
+}
+
+// Every bucket and the decision stream are bounded; a value over the
+// value bound is refused with an error, not stored.
+func TestBucketsAreBounded(t *testing.T) {
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	cfg := state.DefaultConfig()
+	cfg.ValueMaxBytes = 64 << 10
+	if _, err := state.Open(context.Background(), nc, cfg); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, b := range []string{cfg.HistoryBucket, cfg.CountersBucket, cfg.PolicyBucket, cfg.ArrivalsBucket} {
+		kv, err := js.KeyValue(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := kv.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := st.(*jetstream.KeyValueBucketStatus).StreamInfo()
+		if info.Config.MaxBytes != cfg.BucketMaxBytes || info.Config.MaxMsgSize != cfg.ValueMaxBytes {
+			t.Errorf("bucket %s: max bytes %d, max value %d; want %d, %d", b, info.Config.MaxBytes, info.Config.MaxMsgSize, cfg.BucketMaxBytes, cfg.ValueMaxBytes)
+		}
+		if b == cfg.HistoryBucket {
+			if _, err := kv.Put(ctx, "big", make([]byte, 65<<10)); err == nil {
+				t.Errorf("a 65 KiB value in %s was stored; want it refused", b)
+			}
+		}
+	}
+	ds, err := js.Stream(ctx, cfg.DecisionStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ds.CachedInfo().Config; c.MaxBytes != cfg.DecisionMaxBytes || c.MaxMsgs != cfg.DecisionMaxMsgs || c.MaxAge != cfg.DecisionMaxAge {
+		t.Errorf("decision stream limits %d bytes, %d msgs, %s", c.MaxBytes, c.MaxMsgs, c.MaxAge)
+	}
+	cfg.HistoryLen = 2001
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "1..2000") {
+		t.Errorf("history length 2001: %v", err)
 	}
 }
