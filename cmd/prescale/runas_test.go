@@ -49,14 +49,7 @@ func testUpRunAs(t *testing.T, runAs string) {
 	}
 	root := testenv.Root(t)
 	// Under /tmp (world-traversable): t.TempDir's parents are 0700.
-	base, err := os.MkdirTemp("", "prescale-runas-up-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base := testenv.ReachableTempDir(t)
 	src := filepath.Join(base, "src")
 	if err := build.CopyTree(filepath.Join(root, "template", "python3"), filepath.Join(src, "template", "python3")); err != nil {
 		t.Fatal(err)

@@ -100,14 +100,7 @@ func TestUpDemo(t *testing.T) {
 	// A data directory other users can reach (t.TempDir's parents are
 	// 0700): as root, --run-as auto runs every replica as nobody, so the
 	// whole demo runs isolated (README: Security).
-	base, err := os.MkdirTemp("", "prescale-updemo-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base := testenv.ReachableTempDir(t)
 	data := filepath.Join(base, "data")
 	go func() {
 		done <- runUp(ctx, []string{"-f", filepath.Join(root, "stack.yml"), "--port", "0", "--data", data, "--skip-tests",

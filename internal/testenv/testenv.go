@@ -135,3 +135,19 @@ func Chrome(t testing.TB) string {
 	missing(t, "chromium", "run `make deps` (apt-get install chromium)")
 	return ""
 }
+
+// ReachableTempDir is a temporary directory other users can reach (0755,
+// under os.TempDir, removed when the test ends): t.TempDir's parents are
+// 0700, so a replica running as another user could not enter it.
+func ReachableTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "prescale-reachable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 // get is a GET of the function's path, body returned.
@@ -83,14 +85,7 @@ func TestRunAsIsolatesReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Directories the unprivileged user may traverse: /tmp, then 0755.
-	base, err := os.MkdirTemp("", "prescale-runas-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base := testenv.ReachableTempDir(t)
 	data := filepath.Join(base, "data") // the platform's: 0700
 	if err := os.Mkdir(data, 0o700); err != nil {
 		t.Fatal(err)
@@ -128,14 +123,7 @@ func TestRunAsPerFunctionIsolatesFunctions(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("per-function users need root")
 	}
-	base, err := os.MkdirTemp("", "prescale-perfn-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	base := testenv.ReachableTempDir(t)
 	store := filepath.Join(base, "store")
 	if err := os.Mkdir(store, 0o700); err != nil {
 		t.Fatal(err)
