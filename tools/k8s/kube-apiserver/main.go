@@ -1,0 +1,13 @@
+// Command kube-apiserver is Kubernetes' own API server
+// (k8s.io/kubernetes/cmd/kube-apiserver/app), pinned by this module's
+// go.sum, for the cluster tests (internal/clustertest).
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }

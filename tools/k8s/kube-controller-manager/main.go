@@ -1,0 +1,13 @@
+// Command kube-controller-manager is Kubernetes' own controller manager
+// (k8s.io/kubernetes/cmd/kube-controller-manager/app): Deployments,
+// ReplicaSets and StatefulSets create their pods through it.
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }

@@ -1,0 +1,13 @@
+// Command kube-scheduler is Kubernetes' own scheduler
+// (k8s.io/kubernetes/cmd/kube-scheduler/app): it binds the pods to the
+// test's kwok node.
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
