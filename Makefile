@@ -36,7 +36,7 @@ $(BIN)/helm:
 ## go.sum under tools/: etcd (tools/etcd), kube-apiserver, kube-controller-manager and kube-scheduler
 ## (tools/k8s, Kubernetes $(K8S_VERSION), version ldflags so helm sees a real version), kwok and its
 ## "fast" node and pod stages (tools/kwok), the Prometheus Operator's ServiceMonitor and PodMonitor
-## CRDs (tools/crds). About 8 minutes to build on 2 cores the first time, cached in bin/ after.
+## CRDs (tools/crds). About 10 minutes to build on 2 cores the first time, cached in bin/ after.
 K8S_VERSION := v1.34.2
 K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 \

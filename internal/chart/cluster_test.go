@@ -44,7 +44,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("install defaults, upgrade, uninstall", func(t *testing.T) {
 		k := newRelease(t, c, "prescale", "openfaas", "openfaas-fn")
-		k.helm(t, "install", k.name, chartDir(t), "--namespace", k.ns, "--wait", "--timeout", "10m")
+		k.helm(t, "install", k.name, chartDir(t), "--namespace", k.ns)
 		for _, w := range [][2]string{{"statefulsets", k.fullname + "-nats"}, {"deployments", k.fullname + "-cron-connector"}} {
 			if err := c.WaitAvailable(ctx, "apps/v1", k.ns, w[0], w[1]); err != nil {
 				t.Fatalf("rollout of %s: %v", w[1], err)
@@ -79,7 +79,7 @@ func TestCluster(t *testing.T) {
 		}
 
 		// Upgrade: a setting changes, the chain key stays (helm lookup).
-		k.helm(t, "upgrade", k.name, chartDir(t), "--namespace", k.ns, "--reuse-values", "--wait", "--timeout", "10m",
+		k.helm(t, "upgrade", k.name, chartDir(t), "--namespace", k.ns, "--reuse-values",
 			"--set", "settings.defaults.max=7", "--set", "settings.prometheusWindow=2m")
 		want := decide.DefaultSettings()
 		want.Max = 7
@@ -93,14 +93,16 @@ func TestCluster(t *testing.T) {
 		if got := string(k.secret(t, k.fnNS, "prescale-chain-key")["prescale-chain-key"]); got != key {
 			t.Errorf("upgrade changed the chain key: the running functions' signatures would fail")
 		}
-		if err := c.WaitAvailable(ctx, "apps/v1", k.ns, "statefulsets", k.fullname+"-nats"); err != nil {
-			t.Fatal(err)
+		for _, w := range [][2]string{{"statefulsets", k.fullname + "-nats"}, {"deployments", k.fullname + "-cron-connector"}} {
+			if err := c.WaitAvailable(ctx, "apps/v1", k.ns, w[0], w[1]); err != nil {
+				t.Fatalf("rollout of %s after the upgrade: %v", w[1], err)
+			}
 		}
 
 		// Uninstall: nothing of the release is left but the chain key
 		// (helm.sh/resource-policy: keep, so a reinstall keeps signing
 		// with the key the deployed functions hold).
-		k.helm(t, "uninstall", k.name, "--namespace", k.ns, "--wait", "--timeout", "10m")
+		k.helm(t, "uninstall", k.name, "--namespace", k.ns)
 		k.waitGone(t, []string{"Secret " + k.fnNS + "/prescale-chain-key"})
 	})
 
@@ -111,7 +113,7 @@ func TestCluster(t *testing.T) {
 		}
 		k := newRelease(t, c, "ps", "faas", "fn")
 		mustCreate(t, c, "/api/v1/namespaces", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]string{"name": "monitoring"}}) // custom-values.yaml's dashboard.namespace
-		k.helm(t, "install", k.name, chartDir(t), "--namespace", k.ns, "--wait", "--timeout", "10m",
+		k.helm(t, "install", k.name, chartDir(t), "--namespace", k.ns,
 			"-f", "testdata/custom-values.yaml", "--set", "nats.create=false", "--set", "nats.url=nats://js.example:4222")
 		k.checkManifestServed(t)
 		m := k.manifest(t)
@@ -139,7 +141,7 @@ func TestCluster(t *testing.T) {
 		if got := string(k.secret(t, k.fnNS, "gw-password")["gw-password"]); got != "s3cret" {
 			t.Errorf("gw-password %q, want the custom value", got)
 		}
-		k.helm(t, "uninstall", k.name, "--namespace", k.ns, "--wait", "--timeout", "10m")
+		k.helm(t, "uninstall", k.name, "--namespace", k.ns)
 		k.waitGone(t, []string{"Secret " + k.fnNS + "/prescale-chain-key"})
 	})
 
@@ -366,10 +368,11 @@ func (k *release) released(t *testing.T) []leftover {
 }
 
 // waitGone checks that exactly keep is left of the release once the
-// deletions have settled: helm's --wait covers the objects it deleted;
-// what their controllers made (pods, the StatefulSet's claim) follows
-// through the garbage collector, so it waits while anything left is being
-// deleted or still has an owner.
+// deletions have settled: helm deletes its objects; what their controllers
+// made (ReplicaSets, pods, the StatefulSet's claim) follows through the
+// garbage collector, so it waits while anything left is being deleted or
+// still has an owner. (No helm --wait or --timeout anywhere: the test
+// waits on the objects' state, with no deadline of its own.)
 func (k *release) waitGone(t *testing.T, keep []string) {
 	t.Helper()
 	slices.Sort(keep)
