@@ -35,14 +35,14 @@ func TestParseStartWaitsAndQuantile(t *testing.T) {
 		t.Fatalf("parsed %+v: want f's 4 waits only", w)
 	}
 	for _, c := range []struct{ q, total, want float64 }{
-		{0.99, 4, 4},    // rank 3.96: in +Inf, its lower bound 4
-		{0.5, 4, 3},     // rank 2: half way through (2, 4], which holds 2
-		{0.25, 4, 1},    // rank 1: the top of the first bucket
-		{0.5, 100, 0},   // 96 requests did not wait: the median is 0
-		{0.97, 100, 1},  // rank 97 = the 1st wait: (0, 1] holds it, at its top
-		{0.975, 100, 3}, // rank 97.5 → 1.5th wait: in (2, 4] at half
-		{0.99, 2, 4},    // fewer requests than waits: taken as 4
-		{0.99, 1000, 0}, // 996 zeros: rank 990 is a zero
+		{0.99, 4, 4},      // rank 3.96: in +Inf, its lower bound 4
+		{0.5, 4, 3},       // rank 2: half way through (2, 4], which holds 2
+		{0.25, 4, 1},      // rank 1: the top of the first bucket
+		{0.5, 100, 0},     // 96 requests did not wait: the median is 0
+		{0.97, 100, 1},    // rank 97 = the 1st wait: (0, 1] holds it, at its top
+		{0.975, 100, 2.5}, // rank 97.5: the 1.5th wait, a quarter into (2, 4], which holds waits 2 and 3
+		{0.99, 2, 4},      // fewer requests than waits: taken as 4
+		{0.99, 1000, 0},   // 996 zeros: rank 990 is a zero
 		{math.NaN(), 4, 0},
 	} {
 		if got := w.Quantile(c.q, c.total); math.Abs(got-c.want) > 1e-9 {
