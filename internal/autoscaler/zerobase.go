@@ -74,6 +74,9 @@ func (c *zeroCtl) Decide(v sim.View) int {
 type KeepAlive struct {
 	Duration float64 // seconds
 	Label    string
+	// Period is the check interval in seconds (0 = 5); a time-compressed
+	// live run (prescale bench-live) checks as often as the chain decides.
+	Period int
 }
 
 func (k KeepAlive) Name() string {
@@ -84,7 +87,7 @@ func (k KeepAlive) Name() string {
 }
 
 func (k KeepAlive) NewController(f sim.FunctionInfo) sim.Controller {
-	return newZeroCtl(f, 5, 0, &keepAliveLayer{ka: k.Duration, last: math.Inf(-1)})
+	return newZeroCtl(f, periodOr5(k.Period), 0, &keepAliveLayer{ka: k.Duration, last: math.Inf(-1)})
 }
 
 type keepAliveLayer struct{ ka, last float64 }
@@ -95,4 +98,12 @@ func (l *keepAliveLayer) floor(v sim.View) int {
 		return 1
 	}
 	return 0
+}
+
+// periodOr5 is a zero policy's control period: p, or 5 s when unset.
+func periodOr5(p int) int {
+	if p > 0 {
+		return p
+	}
+	return 5
 }
