@@ -15,6 +15,7 @@ import (
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/sim"
 	"github.com/prescale/prescale/internal/trace"
+	"github.com/prescale/prescale/pkg/decide"
 )
 
 // The burst rule skips a bigger rise whose lead-in already rises.
@@ -150,8 +151,21 @@ func TestZeroPoliciesCompressed(t *testing.T) {
 	if s.ColdStartCost != 20*time.Second || s.Resolution != 2*time.Second || !s.Enabled || s.Validate() != nil {
 		t.Errorf("prescale's zero settings %+v", s)
 	}
-	if l := k.labels(); l["prescale.cold-start-cost"] != "20s" || l["prescale.arrival-resolution"] != "2s" || l["prescale.prewarm-lead"] != "8s" || l["com.openfaas.scale.zero"] != "true" {
+	if l := k.labels(); l["prescale.cold-start-cost"] != "20s" || l["prescale.arrival-resolution"] != "2s" || l["prescale.prewarm-lead"] != "8s" || l["com.openfaas.scale.zero"] != "true" ||
+		l["prescale.stabilization-window"] != "10s" {
 		t.Errorf("labels %v", l)
+	}
+	// The chain parses the copies' labels to the same settings.
+	zs, err := decide.ParseZeroSettings(k.labels(), decide.DefaultZeroSettings())
+	if err != nil || zs != s {
+		t.Errorf("labels parse to %+v (%v), want %+v", zs, err, s)
+	}
+	ls, err := decide.ParseSettings(k.labels(), decide.DefaultSettings())
+	if err != nil || ls.Stabilization != 10*time.Second {
+		t.Errorf("stabilization label parses to %v (%v), want 10s", ls.Stabilization, err)
+	}
+	if h := k.horizon(); h != 4*time.Second {
+		t.Errorf("compressed horizon %s, want 4s (two periods; 30 s / 30 is shorter)", h)
 	}
 	if _, err := zeroPolicy("hpa", k); err == nil {
 		t.Error("hpa accepted as a zero policy")
@@ -279,7 +293,7 @@ func TestWriteLiveReport(t *testing.T) {
 	for _, want := range []string{
 		"### Burst window", "minute 60", "window 58–62", "### Periodic / timer window", "function cad5438d…", "### Scale-from-zero window",
 		"function 653cdbc3…", "3 such gaps", "| prescale | 100 | 0 | 4 [3–5] | 3.00s |", // median of 3 and 5; p99 of 100 requests, 2 waits in (1, 5]: rank 1 → 3 s
-		"| hpa | 100 | 0 | 9 | 0.00s |", "| 4 | ", "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "live_periodic.png", "**one** fresh plugin",
+		"| hpa | 100 | 0 | 9 | 0.00s |", "| 4 | ", "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report does not contain %q:\n%s", want, md)

@@ -48,7 +48,20 @@ func (k zeroKnobs) zeroSettings() decide.ZeroSettings {
 	return s
 }
 
-// labels are the chain's copy's labels for zeroSettings.
+// stabilization is the chain's 300 s scale-down stabilization window
+// compressed by speed (at least one period).
+func (k zeroKnobs) stabilization() time.Duration {
+	return max(time.Duration(k.period)*time.Second, time.Duration(float64(300*time.Second)/k.speed).Round(time.Second))
+}
+
+// horizon is the predictor's 30 s horizon compressed by speed; the
+// predictor forecasts at least two periods ahead (decide.EffectiveHorizon).
+func (k zeroKnobs) horizon() time.Duration {
+	return max(2*time.Duration(k.period)*time.Second, time.Duration(float64(30*time.Second)/k.speed).Round(time.Second))
+}
+
+// labels are the chain's copy's labels for zeroSettings and the
+// compressed stabilization window.
 func (k zeroKnobs) labels() map[string]string {
 	s := k.zeroSettings()
 	return map[string]string{
@@ -56,6 +69,7 @@ func (k zeroKnobs) labels() map[string]string {
 		decide.LabelColdStartCost:     s.ColdStartCost.String(),
 		decide.LabelArrivalResolution: s.Resolution.String(),
 		decide.LabelPrewarmLead:       s.PrewarmLead.String(),
+		decide.LabelStabilization:     k.stabilization().String(),
 	}
 }
 
@@ -90,6 +104,8 @@ func zeroPolicy(name string, k zeroKnobs) (sim.Policy, error) {
 		c := autoscaler.DefaultPrescale()
 		c.Period = k.period
 		c.TargetUtilization = 1 // the copies' prescale.target-concurrency: 1
+		c.Stabilization = k.stabilization()
+		c.Horizon = k.horizon()
 		p := autoscaler.NewPrescaleChain(c)
 		p.Zero, p.Label = k.zeroSettings(), name
 		return p, nil
@@ -159,7 +175,7 @@ func zeroStageSeconds(zp zeroParams) float64 {
 // and starts at zero replicas.
 func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 	sched := fmt.Sprintf("@every %ds", zp.knobs.period)
-	p, closeP, err := startPlatform(ctx, zp.stack, sched, zp.horizon, "predictive", zp.seed)
+	p, closeP, err := startPlatform(ctx, zp.stack, sched, zp.knobs.horizon(), "predictive", zp.seed)
 	if err != nil {
 		return nil, err
 	}
@@ -211,10 +227,9 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 	for i, c := range copies {
 		names[i] = c.fn
 	}
-	if err := gw.waitReady(ctx, names...); err != nil {
-		return nil, err
-	}
-	for _, n := range names { // every policy starts at zero replicas
+	// com.openfaas.scale.min=0 deploys at zero replicas; the scale call
+	// makes sure of it. Every policy starts at zero.
+	for _, n := range names {
 		if code, err := gw.do(ctx, http.MethodPost, "/system/scale-function/"+n, map[string]any{"serviceName": n, "replicas": 0}, nil); err != nil || code/100 != 2 {
 			return nil, fmt.Errorf("scale %s to zero: HTTP %d, %v", n, code, err)
 		}

@@ -97,3 +97,26 @@ func TestRunTellsArrivals(t *testing.T) {
 		}
 	}
 }
+
+// Window integrals cover exactly (now-w, now] when the samples do not fall
+// on now-w: samples 1.1 s apart with one request in flight give 2
+// in-flight seconds over 2 s, not the 2.2 s back to the sample before.
+func TestViewIntegralsAreExactOverTheWindow(t *testing.T) {
+	h := &History{}
+	for i := 0; i <= 3; i++ {
+		h.Add(Sample{T: 1.1 * float64(i), Started: 1, Completed: 0, Ready: 2, Replicas: 2, Concurrency: 1})
+	}
+	v := ViewOf(h)
+	for name, got := range map[string]float64{"in-flight": v.InFlightSeconds(2), "busy": v.BusySeconds(2), "ready/2": v.ReadySeconds(2) / 2} {
+		if math.Abs(got-2) > 1e-9 {
+			t.Errorf("%s seconds over the last 2 s = %v, want 2", name, got)
+		}
+	}
+	// A window longer than the history is clamped to its start (3.3 s).
+	if got := v.InFlightSeconds(10); math.Abs(got-3.3) > 1e-9 {
+		t.Errorf("in-flight seconds over 10 s = %v, want the 3.3 s observed", got)
+	}
+	if (&History{}).integral(5, nil, inflightOf) != 0 {
+		t.Error("an empty history integrates to non-zero")
+	}
+}
