@@ -299,6 +299,15 @@ func TestWriteLiveReport(t *testing.T) {
 			t.Errorf("report does not contain %q:\n%s", want, md)
 		}
 	}
+	if strings.Contains(md, "failed") {
+		t.Error("a report without failures names failed copies")
+	}
+	r.zeroErr = errors.New("z1-zero-kpa: live run at 3.0s: GET /metrics: refused")
+	b.Reset()
+	writeLiveReport(&b, r)
+	if !strings.Contains(b.String(), "**Zero-stage copies that failed** (left out of the tables above): z1-zero-kpa: live run") {
+		t.Error("the report does not name the failed copy")
+	}
 	if n := strings.Count(md, "| policy | requests |"); n != 3 {
 		t.Errorf("%d tables, want 3 (one per window)", n)
 	}

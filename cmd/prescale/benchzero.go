@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -280,25 +281,51 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 			}
 		}()
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	done := make(chan struct{})
+	go func() { // progress while the copies run
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(zp.log, "  zero stage: %s of ~%.0fs\n", time.Since(start).Round(time.Second), zeroStageSeconds(zp)+runTail)
+			}
 		}
+	}()
+	wg.Wait()
+	close(done)
+	// A copy that failed (an observation error ends its run) is left out of
+	// the tables and named in the report; the others stand.
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+			results[i] = liveResult{}
+		}
+	}
+	if len(failed) == len(copies) {
+		return nil, errors.Join(failed...)
 	}
 	text, err := gw.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var out []liveResult
 	for i, c := range copies {
+		if errs[i] != nil {
+			continue
+		}
 		if results[i].waits, err = live.ParseStartWaits(text, c.fn); err != nil {
 			return nil, err
 		}
 		r := results[i]
+		out = append(out, r)
 		fmt.Fprintf(zp.log, "  %s: %d responses, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
 			c.fn, r.sum.Completed, r.live.ColdWaits, r.waitP99(), math.Round(r.live.ReplicaSeconds), r.live.PeakReplicas)
 	}
-	return results, nil
+	return out, errors.Join(failed...)
 }
 
 type liveOut struct {
