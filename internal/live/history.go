@@ -101,7 +101,10 @@ func (h *History) integral(w int, cum []float64, val func(Sample) float64) float
 	if t := h.s[i].T; from > t && i+1 < n {
 		at += val(h.s[i]) * (from - t)
 	}
-	return cum[n-1] - at
+	// Rounded to the microsecond: the float error of the subtraction would
+	// otherwise turn an exact 2 in-flight seconds over 2 s into 1.0000000002,
+	// which a controller's ceil(· / target) reads as a second replica.
+	return math.Round((cum[n-1]-at)*1e6) / 1e6
 }
 
 func readyOf(s Sample) float64    { return float64(s.Ready) }

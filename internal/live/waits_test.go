@@ -108,7 +108,10 @@ func TestViewIntegralsAreExactOverTheWindow(t *testing.T) {
 	}
 	v := ViewOf(h)
 	for name, got := range map[string]float64{"in-flight": v.InFlightSeconds(2), "busy": v.BusySeconds(2), "ready/2": v.ReadySeconds(2) / 2} {
-		if math.Abs(got-2) > 1e-9 {
+		if got != 2 { // exactly: a controller's ceil(2/2) must be 1
+			t.Errorf("%s seconds over the last 2 s = %v, want exactly 2", name, got)
+		}
+		if math.Ceil(got/2) != 1 {
 			t.Errorf("%s seconds over the last 2 s = %v, want 2", name, got)
 		}
 	}
