@@ -31,134 +31,325 @@ import (
 	"github.com/prescale/prescale/plugin/runtime"
 )
 
-// runBenchLive is `prescale bench-live`: every policy live on the plugin.
-// It picks a burst window from a real trace by a stated rule (the minute
-// with the largest rise over the minute before, with --before minutes ahead
-// of it and --after behind), scales it so its peak minute needs --peak
-// replicas of hello-python's sleep workload (sleep_ms per request,
-// max_inflight 1: capacity per replica), and replays it — identical arrivals
-// for every policy and repeat — on a fresh platform per run. prescale and
-// reactive run as the function chain (scaler_mode predictive / reactive);
-// the simulator's policies (internal/autoscaler) run through internal/live
-// against the gateway's API with prescale.enabled=false on the workload.
-// The platform measures: its cold-start-wait counter, replica-seconds and
-// peak replicas from /system/function; latency percentiles from the replay.
+// runBenchLive is `prescale bench-live`: every policy live on the plugin,
+// in three windows chosen from a real trace by stated rules
+// (benchwindows.go): a burst window (per-minute counts of every function
+// summed; the largest rise from a quiet lead-in), replayed policy by policy
+// on a fresh platform per run; and a periodic/timer window and a
+// scale-from-zero window (one function's real invocation instants each),
+// whose zero-mode policies run side by side as copies of the workload on
+// one fresh platform (the load is a few calls a minute). The workload is
+// hello-python's sleep (sleep_ms per request, max_inflight 1: capacity per
+// replica). prescale and reactive run as the function chain; the
+// simulator's policies (internal/autoscaler) run through internal/live
+// against the gateway's API. The platform measures: its cold-start-wait
+// counter and start-wait histogram, replica-seconds and peak replicas from
+// /system/function; latency percentiles from the replay.
 func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-live", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		stack    = fs.String("f", "stack.yml", "stack file")
-		out      = fs.String("out", "bench", "directory for live.md")
-		tracePth = fs.String("trace", "traces/invitro_azure2021_first998_invocations.csv", "trace; every function's counts are summed into one series")
-		before   = fs.Int("before", 3, "minutes of the window before the burst minute")
-		after    = fs.Int("after", 4, "minutes of the window from the burst minute on")
-		speed    = fs.Float64("speed", 6, "time compression (a trace minute lasts 60/speed seconds)")
-		delay    = fs.String("startup-delay", dist.DefaultColdStart, "hello-python's prescale.startup-delay (a replica start; the simulator's cold start)")
-		sleepMS  = fs.Int("sleep-ms", 1000, "hello-python's sleep_ms: the wait per request (its service time)")
-		peak     = fs.Int("peak", 6, "replicas the window's peak minute needs (its mean rate × the service time)")
-		schedule = fs.String("schedule", "@every 5s", "load-probe's cron schedule (the chain's control period)")
-		horizon  = fs.Duration("horizon", 30*time.Second, "predictor's forecast horizon")
-		pols     = fs.String("policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "policies: prescale and reactive (the chain) and internal/autoscaler names")
-		repeats  = fs.Int("repeats", 3, "runs per policy (median and spread)")
-		seed     = fs.Uint64("seed", 1, "arrival seed (every run replays the same requests)")
-		quick    = fs.Bool("quick", false, "smoke test: a 2-minute window, policies hpa and reactive, one repeat, no live.md")
-	)
-	if err := fs.Parse(args); err != nil {
+	o, err := parseBenchLive(args, stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	pl, err := planBenchLive(o)
+	if err != nil {
+		return err
 	}
-	if *quick {
-		*before, *after, *repeats = 1, 1, 1
-		if !flagSet(fs, "policies") {
-			*pols = "hpa,reactive"
+	fmt.Fprint(stderr, pl.describe(o))
+	if o.planOnly {
+		return nil
+	}
+	t0 := time.Now()
+	stackAbs, err := filepath.Abs(o.stack)
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	rep := liveReport{o: o, pl: pl, sims: map[string]sim.Metrics{}}
+	cold, _ := dist.ParseDelay(o.delay, 10*time.Minute)
+	if pl.burst {
+		total := len(o.names) * o.repeats
+		for i, n := range o.names {
+			for r := 0; r < o.repeats; r++ {
+				k := i*o.repeats + r + 1
+				fmt.Fprintf(stderr, "bench-live: [%s elapsed] burst run %d/%d: %s, repeat %d (%d minutes at speed %g, ~%.0fs)\n",
+					time.Since(t0).Round(time.Second), k, total, n, r+1, len(pl.counts), o.speed, float64(len(pl.counts))*60/o.speed)
+				res, err := liveRun(ctx, liveParams{
+					stack: stackAbs, policy: n, schedule: o.schedule, horizon: o.horizon, delay: o.delay, sleepMS: o.sleepMS,
+					counts: pl.counts, speed: o.speed, seed: o.seed, log: stderr, service: pl.service,
+				})
+				if err != nil {
+					return fmt.Errorf("%s run: %w", n, err)
+				}
+				rep.results = append(rep.results, res)
+			}
+		}
+		if b := 60 / o.speed; b == math.Trunc(b) {
+			for _, n := range o.names {
+				if n == "reactive" {
+					continue // the chain's reactive mode has no simulator policy
+				}
+				m, err := simulateWindow(ctx, n, pl.counts, int(b), pl.service, cold, o.seed)
+				if err != nil {
+					return fmt.Errorf("simulate %s: %w", n, err)
+				}
+				rep.sims["burst/"+n] = m
+			}
 		}
 	}
-	if *before < 0 || *after < 1 || !(*speed > 0) || *speed > 60 || *sleepMS < 1 || *sleepMS > 60000 || *peak < 1 || *peak > 100 || *repeats < 1 || *repeats > 20 {
-		return errors.New("need --before >= 0, --after >= 1, --speed in (0, 60], --sleep-ms in 1..60000, --peak in 1..100 and --repeats in 1..20")
+	if len(pl.zero) > 0 {
+		zp := pl.zeroParams(o, stackAbs, stderr)
+		fmt.Fprintf(stderr, "bench-live: [%s elapsed] zero stage: %d copies side by side (%s), ~%.0fs\n",
+			time.Since(t0).Round(time.Second), len(zeroCopies(zp)), o.zeroPolicies, zeroStageSeconds(zp))
+		res, err := runZeroStage(ctx, zp)
+		if err != nil && len(res) == 0 {
+			return fmt.Errorf("zero stage: %w", err)
+		}
+		if err != nil { // some copies failed: the report names them
+			fmt.Fprintf(stderr, "bench-live: zero stage: %v\n", err)
+			rep.zeroErr = err
+		}
+		rep.results = append(rep.results, res...)
+		for _, w := range pl.zero {
+			for _, n := range o.zeroNames {
+				pol, err := zeroPolicy(n, o.knobs)
+				if err != nil {
+					return err
+				}
+				m, err := simulateZero(ctx, pol, w.w, o.knobs.speed, pl.service, cold, o.seed)
+				if err != nil {
+					return fmt.Errorf("simulate %s on the %s window: %w", n, w.name, err)
+				}
+				rep.sims[w.name+"/"+n] = m
+			}
+		}
 	}
-	if _, err := dist.ParseDelay(*delay, 10*time.Minute); err != nil {
-		return fmt.Errorf("--startup-delay: %w", err)
+	fmt.Fprintf(stderr, "bench-live: done in %s (estimated %s)\n", time.Since(t0).Round(time.Second), (time.Duration(pl.estimate) * time.Second).Round(time.Second))
+	var md bytes.Buffer
+	writeLiveReport(&md, rep)
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
-	names := strings.Split(*pols, ",")
-	for _, n := range names {
+	if o.quick {
+		return nil
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "live.md"), md.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write live.md: %w", err)
+	}
+	for _, win := range pl.windowNames() {
+		var runs []live.Named
+		seen := map[string]bool{}
+		for _, r := range rep.results {
+			if r.window == win && !seen[r.name] && r.history != nil { // the first repeat of each policy
+				seen[r.name] = true
+				runs = append(runs, live.Named{Name: r.name, History: r.history})
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		title := win + " window, live: load and desired replicas per policy (first repeat)"
+		if err := live.Plot(filepath.Join(o.out, "live_"+win+".png"), title, runs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchLiveOpts are bench-live's flags, parsed and validated.
+type benchLiveOpts struct {
+	stack, out, tracePth, delay, schedule, pols, zeroPolicies, windows string
+	before, after, sleepMS, peak, repeats                              int
+	speed, zeroBudget                                                  float64
+	horizon                                                            time.Duration
+	seed                                                               uint64
+	quick, planOnly                                                    bool
+	names, zeroNames                                                   []string
+	knobs                                                              zeroKnobs
+}
+
+func parseBenchLive(args []string, stderr io.Writer) (benchLiveOpts, error) {
+	var o benchLiveOpts
+	fs := flag.NewFlagSet("bench-live", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.stack, "f", "stack.yml", "stack file")
+	fs.StringVar(&o.out, "out", "bench", "directory for live.md and the plots")
+	fs.StringVar(&o.tracePth, "trace", "traces/invitro_azure2021_first998_invocations.csv", "trace: every function's counts summed for the burst window; one function's real instants for the zero windows")
+	fs.StringVar(&o.windows, "windows", "burst,periodic,zero", "windows to run: burst, periodic (timer), zero (scale from zero)")
+	fs.IntVar(&o.before, "before", 2, "minutes of the burst window before the burst minute")
+	fs.IntVar(&o.after, "after", 3, "minutes of the burst window from the burst minute on")
+	fs.Float64Var(&o.speed, "speed", 6, "burst window's time compression (a trace minute lasts 60/speed seconds)")
+	fs.StringVar(&o.delay, "startup-delay", dist.DefaultColdStart, "hello-python's prescale.startup-delay (a replica start; the simulator's cold start)")
+	fs.IntVar(&o.sleepMS, "sleep-ms", 1000, "hello-python's sleep_ms: the wait per request (its service time)")
+	fs.IntVar(&o.peak, "peak", 6, "replicas the burst window's peak minute needs (its mean rate × the service time)")
+	fs.StringVar(&o.schedule, "schedule", "@every 5s", "load-probe's cron schedule in the burst window (the chain's control period)")
+	fs.DurationVar(&o.horizon, "horizon", 30*time.Second, "predictor's forecast horizon")
+	fs.StringVar(&o.pols, "policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "burst window's policies: prescale and reactive (the chain) and internal/autoscaler names")
+	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies, ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies, ", "))
+	fs.Float64Var(&o.knobs.speed, "zero-speed", 30, "zero windows' time compression; one compressed trace minute (60/speed s) is the arrival model's unit and must be >= the zero period")
+	fs.IntVar(&o.knobs.period, "zero-period", 2, "seconds: the chain's schedule and the zero controllers' check interval in the zero windows (1..10)")
+	fs.DurationVar(&o.knobs.lead, "prewarm-lead", 8*time.Second, "prescale.prewarm-lead and the hybrid's lead in the zero windows (a replica start's p95 + a period + the chain)")
+	fs.Float64Var(&o.zeroBudget, "zero-budget", 240, "seconds: the longest a zero window may last compressed (the window rules pick within it)")
+	fs.IntVar(&o.repeats, "repeats", 3, "runs per policy (median and spread)")
+	fs.Uint64Var(&o.seed, "seed", 1, "arrival seed (every run replays the same requests)")
+	fs.BoolVar(&o.quick, "quick", false, "smoke test: a 2-minute burst window with hpa and reactive, the zero windows cut to their first 45 s, one repeat, no live.md")
+	fs.BoolVar(&o.planOnly, "plan", false, "print the windows and the plan's estimated duration, run nothing")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.quick {
+		o.before, o.after, o.repeats = 1, 1, 1
+		if !flagSet(fs, "policies") {
+			o.pols = "hpa,reactive"
+		}
+	}
+	if o.before < 0 || o.after < 1 || !(o.speed > 0) || o.speed > 60 || o.sleepMS < 1 || o.sleepMS > 60000 || o.peak < 1 || o.peak > 100 || o.repeats < 1 || o.repeats > 20 {
+		return o, errors.New("need --before >= 0, --after >= 1, --speed in (0, 60], --sleep-ms in 1..60000, --peak in 1..100 and --repeats in 1..20")
+	}
+	if o.knobs.period < 1 || o.knobs.period > 10 || !(o.knobs.speed >= 1) || 60/o.knobs.speed < float64(o.knobs.period) {
+		return o, fmt.Errorf("need --zero-period in 1..10 s and --zero-speed >= 1 with 60/zero-speed >= the zero period (got %d s, %g: the arrival model's unit may not be finer than the control period)", o.knobs.period, o.knobs.speed)
+	}
+	if o.knobs.lead < 0 || o.knobs.lead > 10*time.Minute {
+		return o, fmt.Errorf("--prewarm-lead %s: allowed range is 0s..10m", o.knobs.lead)
+	}
+	if !(o.zeroBudget >= 10) || o.zeroBudget > 3600 {
+		return o, fmt.Errorf("--zero-budget %g: allowed range is 10..3600 s", o.zeroBudget)
+	}
+	if _, err := dist.ParseDelay(o.delay, 10*time.Minute); err != nil {
+		return o, fmt.Errorf("--startup-delay: %w", err)
+	}
+	for _, w := range strings.Split(o.windows, ",") {
+		if w != "burst" && w != "periodic" && w != "zero" {
+			return o, fmt.Errorf("--windows: %q is not a window (allowed: burst, periodic, zero)", w)
+		}
+	}
+	o.names = strings.Split(o.pols, ",")
+	for _, n := range o.names {
 		if n == "prescale" || n == "reactive" {
 			continue
 		}
 		if _, err := autoscaler.New(n, autoscaler.DefaultOptions()); err != nil {
-			return fmt.Errorf("--policies: %w", err)
+			return o, fmt.Errorf("--policies: %w", err)
 		}
 	}
-	fns, err := trace.Open(*tracePth)
+	o.zeroNames = strings.Split(o.zeroPolicies, ",")
+	for _, n := range o.zeroNames {
+		if _, err := zeroPolicy(n, o.knobs); err != nil {
+			return o, fmt.Errorf("--zero-policies: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// benchPlan is what the rules picked and what running it costs.
+type benchPlan struct {
+	burst       bool
+	series      []float64
+	win         window
+	counts, raw []float64 // the burst window as replayed / in the trace
+	service     float64
+	zero        []zeroWin
+	estimate    float64 // seconds
+}
+
+func (p benchPlan) windowNames() []string {
+	var out []string
+	if p.burst {
+		out = append(out, "burst")
+	}
+	for _, z := range p.zero {
+		out = append(out, z.name)
+	}
+	return out
+}
+
+func (p benchPlan) zeroParams(o benchLiveOpts, stack string, log io.Writer) zeroParams {
+	return zeroParams{stack: stack, delay: o.delay, horizon: o.horizon, knobs: o.knobs, sleepMS: o.sleepMS, service: p.service,
+		seed: o.seed, windows: p.zero, policies: o.zeroNames, repeats: o.repeats, stagger: time.Second, log: log}
+}
+
+// quickZeroSeconds is how much of each zero window --quick replays
+// (compressed seconds).
+const quickZeroSeconds = 45
+
+func planBenchLive(o benchLiveOpts) (benchPlan, error) {
+	pl := benchPlan{service: float64(o.sleepMS) / 1000}
+	fns, err := trace.Open(o.tracePth)
 	if err != nil {
-		return err
+		return pl, err
 	}
-	series := sumSeries(fns)
-	win, err := burstWindow(series, *before, *after)
-	if err != nil {
-		return fmt.Errorf("trace %s: %w", *tracePth, err)
+	want := map[string]bool{}
+	for _, w := range strings.Split(o.windows, ",") {
+		want[w] = true
 	}
-	service := float64(*sleepMS) / 1000
-	counts := scaleToPeak(series[win.from:win.to], *peak, service, *speed)
-	stackAbs, err := filepath.Abs(*stack)
-	if err != nil {
-		return fmt.Errorf("stack: %w", err)
+	burstRuns, burstSecs := 0, 0.0
+	if want["burst"] {
+		pl.burst = true
+		pl.series = sumSeries(fns)
+		if pl.win, err = burstWindow(pl.series, o.before, o.after); err != nil {
+			return pl, fmt.Errorf("trace %s: %w", o.tracePth, err)
+		}
+		pl.raw = pl.series[pl.win.from:pl.win.to]
+		pl.counts = scaleToPeak(pl.raw, o.peak, pl.service, o.speed)
+		burstRuns, burstSecs = len(o.names)*o.repeats, float64(len(pl.counts))*60/o.speed
 	}
-	total := len(names) * *repeats
-	var results []liveResult
-	for i, n := range names {
-		for r := 0; r < *repeats; r++ {
-			k := i**repeats + r + 1
-			fmt.Fprintf(stderr, "bench-live: run %d/%d: %s, repeat %d (%d minutes at speed %g, ~%.0fs)\n", k, total, n, r+1, len(counts), *speed, float64(len(counts))*60 / *speed)
-			res, err := liveRun(ctx, liveParams{
-				stack: stackAbs, policy: n, schedule: *schedule, horizon: *horizon, delay: *delay, sleepMS: *sleepMS,
-				counts: counts, speed: *speed, seed: *seed, log: stderr, service: service,
-			})
-			if err != nil {
-				return fmt.Errorf("%s run: %w", n, err)
-			}
-			results = append(results, res)
+	// The from-zero window is about the 10-minute keep-alive: its idle gaps are longer.
+	const keepAlive = 600.0
+	minPeriod := 2*float64(o.knobs.period) + o.knobs.lead.Seconds() // release after a call, pre-warm before the next
+	if want["periodic"] {
+		w, err := periodicWindow(fns, o.knobs.speed, minPeriod, o.zeroBudget)
+		if err != nil {
+			return pl, fmt.Errorf("periodic window of %s: %w", o.tracePth, err)
+		}
+		pl.zero = append(pl.zero, zeroWin{"periodic", w})
+	}
+	if want["zero"] {
+		w, err := fromZeroWindow(fns, o.knobs.speed, keepAlive, o.zeroBudget)
+		if err != nil {
+			return pl, fmt.Errorf("scale-from-zero window of %s: %w", o.tracePth, err)
+		}
+		pl.zero = append(pl.zero, zeroWin{"zero", w})
+	}
+	if o.quick {
+		for i := range pl.zero {
+			pl.zero[i].w = pl.zero[i].w.truncate(quickZeroSeconds * o.knobs.speed)
 		}
 	}
-	sims := map[string]sim.Metrics{}
-	if b := 60 / *speed; b == math.Trunc(b) {
-		cold, _ := dist.ParseDelay(*delay, 10*time.Minute)
-		for _, n := range names {
-			if n == "reactive" {
-				continue // the chain's reactive mode has no simulator policy
-			}
-			m, err := simulateWindow(ctx, n, counts, int(b), service, cold, *seed)
-			if err != nil {
-				return fmt.Errorf("simulate %s: %w", n, err)
-			}
-			sims[n] = m
-		}
+	zs := 0.0
+	if len(pl.zero) > 0 {
+		zs = zeroStageSeconds(pl.zeroParams(o, "", nil))
 	}
-	var md bytes.Buffer
-	writeLiveReport(&md, liveReport{sims: sims, trace: filepath.Base(*tracePth), win: win, counts: counts, raw: series[win.from:win.to], speed: *speed,
-		delay: *delay, sleepMS: *sleepMS, peak: *peak, schedule: *schedule, horizon: *horizon, repeats: *repeats, names: names, results: results})
-	if _, err := stdout.Write(md.Bytes()); err != nil {
-		return fmt.Errorf("write: %w", err)
+	pl.estimate = planEstimate(burstRuns, burstSecs, len(pl.zero) > 0, zs)
+	return pl, nil
+}
+
+// describe is the plan as printed at the start.
+func (p benchPlan) describe(o benchLiveOpts) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bench-live plan (%s):\n", filepath.Base(o.tracePth))
+	if p.burst {
+		secs := float64(len(p.counts)) * 60 / o.speed
+		fmt.Fprintf(&b, "  burst window: minutes %d–%d (burst at %d), %d policies × %d repeats × (%.0f s + %.0f s platform + %.0f s tail), one fresh platform per run\n",
+			p.win.from, p.win.to-1, p.win.burst, len(o.names), o.repeats, secs, platformOverhead, runTail)
 	}
-	if *quick {
-		return nil
+	for _, z := range p.zero {
+		fmt.Fprintf(&b, "  %s window: function %s, %d calls over %.0f s real = %.0f s at speed %g\n", z.name, z.w.fn, len(z.w.times), z.w.span, z.w.span/o.knobs.speed, o.knobs.speed)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if len(p.zero) > 0 {
+		zp := p.zeroParams(o, "", nil)
+		fmt.Fprintf(&b, "  zero stage: %d copies (%d windows × %d policies × %d repeats) side by side on one fresh platform, %.0f s (staggered %s apart) + %.0f s platform + %.0f s tail\n",
+			len(zeroCopies(zp)), len(p.zero), len(o.zeroNames), o.repeats, zeroStageSeconds(zp), zp.stagger, platformOverhead, runTail)
 	}
-	if err := os.WriteFile(filepath.Join(*out, "live.md"), md.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write live.md: %w", err)
+	fmt.Fprintf(&b, "  estimated duration: %s", (time.Duration(p.estimate) * time.Second).Round(time.Second))
+	if p.estimate > 30*60 {
+		b.WriteString(" — over issue 12's 30 minutes")
 	}
-	var runs []live.Named
-	seen := map[string]bool{}
-	for _, r := range results {
-		if !seen[r.name] { // the first repeat of each policy
-			seen[r.name] = true
-			runs = append(runs, live.Named{Name: r.name, History: r.history})
-		}
-	}
-	return live.Plot(filepath.Join(*out, "live_burst.png"), "burst window, live: load and desired replicas per policy (first repeat)", runs)
+	b.WriteString("\n")
+	return b.String()
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -179,28 +370,6 @@ func sumSeries(fns []trace.Function) []float64 {
 		}
 	}
 	return counts
-}
-
-// window is [from, to) minutes of a series and the burst minute in it.
-type window struct{ from, to, burst int }
-
-// burstWindow is the rule: the minute m with the largest rise over the
-// minute before (counts[m] - counts[m-1], the earliest on ties), with
-// before minutes ahead of it and after minutes from it on (clamped).
-func burstWindow(counts []float64, before, after int) (window, error) {
-	if len(counts) < 2 {
-		return window{}, fmt.Errorf("%d minutes: need at least 2", len(counts))
-	}
-	best, rise := -1, math.Inf(-1)
-	for m := max(1, before); m+after <= len(counts); m++ {
-		if d := counts[m] - counts[m-1]; d > rise {
-			best, rise = m, d
-		}
-	}
-	if best < 0 {
-		return window{}, fmt.Errorf("%d minutes: too short for %d minutes before and %d after the burst", len(counts), before, after)
-	}
-	return window{from: best - before, to: best + after, burst: best}, nil
 }
 
 // scaleToPeak multiplies counts so the peak minute's mean rate, as replayed
@@ -233,45 +402,65 @@ type liveParams struct {
 }
 
 type liveResult struct {
-	name    string
-	sum     replay.Summary
-	live    live.Summary
-	history *live.History
+	name, window string // policy; burst, periodic or zero
+	sum          replay.Summary
+	live         live.Summary
+	history      *live.History
+	waits        live.WaitHist // the plugin's start-wait histogram of the run's function
+}
+
+// waitP99 is the 99th percentile of the wait for a replica start over the
+// run's requests, those that did not wait counting 0 s (the plugin's
+// histogram; see live.WaitHist.Quantile).
+func (r liveResult) waitP99() float64 { return r.waits.Quantile(0.99, float64(r.sum.Scheduled)) }
+
+// startPlatform starts a fresh plugin with the chain at schedule (mode:
+// the scaler's predictive or reactive) and returns a closer.
+func startPlatform(ctx context.Context, stack, schedule string, horizon time.Duration, mode string, seed uint64) (*plugin.Platform, func(), error) {
+	for k, v := range map[string]string{"PRESCALE_SCHEDULE": schedule, "PRESCALE_HORIZON": horizon.String(),
+		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode} {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, nil, fmt.Errorf("setenv %s: %w", k, err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "prescale-bench-live-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("temp dir: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "platform.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("log: %w", err)
+	}
+	cleanup := func() { logf.Close(); os.RemoveAll(dir) }
+	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: stack, Deploy: true, SkipTests: true,
+		Runtime: runtime.Config{StartupSeed: seed}},
+		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	closeP := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p.Close(cctx)
+		cleanup()
+	}
+	if err := p.Start(ctx); err != nil {
+		closeP()
+		return nil, nil, fmt.Errorf("start platform: %w", err)
+	}
+	return p, closeP, nil
 }
 
 func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	chain := lp.policy == "prescale" || lp.policy == "reactive"
 	mode := map[bool]string{true: "predictive", false: "reactive"}[lp.policy == "prescale"]
-	for k, v := range map[string]string{"PRESCALE_SCHEDULE": lp.schedule, "PRESCALE_HORIZON": lp.horizon.String(),
-		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode} {
-		if err := os.Setenv(k, v); err != nil {
-			return liveResult{}, fmt.Errorf("setenv %s: %w", k, err)
-		}
-	}
-	dir, err := os.MkdirTemp("", "prescale-bench-live-")
-	if err != nil {
-		return liveResult{}, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	logf, err := os.Create(filepath.Join(dir, "platform.log"))
-	if err != nil {
-		return liveResult{}, fmt.Errorf("log: %w", err)
-	}
-	defer logf.Close()
-	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: lp.stack, Deploy: true, SkipTests: true,
-		Runtime: runtime.Config{StartupSeed: lp.seed}},
-		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	p, closeP, err := startPlatform(ctx, lp.stack, lp.schedule, lp.horizon, mode, lp.seed)
 	if err != nil {
 		return liveResult{}, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = p.Close(cctx)
-	}()
-	if err := p.Start(ctx); err != nil {
-		return liveResult{}, fmt.Errorf("start platform: %w", err)
-	}
+	defer closeP()
 	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
 	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
 		return liveResult{}, err
@@ -302,12 +491,8 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 		ctl = pol.NewController(sim.FunctionInfo{Name: "hello-python", Concurrency: 1, MeanService: lp.service,
 			Min: 1, Max: maxReplicas, ColdStartMax: d.Max()})
 	}
-	dur := time.Duration(float64(len(lp.counts))*60/lp.speed*float64(time.Second)) + 5*time.Second
+	dur := time.Duration((float64(len(lp.counts))*60/lp.speed + runTail) * float64(time.Second))
 	obs := &live.HTTPGateway{URL: p.URL(), User: p.User(), Pass: p.Password(), Concurrency: 1}
-	type liveOut struct {
-		h   *live.History
-		err error
-	}
 	lc := make(chan liveOut, 1)
 	go func() {
 		h, err := live.Run(ctx, obs, ctl, live.Config{Function: "hello-python", Duration: dur, Min: 1, Max: maxReplicas})
@@ -321,9 +506,16 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	if lo.err != nil {
 		return liveResult{}, lo.err
 	}
-	res := liveResult{name: lp.policy, sum: sum, live: live.Summarize(lo.h), history: lo.h}
-	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits, %.0f replica-seconds, peak %d\n",
-		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
+	res := liveResult{name: lp.policy, window: "burst", sum: sum, live: live.Summarize(lo.h), history: lo.h}
+	text, err := gw.metrics(ctx)
+	if err != nil {
+		return liveResult{}, err
+	}
+	if res.waits, err = live.ParseStartWaits(text, "hello-python"); err != nil {
+		return liveResult{}, err
+	}
+	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
+		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
 	return res, nil
 }
 
@@ -345,47 +537,99 @@ func simulateWindow(ctx context.Context, name string, counts []float64, bucket i
 }
 
 type liveReport struct {
-	sims                   map[string]sim.Metrics
-	trace                  string
-	win                    window
-	counts, raw            []float64
-	speed                  float64
-	delay, schedule        string
-	sleepMS, peak, repeats int
-	horizon                time.Duration
-	names                  []string
-	results                []liveResult
+	o       benchLiveOpts
+	pl      benchPlan
+	results []liveResult
+	sims    map[string]sim.Metrics // "window/policy"
+	zeroErr error                  // copies of the zero stage that failed (left out of the tables)
 }
 
-// writeLiveReport is live.md: the window, then per policy the median and
-// min–max over the repeats.
+// writeLiveReport is live.md: the workload, then per window its rule, what
+// it picked and a table — per policy the median and min–max over the
+// repeats, beside the simulator's numbers for the same window.
 func writeLiveReport(w io.Writer, r liveReport) {
+	o, pl := r.o, r.pl
+	trace := filepath.Base(o.tracePth)
 	fmt.Fprintf(w, "## Live: every policy on the plugin\n\n")
-	fmt.Fprintf(w, "`make bench-live` (`prescale bench-live`): %s, every function's per-minute counts summed; the window is the minute with the largest\n", r.trace)
-	fmt.Fprintf(w, "rise over the minute before (minute %d) with the minutes around it, %d–%d (trace counts %v), scaled so the peak minute needs %d replicas\n",
-		r.win.burst, r.win.from, r.win.to-1, r.raw, r.peak)
-	fmt.Fprintf(w, "(%v requests a minute), replayed at speed %g (a trace minute in %.0f s; Poisson arrivals within each minute, the same seed for every run)\n",
-		r.counts, r.speed, 60/r.speed)
-	fmt.Fprintf(w, "at hello-python with `sleep_ms: %d`, `cpu_ms: 0`, `max_inflight: 1` (one request per replica: capacity per replica) and\n", r.sleepMS)
-	fmt.Fprintf(w, "`prescale.startup-delay: %s` (drawn per replica start, the simulator's cold start), scale 1..10, on a fresh plugin per run, %d repeat(s).\n", r.delay, r.repeats)
-	fmt.Fprintf(w, "*prescale* and *reactive* are the function chain (load-probe on `%s`, horizon %s; scaler_mode predictive / reactive); the others are\n", r.schedule, r.horizon)
-	fmt.Fprintf(w, "internal/autoscaler's controllers driven by internal/live from the gateway's /metrics and /system/function, sampled every second.\n")
+	fmt.Fprintf(w, "`make bench-live` (`prescale bench-live`, %d repeat(s)): three windows of %s, each chosen by the rule stated with it, replayed at\n", o.repeats, trace)
+	fmt.Fprintf(w, "hello-python with `sleep_ms: %d`, `cpu_ms: 0`, `max_inflight: 1` (one request per replica: capacity per replica) and\n", o.sleepMS)
+	fmt.Fprintf(w, "`prescale.startup-delay: %s` (drawn per replica start, the simulator's cold start), at most 10 replicas; identical arrivals for every policy and repeat.\n", o.delay)
+	fmt.Fprintf(w, "*prescale* and *reactive* are the function chain (scaler_mode predictive / reactive, horizon %s); the others are internal/autoscaler's\n", o.horizon)
+	fmt.Fprintf(w, "controllers driven by internal/live from the gateway's /metrics and /system/function, sampled every second (zero-mode ones also hear every arrival).\n")
 	fmt.Fprintf(w, "*cold-start waits* = the plugin's prescale_plugin_start_waits_total (requests served by a replica that became ready after they\n")
-	fmt.Fprintf(w, "arrived: the simulator's definition); *non-200* = 503s after the plugin's 30 s cold-start wait or client timeouts;\n")
-	fmt.Fprintf(w, "*replica-seconds* = ∫ desired replicas dt; latencies from the replay driver. Median [min–max] over the repeats. *sim:* internal/sim\n")
-	fmt.Fprintf(w, "on the same counts (each count over %.0f s), fixed %d ms service, the same cold-start distribution, one slot per replica, 1..10\n", 60/r.speed, r.sleepMS)
-	fmt.Fprintf(w, "replicas (the simulator's prescale is pkg/decide in-process with a 5 s period; the chain's reactive mode has no simulator row).\n\n")
-	fmt.Fprintf(w, "![load and replicas per policy](live_burst.png)\n\n")
-	fmt.Fprintf(w, "| policy | requests | non-200 | cold-start waits | p50 | p95 | p99 | replica-seconds | peak replicas | sim: cold-start waits | sim: p99 | sim: replica-seconds |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, n := range r.names {
-		var req, bad, cold, p50, p95, p99, rs, pk []float64
+	fmt.Fprintf(w, "arrived: the simulator's definition); *wait p99* = the 99th percentile over all requests of the wait for a replica start, from the\n")
+	fmt.Fprintf(w, "plugin's prescale_plugin_start_wait_seconds histogram (requests that did not wait count 0 s; interpolated within a bucket as\n")
+	fmt.Fprintf(w, "histogram_quantile does); *non-200* = 503s after the plugin's 30 s cold-start wait or client timeouts; *replica-seconds* = ∫ desired\n")
+	fmt.Fprintf(w, "replicas dt; latencies from the replay driver. Median [min–max] over the repeats. *sim:* internal/sim on the same arrivals, fixed\n")
+	fmt.Fprintf(w, "%d ms service, the same cold-start distribution, one slot per replica (*sim: cold-start waits* is its ColdDelayed).\n\n", o.sleepMS)
+	if pl.burst {
+		fmt.Fprintf(w, "### Burst window\n\n")
+		fmt.Fprintf(w, "**Rule:** every function's per-minute counts summed; the minute with the largest rise over the minute before among the minutes\n")
+		fmt.Fprintf(w, "whose lead-in is quiet (none of the %d minutes before it rises over its own predecessor by more than %.0f %% of that rise: a rise that\n", o.before, 100*quietShare)
+		fmt.Fprintf(w, "starts earlier, a ramp or a smaller burst just before, is excluded), with %d minutes before it and %d from it on. Picked: minute %d,\n", o.before, o.after, pl.win.burst)
+		fmt.Fprintf(w, "window %d–%d (trace counts %v), scaled so the peak minute needs %d replicas (%v requests a minute), replayed at speed %g (a trace\n",
+			pl.win.from, pl.win.to-1, pl.raw, o.peak, pl.counts, o.speed)
+		fmt.Fprintf(w, "minute in %.0f s; Poisson arrivals within each minute, the same seed for every run), scale 1..10, one fresh plugin per run; the chain's\n", 60/o.speed)
+		fmt.Fprintf(w, "load-probe on `%s`. *sim:* each count over %.0f s, 1..10 replicas (the simulator's prescale is pkg/decide in-process with a 5 s\n", o.schedule, 60/o.speed)
+		fmt.Fprintf(w, "period; the chain's reactive mode has no simulator row).\n\n")
+		fmt.Fprintf(w, "![burst window: load and replicas per policy](live_burst.png)\n\n")
+		writeLiveTable(w, "burst", o.names, r)
+	}
+	for _, z := range pl.zero {
+		k := o.knobs
+		switch z.name {
+		case "periodic":
+			fmt.Fprintf(w, "### Periodic / timer window\n\n")
+			fmt.Fprintf(w, "**Rule:** among the functions with real invocation instants and at least %d calls whose consecutive gaps are at least %.0f %% on\n", minTimerCalls, 100*periodicMinScore)
+			fmt.Fprintf(w, "time (within %.0f %% of the median gap, the period), the one with the highest on-time share whose period compressed is at least\n", 100*periodTol)
+			fmt.Fprintf(w, "%.0f s (two control periods + the pre-warm lead: a replica can be released after a call and pre-warmed before the next) and whose calls\n", 2*float64(k.period)+k.lead.Seconds())
+			fmt.Fprintf(w, "fit in %.0f s compressed; ties to more calls, then less jitter, then file order. Picked: function %s… (trace row order %d), %d calls,\n", o.zeroBudget, z.w.fn, z.w.index, z.w.calls)
+			fmt.Fprintf(w, "period %.1f s (%.0f %% on time, jitter %.1f s), its real instants from one minute before the first call to one period after the last.\n\n",
+				z.w.period, 100*z.w.score, z.w.jitter)
+		case "zero":
+			fmt.Fprintf(w, "### Scale-from-zero window\n\n")
+			fmt.Fprintf(w, "**Rule:** among the functions with real invocation instants that are not timers (on-time share below %.0f %%) and whose trace fits\n", 100*periodicMinScore)
+			fmt.Fprintf(w, "in %.0f s compressed, the one with the most idle gaps longer than 1.05 × the 10-minute keep-alive (each sends the keep-alive idler to\n", o.zeroBudget)
+			fmt.Fprintf(w, "zero and makes the next call a scale from zero), at least 3; ties to more calls, then file order. Picked: function %s… (trace row\n", z.w.fn)
+			fmt.Fprintf(w, "order %d), %d calls, %d such gaps, its real instants from one minute before the first call to 10.5 minutes after the last.\n\n", z.w.index, z.w.calls, z.w.longGaps)
+		}
+		fmt.Fprintf(w, "Replayed at speed %g (%.0f s real = %.0f s; %d calls), every policy from zero replicas with com.openfaas.scale.zero=true and\n", k.speed, z.w.span, z.w.span/k.speed, len(z.w.times))
+		fmt.Fprintf(w, "com.openfaas.scale.min=0. Every time constant is compressed by the speed: *prescale* = the chain with load-probe on `@every %ds`,\n", k.period)
+		s := k.zeroSettings()
+		fmt.Fprintf(w, "prescale.cold-start-cost %s (W = 600 s compressed), prescale.arrival-resolution %s (one trace minute), the keep-alive until confident\n", s.ColdStartCost, s.Resolution)
+		fmt.Fprintf(w, "4 × W, prescale.prewarm-lead %s (not compressed: a replica start's p95 + a period + the chain), prescale.stabilization-window %s\n", s.PrewarmLead, k.stabilization())
+		fmt.Fprintf(w, "(300 s compressed), prescale.target-concurrency 1, the predictor's horizon %s (30 s compressed, at least two periods); *keepalive-5m* / *keepalive-10m* =\n", k.horizon())
+		fmt.Fprintf(w, "the fixed keep-alive idler (OpenFaaS Pro's zero-duration) of 5 / 10 trace minutes (%.0f s / %.0f s), checked every %d s; *kpa* = Knative's\n", 300/k.speed, 600/k.speed, k.period)
+		fmt.Fprintf(w, "KPA with scale to zero, stable window max(6 s, 60 s compressed), grace 30 s compressed (at least 1 s), Knative's target utilization 0.7\n")
+		fmt.Fprintf(w, "(so one request in flight asks for 2 pods); *hybrid* = the hybrid histogram (Shahrad et al.), one-minute bins and its 4-hour range compressed,\n")
+		fmt.Fprintf(w, "the same pre-warm lead. keepalive and hybrid add replicas above one on the shared load layer, here at one request per replica (the\n")
+		ll := k.load()
+		fmt.Fprintf(w, "chain's prescale.target-concurrency 1) with its 60 s stabilization compressed to %d s. The %d copies of all zero windows, policies\n", ll.Stabilization, len(pl.zero)*len(o.zeroNames)*o.repeats)
+		fmt.Fprintf(w, "and repeats run side by side on **one** fresh plugin (each its own copy of hello-python, starts staggered 1 s apart) — not a platform\n")
+		fmt.Fprintf(w, "per run, to fit the 30-minute budget; the load is a few calls a minute. *sim:* the same policies and settings in internal/sim, 0..10 replicas\n")
+		fmt.Fprintf(w, "(prescale = prescale-chain: the forecast load policy and DecideZero through decide.WithZero, at the chain's period and these labels).\n\n")
+		fmt.Fprintf(w, "![%s window: load and replicas per policy](live_%s.png)\n\n", z.name, z.name)
+		writeLiveTable(w, z.name, o.zeroNames, r)
+	}
+	if r.zeroErr != nil {
+		fmt.Fprintf(w, "**Zero-stage copies that failed** (left out of the tables above): %s\n\n", strings.ReplaceAll(r.zeroErr.Error(), "\n", "; "))
+	}
+}
+
+// writeLiveTable is one window's table.
+func writeLiveTable(w io.Writer, window string, names []string, r liveReport) {
+	fmt.Fprintf(w, "| policy | requests | non-200 | cold-start waits | wait p99 | p50 | p95 | p99 | replica-seconds | peak replicas | sim: cold-start waits | sim: p99 | sim: replica-seconds |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range names {
+		var req, bad, cold, wp99, p50, p95, p99, rs, pk []float64
 		for _, x := range r.results {
-			if x.name != n {
+			if x.name != n || x.window != window {
 				continue
 			}
 			req = append(req, float64(x.sum.Scheduled))
 			bad = append(bad, float64(x.sum.Completed-x.sum.Status[http.StatusOK]+x.sum.Failed))
 			cold = append(cold, x.live.ColdWaits)
+			wp99 = append(wp99, x.waitP99())
 			p50 = append(p50, x.sum.Percentile(0.5))
 			p95 = append(p95, x.sum.Percentile(0.95))
 			p99 = append(p99, x.sum.Percentile(0.99))
@@ -393,12 +637,13 @@ func writeLiveReport(w io.Writer, r liveReport) {
 			pk = append(pk, float64(x.live.PeakReplicas))
 		}
 		simCols := "– | – | –"
-		if m, ok := r.sims[n]; ok {
+		if m, ok := r.sims[window+"/"+n]; ok {
 			simCols = fmt.Sprintf("%d | %.2fs | %.0f", m.ColdDelayed, m.Latency.Quantile(0.99), m.ReplicaSeconds)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, spread(req, "%.0f"), spread(bad, "%.0f"), spread(cold, "%.0f"),
-			spread(p50, "%.2fs"), spread(p95, "%.2fs"), spread(p99, "%.2fs"), spread(rs, "%.0f"), spread(pk, "%.0f"), simCols)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, spread(req, "%.0f"), spread(bad, "%.0f"), spread(cold, "%.0f"),
+			spread(wp99, "%.2fs"), spread(p50, "%.2fs"), spread(p95, "%.2fs"), spread(p99, "%.2fs"), spread(rs, "%.0f"), spread(pk, "%.0f"), simCols)
 	}
+	fmt.Fprintln(w)
 }
 
 // spread is "median [min–max]", or the value alone when they agree.
@@ -482,6 +727,46 @@ func (g liveGateway) waitReady(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// waitZero waits until every named function has 0 desired and 0 available replicas.
+func (g liveGateway) waitZero(ctx context.Context, names ...string) error {
+	deadline := time.Now().Add(time.Minute)
+	for _, n := range names {
+		for {
+			st, err := g.status(ctx, n)
+			if err == nil && st.Replicas == 0 && st.AvailableReplicas == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not at zero replicas within a minute (last: %+v, %v)", n, st.Replicas, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// metrics is the gateway's /metrics text.
+func (g liveGateway) metrics(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.url+"/metrics", nil)
+	if err != nil {
+		return nil, fmt.Errorf("request: %w", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET /metrics: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil || res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d, %v", res.StatusCode, err)
+	}
+	return b, nil
 }
 
 // update redeploys a function as `faas-cli deploy` would after edit.

@@ -17,6 +17,13 @@ func TestBenchLiveRejectsBadInput(t *testing.T) {
 		{"bench-live", "--policies", "hpa,nope"},
 		{"bench-live", "--trace", "/nonexistent.csv"},
 		{"bench-live", "--trace", "/nonexistent.csv", "extra"},
+		{"bench-live", "--zero-speed", "100"}, // a trace minute in 0.6 s: finer than the 2 s period
+		{"bench-live", "--zero-period", "0"},
+		{"bench-live", "--windows", "burst,nope"},
+		{"bench-live", "--zero-policies", "prescale,hpa"}, // hpa has no zero mode here
+		{"bench-live", "--prewarm-lead", "-1s"},
+		{"bench-live", "--zero-budget", "5"},
+		{"bench-live", "--plan", "--zero-budget", "10", "--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, // no timer fits in 10 s
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code == 0 || stderr.Len() == 0 {

@@ -65,6 +65,8 @@ func (c HybridConfig) Validate() error {
 type Hybrid struct {
 	Config HybridConfig
 	Label  string
+	Period int       // check interval in seconds (0 = 5), as KeepAlive.Period
+	Load   LoadLayer // as KeepAlive.Load
 }
 
 func (h Hybrid) Name() string {
@@ -75,7 +77,7 @@ func (h Hybrid) Name() string {
 }
 
 func (h Hybrid) NewController(f sim.FunctionInfo) sim.Controller {
-	return newZeroCtl(f, 5, 0, newHybridLayer(h.Config))
+	return newZeroCtlWith(f, periodOr5(h.Period), 0, newHybridLayer(h.Config), h.Load)
 }
 
 type hybridLayer struct {

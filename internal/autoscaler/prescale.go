@@ -46,6 +46,10 @@ type PrescaleConfig struct {
 	Forecaster     decide.Forecaster
 	ForecasterName string
 	Policy         decide.Policy
+	// Stabilization overrides the scale-down stabilization window
+	// (prescale.stabilization-window; 0 = the label's default, 300 s): a
+	// time-compressed live run compresses it with the trace.
+	Stabilization time.Duration
 }
 
 // DefaultPrescale returns what ships, with the recommended production
@@ -109,6 +113,9 @@ func (p Prescale) NewController(f sim.FunctionInfo) sim.Controller {
 	set.Enabled = true
 	set.Min, set.Max = f.Min, f.Max
 	set.Capacity.TargetConcurrency = p.Config.TargetUtilization * float64(f.Concurrency)
+	if p.Config.Stabilization > 0 {
+		set.Stabilization = p.Config.Stabilization
+	}
 	return &prescaleCtl{cfg: p.Config, f: f, set: set}
 }
 

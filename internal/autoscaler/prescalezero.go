@@ -38,7 +38,9 @@ func (p PrescaleZero) Name() string {
 }
 
 func (p PrescaleZero) NewController(f sim.FunctionInfo) sim.Controller {
-	return newZeroCtl(f, p.Period, p.Lag, &prescaleZeroLayer{set: p.Settings, period: p.Period, next: math.Inf(1), lastRep: -1})
+	l := &prescaleZeroLayer{set: p.Settings, period: p.Period, next: math.Inf(1), lastRep: -1}
+	l.st.Configure(p.Settings) // the arrival model's unit (prescale.arrival-resolution), as load-probe does
+	return newZeroCtl(f, p.Period, p.Lag, l)
 }
 
 // simTime is the wall time pkg/decide sees at simulated second s.
@@ -116,7 +118,9 @@ func (p PrescaleChain) Name() string {
 func (p PrescaleChain) NewController(f sim.FunctionInfo) sim.Controller {
 	ctl := Prescale{Config: p.Config}.NewController(f).(*prescaleCtl)
 	ctl.set.Min = max(1, f.Min) // com.openfaas.scale.min's default: zero is the zero decision's
-	return &prescaleChainCtl{p: ctl, zset: p.Zero}
+	c := &prescaleChainCtl{p: ctl, zset: p.Zero}
+	c.arr.Configure(p.Zero) // the arrival model's unit (prescale.arrival-resolution), as load-probe does
+	return c
 }
 
 type prescaleChainCtl struct {

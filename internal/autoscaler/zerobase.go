@@ -36,8 +36,27 @@ type zeroCtl struct {
 const zeroStabilization = 60 // seconds
 
 func newZeroCtl(f sim.FunctionInfo, period, lag int, z zeroLayer) *zeroCtl {
-	return &zeroCtl{period: period, lag: lag, target: 0.7 * float64(f.Concurrency), z: z,
-		ring: make([]int, max(1, zeroStabilization/period))}
+	return newZeroCtlWith(f, period, lag, z, LoadLayer{})
+}
+
+// LoadLayer overrides the shared load layer's defaults (zero values keep
+// them): a time-compressed live run (prescale bench-live) shortens the
+// stabilization with the trace and aims at the chain's
+// prescale.target-concurrency.
+type LoadLayer struct {
+	Target        float64 // in-flight requests per replica (0 = 0.7 × slots)
+	Stabilization int     // seconds a need of two or more is held (0 = 60)
+}
+
+func newZeroCtlWith(f sim.FunctionInfo, period, lag int, z zeroLayer, l LoadLayer) *zeroCtl {
+	target, stab := 0.7*float64(f.Concurrency), zeroStabilization
+	if l.Target > 0 {
+		target = l.Target
+	}
+	if l.Stabilization > 0 {
+		stab = l.Stabilization
+	}
+	return &zeroCtl{period: period, lag: lag, target: target, z: z, ring: make([]int, max(1, stab/period))}
 }
 
 func (c *zeroCtl) Period() int        { return c.period }
@@ -74,6 +93,10 @@ func (c *zeroCtl) Decide(v sim.View) int {
 type KeepAlive struct {
 	Duration float64 // seconds
 	Label    string
+	// Period is the check interval in seconds (0 = 5); a time-compressed
+	// live run (prescale bench-live) checks as often as the chain decides.
+	Period int
+	Load   LoadLayer
 }
 
 func (k KeepAlive) Name() string {
@@ -84,7 +107,7 @@ func (k KeepAlive) Name() string {
 }
 
 func (k KeepAlive) NewController(f sim.FunctionInfo) sim.Controller {
-	return newZeroCtl(f, 5, 0, &keepAliveLayer{ka: k.Duration, last: math.Inf(-1)})
+	return newZeroCtlWith(f, periodOr5(k.Period), 0, &keepAliveLayer{ka: k.Duration, last: math.Inf(-1)}, k.Load)
 }
 
 type keepAliveLayer struct{ ka, last float64 }
@@ -95,4 +118,12 @@ func (l *keepAliveLayer) floor(v sim.View) int {
 		return 1
 	}
 	return 0
+}
+
+// periodOr5 is a zero policy's control period: p, or 5 s when unset.
+func periodOr5(p int) int {
+	if p > 0 {
+		return p
+	}
+	return 5
 }

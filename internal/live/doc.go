@@ -9,7 +9,12 @@
 //
 // What the gateway cannot observe is approximated and says so: BusySeconds
 // is ∫ min(in-flight, ready×concurrency) from the per-second samples, and
-// NeedAhead (the oracle's future) is never answered (-1).
+// NeedAhead (the oracle's future) is never answered (-1). The ∫ window
+// sums are exact over (now-w, now] for the per-sample values (each held
+// until the next sample), rounded to the microsecond. A zero-mode
+// Controller (sim.ArrivalObserver) hears Arrived once per request started
+// since the previous sample, at that sample. ParseStartWaits reads the
+// plugin's start-wait histogram for a run's wait percentiles.
 //
 // The loop takes a clock.Clock; the gateway is an interface, so tests run
 // the loop on a fake clock against a fake gateway.

@@ -47,9 +47,9 @@ func (h *History) Add(x Sample) {
 	if n > 0 {
 		p := h.s[n-1]
 		dt := x.T - p.T
-		r = h.readyS[n-1] + float64(p.Ready)*dt
-		b = h.busyS[n-1] + math.Min(float64(p.InFlight()), float64(p.Ready*max(1, p.Concurrency)))*dt
-		f = h.inflightS[n-1] + float64(p.InFlight())*dt
+		r = h.readyS[n-1] + readyOf(p)*dt
+		b = h.busyS[n-1] + busyOf(p)*dt
+		f = h.inflightS[n-1] + inflightOf(p)*dt
 	}
 	h.s = append(h.s, x)
 	h.readyS, h.busyS, h.inflightS = append(h.readyS, r), append(h.busyS, b), append(h.inflightS, f)
@@ -83,4 +83,32 @@ func (h *History) delta(w int, f func(i int) float64) float64 {
 	}
 	n := len(h.s) - 1
 	return f(n) - f(h.at(h.s[n].T-float64(w)))
+}
+
+// integral is ∫ over (now-w, now] of a per-sample value held until the next
+// sample (cum is its cumulative integral at each sample): exact for the
+// piecewise-constant value even when the samples do not fall on now-w
+// (they are about a second apart, and an observation takes time, so the
+// sample at or before now-w may lie well before it).
+func (h *History) integral(w int, cum []float64, val func(Sample) float64) float64 {
+	n := len(h.s)
+	if n == 0 {
+		return 0
+	}
+	from := h.s[n-1].T - float64(w)
+	i := h.at(from)
+	at := cum[i]
+	if t := h.s[i].T; from > t && i+1 < n {
+		at += val(h.s[i]) * (from - t)
+	}
+	// Rounded to the microsecond: the float error of the subtraction would
+	// otherwise turn an exact 2 in-flight seconds over 2 s into 1.0000000002,
+	// which a controller's ceil(· / target) reads as a second replica.
+	return math.Round((cum[n-1]-at)*1e6) / 1e6
+}
+
+func readyOf(s Sample) float64    { return float64(s.Ready) }
+func inflightOf(s Sample) float64 { return float64(s.InFlight()) }
+func busyOf(s Sample) float64 {
+	return math.Min(float64(s.InFlight()), float64(s.Ready*max(1, s.Concurrency)))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prescale/prescale/internal/clock"
@@ -56,6 +57,8 @@ func (c Config) Validate() error {
 }
 
 // Run drives ctl against g for cfg.Duration and returns the History. A
+// Controller that is a sim.ArrivalObserver gets Arrived once per request
+// started since the previous sample, at the sample (before Decide). A
 // Controller with Period 0 never decides (the run only observes: prescale's
 // own chain, or a static deployment). Observation errors end the run.
 func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*History, error) {
@@ -81,7 +84,19 @@ func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*Histo
 			return h, fmt.Errorf("live run at %.1fs: %w", now, err)
 		}
 		s.T = now
+		prevStarted := h.Last().Started
+		first := h.Len() == 0
 		h.Add(s)
+		// A zero-mode Controller (sim.ArrivalObserver: keep-alive, hybrid)
+		// is told of every arrival; live, the requests that started since
+		// the last sample arrive at this sample's time (at most 10000 a
+		// sample: the counters are the gateway's, a jump beyond that is a
+		// reset, not arrivals).
+		if ao, ok := ctl.(sim.ArrivalObserver); ok && !first {
+			for n := min(10000, int(math.Round(s.Started-prevStarted))); n > 0; n-- {
+				ao.Arrived(ViewOf(h))
+			}
+		}
 		if cfg.OnSample != nil {
 			cfg.OnSample(s)
 		}

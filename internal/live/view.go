@@ -29,15 +29,9 @@ func (v view) Completions(w int) float64 {
 func (v view) LatencySum(w int) float64 {
 	return v.h.delta(w, func(i int) float64 { return v.h.s[i].LatencySum })
 }
-func (v view) BusySeconds(w int) float64 {
-	return v.h.delta(w, func(i int) float64 { return v.h.busyS[i] })
-}
-func (v view) ReadySeconds(w int) float64 {
-	return v.h.delta(w, func(i int) float64 { return v.h.readyS[i] })
-}
-func (v view) InFlightSeconds(w int) float64 {
-	return v.h.delta(w, func(i int) float64 { return v.h.inflightS[i] })
-}
+func (v view) BusySeconds(w int) float64     { return v.h.integral(w, v.h.busyS, busyOf) }
+func (v view) ReadySeconds(w int) float64    { return v.h.integral(w, v.h.readyS, readyOf) }
+func (v view) InFlightSeconds(w int) float64 { return v.h.integral(w, v.h.inflightS, inflightOf) }
 
 // NeedAhead is never answered live: the future is unknown.
 func (v view) NeedAhead(int) int { return -1 }

@@ -156,6 +156,25 @@ func TestColdStart(t *testing.T) {
 		if v := metricValue(m, "prescale_plugin_cold_start_wait_seconds_total", "waiter"); v != 5 {
 			t.Errorf("cold start wait seconds = %v, want the 5 s the request waited", v)
 		}
+		// The same wait, per request, in the start-wait histogram: one
+		// observation of 5 s, in the bucket (4, 5].
+		if h := histogramFor(m, "prescale_plugin_start_wait_seconds", "waiter"); h == nil {
+			t.Error("no prescale_plugin_start_wait_seconds histogram for waiter")
+		} else {
+			hg := h.GetHistogram()
+			if hg.GetSampleCount() != 1 || hg.GetSampleSum() != 5 {
+				t.Errorf("start wait histogram: %d observations, sum %v; want 1 of 5 s", hg.GetSampleCount(), hg.GetSampleSum())
+			}
+			for _, b := range hg.GetBucket() {
+				want := uint64(0)
+				if b.GetUpperBound() >= 5 {
+					want = 1
+				}
+				if b.GetCumulativeCount() != want {
+					t.Errorf("bucket le=%v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
+				}
+			}
+		}
 		if v := metricValue(m, "prescale_plugin_scale_from_zero_total", "waiter"); v != 0 {
 			t.Errorf("scale from zero = %v with DisableScaleFromZero", v)
 		}

@@ -110,6 +110,9 @@
 // tests wait on the Manager's change signal (every transition, queue or
 // slot change, log line), not on a poll.
 //
-// The Manager is also a prometheus.Collector (prescale_plugin_* metrics) and
+// The Manager is also a prometheus.Collector (prescale_plugin_* metrics,
+// among them the prescale_plugin_start_wait_seconds histogram: one
+// observation per request counted in prescale_plugin_start_waits_total, its
+// wait on the Manager's clock) and
 // a faas-provider logs.Requester (Logs: replica stdout/stderr lines).
 package runtime

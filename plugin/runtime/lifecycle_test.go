@@ -80,8 +80,8 @@ func TestReplicaLifecycle(t *testing.T) {
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 13 {
-		t.Errorf("gathered %d series (err %v), want 13 for one function", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 14 {
+		t.Errorf("gathered %d series (err %v), want 14 for one function (13 series and the start-wait histogram)", n, err)
 	}
 }
 

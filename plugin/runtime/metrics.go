@@ -25,6 +25,8 @@ var (
 		"Total seconds requests waited because no replica was ready.", []string{"function_name"}, nil)
 	descStartWaits = prometheus.NewDesc("prescale_plugin_start_waits_total",
 		"Requests served by a replica that became ready after they arrived (they waited for a replica start; the simulator's cold-start delayed).", []string{"function_name"}, nil)
+	descStartWaitSeconds = prometheus.NewDesc("prescale_plugin_start_wait_seconds",
+		"Seconds each request counted in prescale_plugin_start_waits_total waited, from its arrival to the replica that started after it taking it (histogram; buckets StartWaitBuckets).", []string{"function_name"}, nil)
 	descQueueTimeouts = prometheus.NewDesc("prescale_plugin_queue_timeouts_total",
 		"Requests that got 503 after waiting ColdStartWait for a replica slot.", []string{"function_name"}, nil)
 	descQueueRejected = prometheus.NewDesc("prescale_plugin_queue_rejected_total",
@@ -36,7 +38,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDesired, descAvailable, descStarting, descDraining, descInflight,
-		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descQueueTimeouts, descQueueRejected, descScaleFromZero} {
+		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descStartWaitSeconds, descQueueTimeouts, descQueueRejected, descScaleFromZero} {
 		ch <- d
 	}
 }
@@ -48,6 +50,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		desired, avail, starting, draining, inflight  float64
 		queue, restarts, cold, coldS, timeouts, fromZ float64
 		startWaits, rejected                          float64
+		startWait                                     waitHistogram
 	}
 	m.mu.Lock()
 	rows := make([]row, 0, len(m.fns))
@@ -55,7 +58,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		pc := fn.pool.counters()
 		r := row{name: fn.name, desired: float64(fn.desired), queue: pc.queue,
 			restarts: fn.restarts, cold: pc.coldStartWaits, coldS: pc.coldStartWaitS,
-			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits, rejected: pc.queueRejected}
+			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits, rejected: pc.queueRejected, startWait: pc.startWait}
 		for _, x := range fn.replicas {
 			st := fn.pool.stats(x.slot)
 			r.inflight += float64(st.inflight)
@@ -92,6 +95,9 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, descColdWaits, c, r.cold, r.name)
 		emit(ch, descColdWaitSeconds, c, r.coldS, r.name)
 		emit(ch, descStartWaits, c, r.startWaits, r.name)
+		if mt, err := prometheus.NewConstHistogram(descStartWaitSeconds, r.startWait.n, r.startWait.sum, r.startWait.cumulative(), r.name); err == nil {
+			ch <- mt
+		}
 		emit(ch, descQueueTimeouts, c, r.timeouts, r.name)
 		emit(ch, descQueueRejected, c, r.rejected, r.name)
 		emit(ch, descScaleFromZero, c, r.fromZ, r.name)

@@ -44,3 +44,20 @@ func labelIs(mt prometheus.Metric, fn string) bool {
 	}
 	return false
 }
+
+// histogramFor is one of the manager's histograms for one function (nil
+// when absent).
+func histogramFor(m *Manager, metric, fn string) *dtoMetric {
+	all := make(chan prometheus.Metric, 100)
+	m.Collect(all)
+	close(all)
+	for mt := range all {
+		if strings.Contains(mt.Desc().String(), `"`+metric+`"`) && labelIs(mt, fn) {
+			pb := new(dtoMetric)
+			if err := mt.Write(pb); err == nil && pb.GetHistogram() != nil {
+				return pb
+			}
+		}
+	}
+	return nil
+}

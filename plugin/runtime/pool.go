@@ -30,7 +30,8 @@ type pool struct {
 	invocations    float64
 	coldStartWaits float64
 	coldStartWaitS float64
-	startWaits     float64 // served by a replica that became routable after the request arrived
+	startWaits     float64       // served by a replica that became routable after the request arrived
+	startWaitHist  waitHistogram // their wait seconds, one observation per startWaits
 	queueTimeouts  float64
 	queueRejected  float64
 	maxQueued      int // waiters beyond this get errQueueFull
@@ -180,13 +181,15 @@ func (p *pool) stats(s *slot) slotStats {
 // poolCounters are the dispatcher's metrics of a function.
 type poolCounters struct {
 	queue, invocations, coldStartWaits, coldStartWaitS, startWaits, queueTimeouts, queueRejected float64
+	startWait                                                                                    waitHistogram // a copy
 }
 
 func (p *pool) counters() poolCounters {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return poolCounters{queue: float64(p.waiters.Len()), invocations: p.invocations,
-		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, startWaits: p.startWaits, queueTimeouts: p.queueTimeouts, queueRejected: p.queueRejected}
+		coldStartWaits: p.coldStartWaits, coldStartWaitS: p.coldStartWaitS, startWaits: p.startWaits, queueTimeouts: p.queueTimeouts, queueRejected: p.queueRejected,
+		startWait: p.startWaitHist.clone()}
 }
 
 func (p *pool) invoked() {
@@ -302,6 +305,7 @@ func (p *pool) granted(s *slot, noneReady bool, start time.Time) (lease, error) 
 	defer p.mu.Unlock()
 	if s.routableAt.After(start) {
 		p.startWaits++ // the simulator's ColdDelayed
+		p.startWaitHist.observe(p.clk.Now().Sub(start).Seconds())
 	}
 	if noneReady {
 		p.coldStartWaits++

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,8 +112,14 @@ func TestPoolStartWaits(t *testing.T) {
 	if g := <-got; g.err != nil || g.i != 1 || g.l.s != a {
 		t.Fatalf("grant %+v, want request 1 on the old replica", g)
 	}
-	if c := p.counters(); c.startWaits != 1 || c.coldStartWaits != 0 {
+	c := p.counters()
+	if c.startWaits != 1 || c.coldStartWaits != 0 {
 		t.Errorf("counters %+v: want 1 start wait and no none-ready wait", c)
+	}
+	// The histogram has the one start wait, of the 1 s the request waited
+	// (the request served by the old replica is not in it).
+	if h := c.startWait; h.n != 1 || h.sum != 1 || h.cumulative()[1] != 1 || h.cumulative()[0.5] != 0 {
+		t.Errorf("start-wait histogram %+v: want one observation of 1 s", h)
 	}
 }
 
@@ -220,4 +227,32 @@ func TestPoolQueueCap(t *testing.T) {
 		t.Fatalf("rejected %v, want still 1", c.queueRejected)
 	}
 	p.close()
+}
+
+func TestWaitHistogram(t *testing.T) {
+	var h waitHistogram
+	if c := h.cumulative(); len(c) != len(StartWaitBuckets) || c[60] != 0 {
+		t.Fatalf("empty histogram %v", c)
+	}
+	for _, v := range []float64{0, 0.05, 0.06, 2.5, 9.9, 61, -1} {
+		h.observe(v)
+	}
+	c := h.cumulative()
+	// <= 0.05: 0, 0.05 and -1 (clamped to 0); <= 0.1: + 0.06; <= 2.5: + 2.5; <= 10: + 9.9; 61 only in +Inf.
+	for ub, want := range map[float64]uint64{0.05: 3, 0.1: 4, 2: 4, 2.5: 5, 8: 5, 10: 6, 60: 6} {
+		if c[ub] != want {
+			t.Errorf("le=%v: %d, want %d", ub, c[ub], want)
+		}
+	}
+	if h.n != 7 || h.sum != 0+0.05+0.06+2.5+9.9+61 {
+		t.Errorf("n %d sum %v", h.n, h.sum)
+	}
+	cp := h.clone()
+	h.observe(1)
+	if cp.n != 7 || cp.cumulative()[1] != 4 {
+		t.Errorf("clone shares state with the original: %+v", cp)
+	}
+	if !slices.IsSorted(StartWaitBuckets) {
+		t.Error("buckets not sorted")
+	}
 }

@@ -1,0 +1,92 @@
+package live
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/prescale/prescale/pkg/source"
+)
+
+// StartWaitMetric is the plugin's histogram of each start-waited request's
+// wait (seconds from arrival to the replica that started after it taking it).
+const StartWaitMetric = "prescale_plugin_start_wait_seconds"
+
+// WaitHist is a function's start-wait histogram: cumulative counts per
+// upper bound (sorted), the observation count and sum.
+type WaitHist struct {
+	Bounds []float64
+	Cum    []float64
+	Count  float64
+	Sum    float64
+}
+
+// ParseStartWaits reads a function's prescale_plugin_start_wait_seconds
+// from a gateway's /metrics text (empty, not an error, when absent: no
+// request has waited or the platform is not the plugin).
+func ParseStartWaits(text []byte, function string) (WaitHist, error) {
+	fams, err := source.ParseText(bytes.NewReader(text))
+	if err != nil {
+		return WaitHist{}, fmt.Errorf("gateway metrics: %w", err)
+	}
+	var w WaitHist
+	fam, ok := fams[StartWaitMetric]
+	if !ok {
+		return w, nil
+	}
+	for _, m := range fam.GetMetric() {
+		match := false
+		for _, l := range m.GetLabel() {
+			if (l.GetName() == "function_name" || l.GetName() == "function") && matches(l.GetValue(), function) {
+				match = true
+			}
+		}
+		h := m.GetHistogram()
+		if !match || h == nil {
+			continue
+		}
+		w.Count += float64(h.GetSampleCount())
+		w.Sum += h.GetSampleSum()
+		for _, b := range h.GetBucket() {
+			i := sort.SearchFloat64s(w.Bounds, b.GetUpperBound())
+			if i == len(w.Bounds) || w.Bounds[i] != b.GetUpperBound() {
+				w.Bounds = append(w.Bounds[:i], append([]float64{b.GetUpperBound()}, w.Bounds[i:]...)...)
+				w.Cum = append(w.Cum[:i], append([]float64{0}, w.Cum[i:]...)...)
+			}
+			w.Cum[i] += float64(b.GetCumulativeCount())
+		}
+	}
+	return w, nil
+}
+
+// Quantile is the q-quantile of the wait over total requests, those that
+// did not wait for a replica start counting 0 s (total below Count is
+// taken as Count): the rank q·total falls among the zeros or, as
+// Prometheus' histogram_quantile does, linearly inside the bucket that
+// holds it (the +Inf bucket answers its lower bound). 0 when no request waited.
+func (w WaitHist) Quantile(q, total float64) float64 {
+	if w.Count <= 0 || len(w.Bounds) == 0 || math.IsNaN(q) {
+		return 0
+	}
+	total = math.Max(total, w.Count)
+	rank := math.Min(1, math.Max(0, q))*total - (total - w.Count) // rank among the waits
+	if rank <= 0 {
+		return 0
+	}
+	lo, prev := 0.0, 0.0
+	for i, ub := range w.Bounds {
+		if w.Cum[i] >= rank {
+			if math.IsInf(ub, 1) {
+				return lo
+			}
+			in := w.Cum[i] - prev
+			if in <= 0 {
+				return ub
+			}
+			return lo + (ub-lo)*(rank-prev)/in
+		}
+		lo, prev = ub, w.Cum[i]
+	}
+	return lo // the +Inf bucket (the exposition's implicit one)
+}
