@@ -559,9 +559,21 @@ func settingsOf(t *testing.T, m manifests) func(string) string {
 	if len(s.StringData) != 1 || s.StringData[fnutil.SettingsFileName] == "" {
 		t.Fatalf("prescale-settings keys %v, want only %s (each key is a file in the function's secrets directory)", slices.Sorted(maps.Keys(s.StringData)), fnutil.SettingsFileName)
 	}
-	dir := t.TempDir()
+	files := map[string][]byte{}
 	for k, v := range s.StringData {
-		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+		files[k] = []byte(v)
+	}
+	return secretSettings(t, files)
+}
+
+// secretSettings is the settings lookup a function builds from a Secret's
+// keys mounted as files (faas-netes mounts each key as a file in
+// /var/openfaas/secrets), read by fnutil.WithSettingsFile.
+func secretSettings(t *testing.T, files map[string][]byte) func(string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range files {
+		if err := os.WriteFile(filepath.Join(dir, k), v, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/prescale/prescale/internal/clustertest"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/decide"
-	"github.com/prescale/prescale/pkg/fnutil"
 )
 
 // TestCluster installs the chart on a real control plane
@@ -299,19 +298,7 @@ func (k *release) secret(t *testing.T, ns, name string) map[string][]byte {
 // API server holds, mounted as files the way faas-netes mounts secrets.
 func (k *release) settings(t *testing.T) func(string) string {
 	t.Helper()
-	data := k.secret(t, k.fnNS, "prescale-settings")
-	dir := t.TempDir()
-	for name, v := range data {
-		if err := os.WriteFile(filepath.Join(dir, name), v, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := map[string]string{fnutil.EnvSecrets: dir}
-	lookup, err := fnutil.WithSettingsFile(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lookup
+	return secretSettings(t, k.secret(t, k.fnNS, "prescale-settings"))
 }
 
 // leftover is one object still there with the release's labels.
