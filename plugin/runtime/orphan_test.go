@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hostEnv makes the test binary a plugin stand-in (see serveHostIfAsked).
@@ -42,14 +45,13 @@ func serveHostIfAsked() {
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Invoke(w, r, "sleeper", "") }))
 	go func() { _, _ = http.Post(srv.URL, "text/plain", strings.NewReader("x")) }()
-	pidFile := filepath.Join(dir, "pid")
-	for { // the fprocess writes its pid first thing; the parent test bounds this wait
-		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
-			fmt.Println("running", strings.TrimSpace(string(b)))
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// The fprocess writes its pid into a FIFO: reading it blocks until the
+	// fprocess has run (an event, no polling); the parent test bounds this.
+	b, err := os.ReadFile(filepath.Join(dir, "pid"))
+	if err != nil {
+		fail(err)
 	}
+	fmt.Println("running", strings.TrimSpace(string(b)))
 	select {}
 }
 
@@ -59,7 +61,10 @@ func serveHostIfAsked() {
 // group.
 func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "fn.sh"), []byte("echo $$ > pid.tmp && mv pid.tmp pid\nexec sleep 600\n"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "fn.sh"), []byte("echo $$ > pid\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pid"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	host := exec.Command(os.Args[0], "-test.run=^$")
@@ -102,14 +107,11 @@ func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = host.Wait()
-	// The kernel delivers the death signals as the parents exit; poll the
-	// process table until the function process is gone (or reaped).
-	net := time.Now().Add(safetyNet)
-	for running(pid) {
-		if time.Now().After(net) {
-			t.Fatalf("function process %d (sleep 600) outlived kill -9 of the plugin", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The kernel delivers the death signals as the parents exit: wait for
+	// the function process's exit on its pidfd (readable once it has
+	// exited), bounded by the safety net.
+	if err := waitExit(pid, safetyNet); err != nil {
+		t.Fatalf("function process %d (sleep 600) outlived kill -9 of the plugin: %v", pid, err)
 	}
 	// The dead plugin's run directory is removed when the next one starts.
 	base := filepath.Join(dir, "run")
@@ -127,6 +129,36 @@ func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 }
 
 // running: pid exists and is not a zombie.
+// waitExit waits until process pid has exited (a zombie counts), on a
+// pidfd: no polling of the process table.
+func waitExit(pid int, limit time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil // already gone and reaped
+	}
+	if err != nil {
+		return fmt.Errorf("pidfd_open: %w", err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(limit)
+	for {
+		ms := int(time.Until(deadline).Milliseconds())
+		if ms <= 0 {
+			return errors.New("still running after the safety net")
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("poll pidfd: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
 func running(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
