@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -111,7 +112,7 @@ func TestPlatformRunsAStack(t *testing.T) {
 			_ = p.Close(context.Background())
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithCancel(context.Background()) // no deadline: waits are on the runtime's events
 	defer cancel()
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -133,20 +134,20 @@ func TestPlatformRunsAStack(t *testing.T) {
 	}
 	waitAvailable := func(n uint64) types.FunctionStatus {
 		t.Helper()
-		var st types.FunctionStatus
-		for ctx.Err() == nil {
-			code, body := call("GET", "/system/function/echo", "", true)
-			if code == 200 {
-				if err := json.Unmarshal([]byte(body), &st); err != nil {
-					t.Fatal(err)
-				}
-				if st.AvailableReplicas == n && st.Replicas == n {
-					return st
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := runtimeAvailable(ctx, p, "echo", int(n)); err != nil {
+			t.Fatalf("echo never reached %d available replicas: %v", n, err)
 		}
-		t.Fatalf("echo never reached %d available replicas: %+v", n, st)
+		var st types.FunctionStatus
+		code, body := call("GET", "/system/function/echo", "", true)
+		if code != 200 {
+			t.Fatalf("GET /system/function/echo: %d %s", code, body)
+		}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.AvailableReplicas != n || st.Replicas != n {
+			t.Fatalf("the runtime has %d available replicas, the API says %+v", n, st)
+		}
 		return st
 	}
 	st := waitAvailable(1)
@@ -211,4 +212,14 @@ func value(mf *dto.MetricFamily, labels map[string]string) float64 {
 		return m.GetGauge().GetValue()
 	}
 	return -1
+}
+
+// runtimeAvailable waits, on the runtime's change events, until function
+// name has n available replicas.
+func runtimeAvailable(ctx context.Context, p *Platform, name string, n int) error {
+	m, ok := p.rt.(*runtime.Manager)
+	if !ok {
+		return fmt.Errorf("the platform's runtime is a %T, not the real one", p.rt)
+	}
+	return m.WaitAvailable(ctx, name, n)
 }

@@ -151,20 +151,27 @@ func TestKill9KeepsEveryMessage(t *testing.T) {
 	}
 
 	second := startChild(t, store, fn.srv.URL)
+	// Every callback since the start is in cb.notify (nothing else reads
+	// it): count them as they arrive until every call id has come back. A
+	// silence of 40 s (redelivery waits AckWait, 4 s) is the safety net
+	// that ends a test that lost messages.
 	seen := map[string]int{}
-	for _, r := range cb.all() {
-		seen[r.Header.Get("X-Call-Id")]++
-	}
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		seen = map[string]int{}
-		for _, r := range cb.all() {
+wait:
+	for len(seen) < total {
+		select {
+		case r := <-cb.notify:
 			seen[r.Header.Get("X-Call-Id")]++
+		case <-time.After(40 * time.Second):
+			break wait
 		}
-		if len(seen) == total || time.Now().After(deadline) {
-			break
+	}
+	for drained := false; !drained; { // redeliveries already here count as duplicates
+		select {
+		case r := <-cb.notify:
+			seen[r.Header.Get("X-Call-Id")]++
+		default:
+			drained = true
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	missing := []string{}
 	for i := 0; i < total; i++ {
