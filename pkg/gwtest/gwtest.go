@@ -2,6 +2,7 @@ package gwtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 type Async struct {
 	Function, Callback string
 	Body               []byte
+	CallID             string // the X-Call-Id answered: call-1, call-2, … in order
 }
 
 // Gateway is the fake gateway.
@@ -90,9 +92,10 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("POST /async-function/{name}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		g.mu.Lock()
-		g.asyncs = append(g.asyncs, Async{Function: r.PathValue("name"), Callback: r.Header.Get("X-Callback-Url"), Body: b})
+		id := fmt.Sprintf("call-%d", len(g.asyncs)+1)
+		g.asyncs = append(g.asyncs, Async{Function: r.PathValue("name"), Callback: r.Header.Get("X-Callback-Url"), Body: b, CallID: id})
 		g.mu.Unlock()
-		w.Header().Set("X-Call-Id", "call-1")
+		w.Header().Set("X-Call-Id", id)
 		w.WriteHeader(http.StatusAccepted)
 	})
 	mux.HandleFunc("/function/{name}", func(w http.ResponseWriter, r *http.Request) {
