@@ -39,6 +39,7 @@ type Gateway struct {
 	asyncs    []Async
 	metrics   string
 	calls     map[string]int
+	reads     int // GET /system/functions and /system/function/{name}
 	// FailScale makes /system/scale-function answer 500.
 	FailScale bool
 }
@@ -50,6 +51,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/functions", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.reads++
 		out := []types.FunctionStatus{}
 		for _, f := range g.functions {
 			out = append(out, f)
@@ -59,6 +61,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.reads++
 		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
@@ -171,6 +174,14 @@ func (g *Gateway) Scales() []types.ScaleServiceRequest {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]types.ScaleServiceRequest(nil), g.scales...)
+}
+
+// StatusReads is how many function list and function status reads the
+// gateway answered.
+func (g *Gateway) StatusReads() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reads
 }
 
 // Asyncs returns the async invocations received.
