@@ -242,40 +242,15 @@ type liveResult struct {
 func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	chain := lp.policy == "prescale" || lp.policy == "reactive"
 	mode := map[bool]string{true: "predictive", false: "reactive"}[lp.policy == "prescale"]
-	for k, v := range map[string]string{"PRESCALE_SCHEDULE": lp.schedule, "PRESCALE_HORIZON": lp.horizon.String(),
-		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode} {
-		if err := os.Setenv(k, v); err != nil {
-			return liveResult{}, fmt.Errorf("setenv %s: %w", k, err)
-		}
+	if err := setenvAll(map[string]string{"PRESCALE_SCHEDULE": lp.schedule, "PRESCALE_HORIZON": lp.horizon.String(),
+		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode}); err != nil {
+		return liveResult{}, err
 	}
-	dir, err := os.MkdirTemp("", "prescale-bench-live-")
-	if err != nil {
-		return liveResult{}, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	logf, err := os.Create(filepath.Join(dir, "platform.log"))
-	if err != nil {
-		return liveResult{}, fmt.Errorf("log: %w", err)
-	}
-	defer logf.Close()
-	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: lp.stack, Deploy: true, SkipTests: true,
-		Runtime: runtime.Config{StartupSeed: lp.seed}},
-		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	p, gw, stop, err := startBenchPlatform(ctx, "prescale-bench-live-", lp.stack, lp.seed)
 	if err != nil {
 		return liveResult{}, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = p.Close(cctx)
-	}()
-	if err := p.Start(ctx); err != nil {
-		return liveResult{}, fmt.Errorf("start platform: %w", err)
-	}
-	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
-	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
-		return liveResult{}, err
-	}
+	defer stop()
 	const maxReplicas = 10
 	err = gw.update(ctx, "hello-python", func(fd *types.FunctionDeployment) {
 		fd.EnvVars["sleep_ms"] = strconv.Itoa(lp.sleepMS)
@@ -325,6 +300,47 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits, %.0f replica-seconds, peak %d\n",
 		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
 	return res, nil
+}
+
+// startBenchPlatform starts a fresh plugin in a new temporary directory
+// (named with prefix) that builds and deploys stack, with the replica
+// start seed, logging to the directory's platform.log, and waits until
+// the stack's functions are ready. stop closes it and removes the directory.
+func startBenchPlatform(ctx context.Context, prefix, stack string, seed uint64) (*plugin.Platform, liveGateway, func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, liveGateway{}, nil, fmt.Errorf("temp dir: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "platform.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, liveGateway{}, nil, fmt.Errorf("log: %w", err)
+	}
+	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: stack, Deploy: true, SkipTests: true,
+		Runtime: runtime.Config{StartupSeed: seed}},
+		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, liveGateway{}, nil, err
+	}
+	stop := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p.Close(cctx)
+		logf.Close()
+		os.RemoveAll(dir)
+	}
+	if err := p.Start(ctx); err != nil {
+		stop()
+		return nil, liveGateway{}, nil, fmt.Errorf("start platform: %w", err)
+	}
+	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
+	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
+		stop()
+		return nil, liveGateway{}, nil, err
+	}
+	return p, gw, stop, nil
 }
 
 // simulateWindow runs internal/sim on the replayed counts (Bucket = the
@@ -480,6 +496,18 @@ func (g liveGateway) waitReady(ctx context.Context, names ...string) error {
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+	}
+	return nil
+}
+
+// deploy deploys a new function as `faas-cli deploy` would.
+func (g liveGateway) deploy(ctx context.Context, fd types.FunctionDeployment) error {
+	code, err := g.do(ctx, http.MethodPost, "/system/functions", fd, nil)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusAccepted && code != http.StatusOK {
+		return fmt.Errorf("deploy %s: HTTP %d", fd.Service, code)
 	}
 	return nil
 }
