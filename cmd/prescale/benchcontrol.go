@@ -537,10 +537,15 @@ func controlParagraph(r controlReport) string {
 	fmt.Fprintf(&b, "The chain's work is per function, not per call: per function and tick load-probe makes four KV round trips (counters and history, each a read and a compare-and-set) ")
 	fmt.Fprintf(&b, "and the scaler two (policy state) plus a decision append, while the async call, the predictor invocation and the callback are per batch (%.1f per tick at %d functions). ", last.calls, last.n)
 	if len(r.results) > 1 {
-		fmt.Fprintf(&b, "From %d to %d functions the NATS messages per function-tick went from %.1f to %.1f and the CPU per function-tick from %.2f to %.2f ms; ",
+		fmt.Fprintf(&b, "From %d to %d functions the NATS messages per function-tick went from %.1f to %.1f and the CPU per function-tick from %.2f to %.2f ms",
 			first.n, last.n, (first.natsIn+first.natsOut)/float64(first.n), (last.natsIn+last.natsOut)/float64(last.n), 1000*first.cpuPerFnTick, 1000*last.cpuPerFnTick)
+		if last.cpuPerFnTick < first.cpuPerFnTick {
+			b.WriteString(" (the fixed cost — the platform, the warm replicas, the per-batch calls — spreads over more functions). ")
+		} else {
+			b.WriteString(" (the per-function cost grows with the count: contention for the 2 cores and NATS). ")
+		}
 	}
-	fmt.Fprintf(&b, "at %d functions one tick's chain work takes %.2f of the machine's 2 cores' %.0f CPU-seconds per period (%.0f %%), and the longest tick took %s of the %s period. ",
+	fmt.Fprintf(&b, "At %d functions one tick's chain work takes %.2f of the machine's 2 cores' %.0f CPU-seconds per period (%.0f %%), and the longest tick took %s of the %s period. ",
 		last.n, last.cpuSeconds/float64(max(last.ticksSeen, 1)), 2*r.period.Seconds(),
 		100*last.cpuSeconds/float64(max(last.ticksSeen, 1))/(2*r.period.Seconds()), ms(last.maxTick), r.period)
 	fmt.Fprintf(&b, "The measured runs are short, so each function's history is a few samples long: at the default payload_history of 120 an idle function's payload is ~25 kB, ")
