@@ -44,6 +44,7 @@ type controlParams struct {
 	warm       int // functions at one replica (the rest at zero)
 	sleepMS    int
 	batchSize  int // 0: load-probe's default
+	prefill    int // idle samples of history stored per function before it is deployed
 	seed       uint64
 }
 
@@ -61,6 +62,7 @@ func parseControlFlags(args []string, stderr io.Writer) (controlParams, error) {
 	fs.IntVar(&cp.warm, "warm", 10, "functions kept at one replica (com.openfaas.scale.min 1); the others are at zero")
 	fs.IntVar(&cp.sleepMS, "sleep-ms", 10, "hello-python's sleep_ms for the functions (never invoked: they cost a watchdog process when warm)")
 	fs.IntVar(&cp.batchSize, "batch-size", 0, "load-probe's batch_size (0: its default, 50)")
+	fs.IntVar(&cp.prefill, "prefill", 120, "idle samples of history stored per function before it is deployed, so payloads have their steady-state size (load-probe's payload_history is 120)")
 	fs.Uint64Var(&cp.seed, "seed", 1, "replica start seed")
 	if err := fs.Parse(args); err != nil {
 		return cp, err
@@ -89,6 +91,9 @@ func parseControlFlags(args []string, stderr io.Writer) (controlParams, error) {
 	if cp.sleepMS < 0 || cp.sleepMS > 60000 {
 		errs = append(errs, fmt.Errorf("--sleep-ms %d: must be in 0..60000", cp.sleepMS))
 	}
+	if cp.prefill < 0 || cp.prefill > 360 {
+		errs = append(errs, fmt.Errorf("--prefill %d: must be in 0..360 (stack.yml's history_length)", cp.prefill))
+	}
 	if cp.batchSize < 0 || cp.batchSize > 500 {
 		errs = append(errs, fmt.Errorf("--batch-size %d: must be in 0..500 (0: load-probe's default)", cp.batchSize))
 	}
@@ -116,7 +121,7 @@ func runBenchControl(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("stack: %w", err)
 	}
 	cp.stack = stackAbs
-	rep := controlReport{ticks: cp.ticks, period: cp.period, warm: cp.warm, batchSize: cp.batchSize}
+	rep := controlReport{ticks: cp.ticks, period: cp.period, warm: cp.warm, batchSize: cp.batchSize, prefill: cp.prefill}
 	if rep.batchSize == 0 {
 		rep.batchSize = defaultBatchSize
 	}
@@ -239,6 +244,11 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 	if err != nil {
 		return controlResult{}, err
 	}
+	store, snc, err := state.Connect(ctx, p.NATSURL(), state.DefaultConfig())
+	if err != nil {
+		return controlResult{}, err
+	}
+	defer snc.Close()
 	var names, warm []string
 	for i := range n {
 		name := fmt.Sprintf("%s%04d", controlPrefix, i+1)
@@ -247,6 +257,10 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 		if i < cp.warm {
 			minReplicas = "1"
 			warm = append(warm, name)
+		}
+		// The history first: a function's first observation comes after it.
+		if err := prefillHistory(ctx, store, name, cp.prefill, i < cp.warm, cp.period); err != nil {
+			return controlResult{}, err
 		}
 		fd := types.FunctionDeployment{Service: name, Image: tmpl.Image, EnvProcess: tmpl.EnvProcess,
 			EnvVars: map[string]string{"sleep_ms": strconv.Itoa(cp.sleepMS), "cpu_ms": "0", "max_inflight": "1"},
@@ -334,6 +348,28 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 	r.calls = (calls1 - calls0) / ticks
 	r.peakRSS = peak
 	return r, nil
+}
+
+// prefillHistory stores k idle samples for fn, one per period up to now:
+// what a function deployed long ago and never invoked has.
+func prefillHistory(ctx context.Context, store *state.Store, fn string, k int, warm bool, period time.Duration) error {
+	if k == 0 {
+		return nil
+	}
+	replicas := 0
+	if warm {
+		replicas = 1
+	}
+	now := time.Now().UTC()
+	samples := make([]decide.Sample, k)
+	for i := range samples {
+		samples[i] = decide.Sample{Function: fn, At: now.Add(-time.Duration(k-i) * period), Interval: period.Seconds(),
+			Replicas: replicas, AvailableReplicas: replicas}
+	}
+	if _, err := store.AppendHistory(ctx, fn, samples...); err != nil {
+		return fmt.Errorf("prefill history of %s: %w", fn, err)
+	}
+	return nil
 }
 
 // setenvAll sets the variables (the stack's ${PRESCALE_…} substitutions).
@@ -475,9 +511,9 @@ func parseStat(s string) (ppid int, ticks, rss int64, ok bool) {
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 type controlReport struct {
-	ticks, warm, batchSize int
-	period                 time.Duration
-	results                []controlResult
+	ticks, warm, batchSize, prefill int
+	period                          time.Duration
+	results                         []controlResult
 }
 
 // writeControlReport is control.md: the table, then what limits it.
@@ -486,14 +522,16 @@ func writeControlReport(w io.Writer, r controlReport) {
 	fmt.Fprintf(w, "`prescale bench-control`: per N a fresh plugin runs stack.yml with load-probe on `@every %s`, hello-python opted out and N copies\n", r.period)
 	fmt.Fprintf(w, "of it opted in (%d at one replica, the rest at zero; never invoked, so the chain's own cost is what is measured). load-probe\n", r.warm)
 	fmt.Fprintf(w, "observes them 8 at once and sends one signed batch of at most %d functions per predictor call; the scaler applies each batch\n", r.batchSize)
-	fmt.Fprintf(w, "with one gateway read. After the chain has decided on every function, %d ticks are measured. *tick → decided*: the\n", r.ticks)
+	fmt.Fprintf(w, "with one gateway read (load-probe's batch_max_bytes, 250,000, also bounds a batch). Each function's history is pre-filled with %d idle\n", r.prefill)
+	fmt.Fprintf(w, "samples before it is deployed, so payloads have the size they have on a platform that has run for a while. After the chain\n")
+	fmt.Fprintf(w, "has decided on every function, %d ticks are measured. *tick → decided*: the\n", r.ticks)
 	fmt.Fprintf(w, "observation time (load-probe's run) to the scaler's decision time; *→ stored*: to the decision's storing in PRESCALE_DECISIONS,\n")
 	fmt.Fprintf(w, "which follows the scale call when one is made (an upper bound of tick → scale). *ticks*: ticks with decisions / periods in the\n")
 	fmt.Fprintf(w, "window; *coverage*: the least share of the N functions decided in one tick; *max tick*: observation to a tick's last stored\n")
 	fmt.Fprintf(w, "decision. CPU: utime+stime (+ reaped children's) of the plugin process and every process under it, per function and tick.\n")
 	fmt.Fprintf(w, "NATS: the embedded server's messages in + out (KV, JetStream API and acks, the async queue, the decision stream) per tick.\n")
 	fmt.Fprintf(w, "RSS: the plugin and every process under it, sampled every second.\n\n")
-	fmt.Fprintf(w, "| functions | ticks | period | coverage | tick → decided p50 / p99 | tick → stored p50 / p99 | max tick | scale calls | predictor calls / tick | CPU ms / function-tick | NATS msgs / tick (in + out) | NATS msgs / function-tick | peak RSS | holds 5 s? |\n")
+	fmt.Fprintf(w, "| functions | ticks | period | coverage | tick → decided p50 / p99 | tick → stored p50 / p99 | max tick | scale calls | predictor calls / tick (functions / call) | CPU ms / function-tick | NATS msgs / tick (in + out) | NATS msgs / function-tick | peak RSS | holds 5 s? |\n")
 	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, x := range r.results {
 		held := "yes"
@@ -501,9 +539,13 @@ func writeControlReport(w io.Writer, r controlReport) {
 			held = "**no**"
 		}
 		nats := x.natsIn + x.natsOut
-		fmt.Fprintf(w, "| %d | %d/%d | %.2f s | %.0f %% | %s / %s | %s / %s | %s | %d | %.1f | %.2f | %.0f + %.0f | %.1f | %.0f MiB | %s |\n",
+		perCall := "–"
+		if x.calls > 0 {
+			perCall = fmt.Sprintf("%.1f", float64(x.decisions)/float64(max(x.ticksSeen, 1))/x.calls)
+		}
+		fmt.Fprintf(w, "| %d | %d/%d | %.2f s | %.0f %% | %s / %s | %s / %s | %s | %d | %.1f (%s) | %.2f | %.0f + %.0f | %.1f | %.0f MiB | %s |\n",
 			x.n, x.ticksSeen, x.expected, x.meanPeriod.Seconds(), 100*x.minCoverage, ms(x.decide.p50), ms(x.decide.p99),
-			ms(x.stored.p50), ms(x.stored.p99), ms(x.maxTick), x.scales, x.calls, 1000*x.cpuPerFnTick,
+			ms(x.stored.p50), ms(x.stored.p99), ms(x.maxTick), x.scales, x.calls, perCall, 1000*x.cpuPerFnTick,
 			x.natsIn, x.natsOut, nats/float64(x.n), float64(x.peakRSS)/(1<<20), held)
 	}
 	fmt.Fprintln(w)
@@ -548,7 +590,11 @@ func controlParagraph(r controlReport) string {
 	fmt.Fprintf(&b, "At %d functions one tick's chain work takes %.2f of the machine's 2 cores' %.0f CPU-seconds per period (%.0f %%), and the longest tick took %s of the %s period. ",
 		last.n, last.cpuSeconds/float64(max(last.ticksSeen, 1)), 2*r.period.Seconds(),
 		100*last.cpuSeconds/float64(max(last.ticksSeen, 1))/(2*r.period.Seconds()), ms(last.maxTick), r.period)
-	fmt.Fprintf(&b, "The measured runs are short, so each function's history is a few samples long: at the default payload_history of 120 an idle function's payload is ~25 kB, ")
-	fmt.Fprintf(&b, "and load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit) then caps a batch at ~9 functions, not %d: the predictor calls per tick grow ~5× in steady state, the KV work does not.", r.batchSize)
+	if r.prefill >= 100 {
+		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is ~28 kB, so load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit), not batch_size %d, sets a batch at ~8 functions: ", r.prefill, r.batchSize)
+		b.WriteString("the history each payload carries, not the number of calls, is what a larger batch needs (the predictor reading history from KV, or a smaller payload_history).")
+	} else {
+		fmt.Fprintf(&b, "Histories were pre-filled with only %d samples: at the default payload_history of 120 an idle function's payload is ~28 kB and batch_max_bytes caps a batch at ~8 functions, not %d.", r.prefill, r.batchSize)
+	}
 	return b.String()
 }

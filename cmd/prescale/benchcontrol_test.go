@@ -24,6 +24,7 @@ func TestBenchControlRejectsBadFlags(t *testing.T) {
 		{[]string{"--warm", "-1"}, "--warm -1: must be in 0..100"},
 		{[]string{"--sleep-ms", "70000"}, "--sleep-ms 70000"},
 		{[]string{"--batch-size", "501"}, "--batch-size 501: must be in 0..500"},
+		{[]string{"--prefill", "361"}, "--prefill 361: must be in 0..360"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		_, err := parseControlFlags(tc.args, io.Discard)
@@ -84,14 +85,15 @@ func TestSummarizeAndReport(t *testing.T) {
 	big := r
 	big.n, big.stored.p99, big.maxTick, big.calls = 500, 2*time.Second, 7*time.Second, 10
 	var b bytes.Buffer
-	writeControlReport(&b, controlReport{ticks: 4, period: 5 * time.Second, warm: 10, batchSize: 50, results: []controlResult{r, big}})
+	writeControlReport(&b, controlReport{ticks: 4, period: 5 * time.Second, warm: 10, batchSize: 50, prefill: 120, results: []controlResult{r, big}})
 	out := b.String()
 	for _, want := range []string{
 		"| functions | ticks |",
-		"| 10 | 4/4 | 5.00 s | 100 % | 140 ms / 190 ms | 145 ms / 195 ms | 195 ms | 1 | 1.0 | 20.00 | 300 + 500 | 80.0 | 300 MiB | yes |",
+		"| 10 | 4/4 | 5.00 s | 100 % | 140 ms / 190 ms | 145 ms / 195 ms | 195 ms | 1 | 1.0 (10.0) | 20.00 | 300 + 500 | 80.0 | 300 MiB | yes |",
 		"| 500 | 4/4 |", "| **no** |",
 		"The period held at 10 functions and not at 500.",
 		"From 10 to 500 functions the NATS messages per function-tick went from 80.0 to 1.6",
+		"pre-filled with 120 idle", "sets a batch at ~8 functions",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
