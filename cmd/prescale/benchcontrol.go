@@ -169,10 +169,11 @@ type controlResult struct {
 	decide, stored      quantiles     // observation → decided, → stored (after the scale call)
 	decisions, scales   int
 	cpuSeconds          float64
-	cpuPerFnTick        float64 // seconds
-	natsIn, natsOut     float64 // messages per tick
-	calls               float64 // predictor calls (async requests) per tick
-	peakRSS             int64   // bytes, the plugin and every process under it
+	cpuRoles            map[string]float64 // CPU seconds by process role (procTree)
+	cpuPerFnTick        float64            // seconds
+	natsIn, natsOut     float64            // messages per tick
+	calls               float64            // predictor calls (async requests) per tick
+	peakRSS             int64              // bytes, the plugin and every process under it
 }
 
 // held: every expected tick came, each decided on (nearly) every function,
@@ -285,10 +286,11 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 	}
 
 	pid := os.Getpid()
-	cpu0, _, err := procTree(pid)
+	tree0, err := procTree(pid)
 	if err != nil {
 		return controlResult{}, err
 	}
+	cpu0, _ := treeTotals(tree0)
 	tr0, err := p.NATSTraffic()
 	if err != nil {
 		return controlResult{}, err
@@ -306,16 +308,18 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 			return controlResult{}, ctx.Err()
 		case now = <-tick.C:
 		}
-		if _, rss, err := procTree(pid); err == nil {
+		if t, err := procTree(pid); err == nil {
+			_, rss := treeTotals(t)
 			peak = max(peak, rss)
 		}
 	}
 	tick.Stop()
 	t1 := time.Now()
-	cpu1, rss, err := procTree(pid)
+	tree1, err := procTree(pid)
 	if err != nil {
 		return controlResult{}, err
 	}
+	cpu1, rss := treeTotals(tree1)
 	peak = max(peak, rss)
 	tr1, err := p.NATSTraffic()
 	if err != nil {
@@ -343,6 +347,7 @@ func controlRun(ctx context.Context, cp controlParams, n int, log io.Writer) (co
 	r := summarize(n, int(t1.Sub(t0)/cp.period), recs)
 	ticks := float64(max(r.ticksSeen, 1))
 	r.cpuSeconds = cpu1 - cpu0
+	r.cpuRoles = cpuByRole(tree0, tree1)
 	r.cpuPerFnTick = r.cpuSeconds / (float64(n) * ticks)
 	r.natsIn, r.natsOut = float64(tr1.InMsgs-tr0.InMsgs)/ticks, float64(tr1.OutMsgs-tr0.OutMsgs)/ticks
 	r.calls = (calls1 - calls0) / ticks
@@ -436,18 +441,25 @@ func asyncQueued(p *plugin.Platform) float64 {
 // every Linux architecture Go supports).
 const clockTicks = 100
 
-// procTree is the CPU seconds (utime+stime of each process, plus
-// cutime+cstime: its waited-for children's) and the resident bytes of root
-// and every process under it, from /proc.
-func procTree(root int) (cpu float64, rss int64, err error) {
+// procSample is one process of the tree under the plugin.
+type procSample struct {
+	ticks, pages int64
+	role         string // the function whose replica it is (or a child of), "watchdog", "plugin"
+}
+
+// procTree reads root and every process under it from /proc: CPU ticks
+// (utime+stime, plus cutime+cstime: its waited-for children's), resident
+// pages and role. A process is labelled by its command: a built function's
+// <build>/<function>/handler, `prescale watchdog` (a fork-mode replica);
+// any other inherits its parent's role; root is "plugin".
+func procTree(root int) (map[int]procSample, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, 0, fmt.Errorf("/proc: %w", err)
+		return nil, fmt.Errorf("/proc: %w", err)
 	}
 	type proc struct {
-		ppid  int
-		ticks int64
-		pages int64
+		ppid         int
+		ticks, pages int64
 	}
 	procs := map[int]proc{}
 	children := map[int][]int{}
@@ -468,17 +480,68 @@ func procTree(root int) (cpu float64, rss int64, err error) {
 		children[ppid] = append(children[ppid], pid)
 	}
 	if _, ok := procs[root]; !ok {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: not readable", root)
+		return nil, fmt.Errorf("/proc/%d/stat: not readable", root)
 	}
-	var ticks, pages int64
-	for stack := []int{root}; len(stack) > 0; {
-		pid := stack[len(stack)-1]
+	out := map[int]procSample{}
+	type item struct {
+		pid  int
+		role string
+	}
+	for stack := []item{{root, "plugin"}}; len(stack) > 0; {
+		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		ticks += procs[pid].ticks
-		pages += procs[pid].pages
-		stack = append(stack, children[pid]...)
+		if it.pid != root {
+			if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(it.pid), "cmdline")); err == nil {
+				if r := processRole(strings.Split(string(b), "\x00")); r != "" {
+					it.role = r
+				}
+			}
+		}
+		pr := procs[it.pid]
+		out[it.pid] = procSample{ticks: pr.ticks, pages: pr.pages, role: it.role}
+		for _, c := range children[it.pid] {
+			stack = append(stack, item{c, it.role})
+		}
 	}
-	return float64(ticks) / clockTicks, pages * int64(os.Getpagesize()), nil
+	return out, nil
+}
+
+// processRole names a process by its argv ("" = its parent's role).
+func processRole(argv []string) string {
+	switch {
+	case len(argv) == 0:
+		return ""
+	case filepath.Base(argv[0]) == "handler":
+		return filepath.Base(filepath.Dir(argv[0]))
+	case len(argv) > 1 && argv[1] == "watchdog":
+		return "watchdog"
+	}
+	return ""
+}
+
+// treeTotals is a tree's CPU seconds and resident bytes.
+func treeTotals(t map[int]procSample) (cpu float64, rss int64) {
+	var ticks, pages int64
+	for _, p := range t {
+		ticks += p.ticks
+		pages += p.pages
+	}
+	return float64(ticks) / clockTicks, pages * int64(os.Getpagesize())
+}
+
+// cpuByRole is the CPU seconds each role used from before to after (a
+// process only in after counts whole; one gone meanwhile is lost unless
+// its parent reaped it).
+func cpuByRole(before, after map[int]procSample) map[string]float64 {
+	out := map[string]float64{}
+	for pid, a := range after {
+		d := a.ticks
+		if b, ok := before[pid]; ok && b.role == a.role && b.ticks <= a.ticks {
+			d -= b.ticks
+		}
+		out[a.role] += float64(d) / clockTicks
+	}
+	return out
 }
 
 // parseStat reads ppid, utime+stime+cutime+cstime and rss (pages) from a
@@ -549,7 +612,38 @@ func writeControlReport(w io.Writer, r controlReport) {
 			x.natsIn, x.natsOut, nats/float64(x.n), float64(x.peakRSS)/(1<<20), held)
 	}
 	fmt.Fprintln(w)
+	for _, x := range r.results {
+		if len(x.cpuRoles) > 0 {
+			fmt.Fprintf(w, "CPU at %d functions, by process: %s.\n", x.n, roleSplit(x.cpuRoles))
+		}
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, controlParagraph(r))
+}
+
+// roleSplit is "plugin 1.20 s (60 %), load-probe …", largest first.
+func roleSplit(roles map[string]float64) string {
+	total := 0.0
+	var names []string
+	for k, v := range roles {
+		total += v
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if roles[names[i]] != roles[names[j]] {
+			return roles[names[i]] > roles[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	var parts []string
+	for _, k := range names {
+		share := 0.0
+		if total > 0 {
+			share = 100 * roles[k] / total
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f s (%.0f %%)", k, roles[k], share))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // controlParagraph says, from the figures, which counts hold and what the
@@ -590,6 +684,18 @@ func controlParagraph(r controlReport) string {
 	fmt.Fprintf(&b, "At %d functions one tick's chain work takes %.2f of the machine's 2 cores' %.0f CPU-seconds per period (%.0f %%), and the longest tick took %s of the %s period. ",
 		last.n, last.cpuSeconds/float64(max(last.ticksSeen, 1)), 2*r.period.Seconds(),
 		100*last.cpuSeconds/float64(max(last.ticksSeen, 1))/(2*r.period.Seconds()), ms(last.maxTick), r.period)
+	if len(last.cpuRoles) > 0 {
+		top, v, total := "", 0.0, 0.0
+		for k, x := range last.cpuRoles {
+			total += x
+			if x > v || (x == v && k < top) {
+				top, v = k, x
+			}
+		}
+		if total > 0 {
+			fmt.Fprintf(&b, "The largest CPU user at %d functions was %s (%.0f %%; \"plugin\" is the gateway, the embedded NATS server, the async queue and cron). ", last.n, top, 100*v/total)
+		}
+	}
 	if r.prefill >= 100 {
 		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is ~28 kB, so load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit), not batch_size %d, sets a batch at ~8 functions: ", r.prefill, r.batchSize)
 		b.WriteString("the history each payload carries, not the number of calls, is what a larger batch needs (the predictor reading history from KV, or a smaller payload_history).")

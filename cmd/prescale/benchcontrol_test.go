@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,31 @@ func TestBenchControlRejectsBadFlags(t *testing.T) {
 	}
 }
 
+func TestProcessRoles(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/tmp/x/build/load-probe/handler"}, "load-probe"},
+		{[]string{"/usr/local/bin/prescale", "watchdog"}, "watchdog"},
+		{[]string{"/usr/bin/python3", "index.py"}, ""},
+		{nil, ""},
+	} {
+		if got := processRole(tc.argv); got != tc.want {
+			t.Errorf("processRole(%q) = %q, want %q", tc.argv, got, tc.want)
+		}
+	}
+	before := map[int]procSample{1: {ticks: 100, role: "plugin"}, 2: {ticks: 50, role: "scaler"}, 3: {ticks: 10, role: "gone"}}
+	after := map[int]procSample{1: {ticks: 150, role: "plugin"}, 2: {ticks: 70, role: "scaler"}, 4: {ticks: 30, role: "scaler"}}
+	got := cpuByRole(before, after)
+	if len(got) != 2 || got["plugin"] != 0.5 || got["scaler"] != 0.5 {
+		t.Fatalf("cpuByRole %v", got)
+	}
+	if cpu, _ := treeTotals(after); cpu != 2.5 {
+		t.Fatalf("treeTotals cpu %v", cpu)
+	}
+}
+
 func TestParseStat(t *testing.T) {
 	// The command name holds a space and a ')'.
 	line := "4242 (pre scale) x) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 12 0 1000 123456789 2048 18446744073709551615"
@@ -82,6 +108,7 @@ func TestSummarizeAndReport(t *testing.T) {
 		t.Fatalf("short summary %+v", short)
 	}
 	r.cpuSeconds, r.cpuPerFnTick, r.natsIn, r.natsOut, r.calls, r.peakRSS = 0.8, 0.02, 300, 500, 1, 300<<20
+	r.cpuRoles = map[string]float64{"plugin": 0.5, "load-probe": 0.2, "scaler": 0.1}
 	big := r
 	big.n, big.stored.p99, big.maxTick, big.calls = 500, 2*time.Second, 7*time.Second, 10
 	var b bytes.Buffer
@@ -94,6 +121,8 @@ func TestSummarizeAndReport(t *testing.T) {
 		"The period held at 10 functions and not at 500.",
 		"From 10 to 500 functions the NATS messages per function-tick went from 80.0 to 1.6",
 		"pre-filled with 120 idle", "sets a batch at ~8 functions",
+		"CPU at 10 functions, by process: plugin 0.50 s (62 %), load-probe 0.20 s (25 %), scaler 0.10 s (12 %).",
+		"The largest CPU user at 500 functions was plugin (62 %",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -101,5 +130,20 @@ func TestSummarizeAndReport(t *testing.T) {
 	}
 	if p := controlParagraph(controlReport{}); !strings.Contains(p, "No count") {
 		t.Errorf("empty report: %q", p)
+	}
+}
+
+// procTree reads this very process: it is the root, labelled plugin.
+func TestProcTreeOfSelf(t *testing.T) {
+	tree, err := procTree(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, ok := tree[os.Getpid()]
+	if !ok || self.role != "plugin" || self.pages <= 0 {
+		t.Fatalf("self %+v (ok %v) in %d processes", self, ok, len(tree))
+	}
+	if _, err := procTree(-1); err == nil {
+		t.Fatal("a missing root read")
 	}
 }
