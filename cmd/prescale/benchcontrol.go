@@ -623,18 +623,7 @@ func writeControlReport(w io.Writer, r controlReport) {
 
 // roleSplit is "plugin 1.20 s (60 %), load-probe …", largest first.
 func roleSplit(roles map[string]float64) string {
-	total := 0.0
-	var names []string
-	for k, v := range roles {
-		total += v
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if roles[names[i]] != roles[names[j]] {
-			return roles[names[i]] > roles[names[j]]
-		}
-		return names[i] < names[j]
-	})
+	names, total := rolesByCPU(roles)
 	var parts []string
 	for _, k := range names {
 		share := 0.0
@@ -644,6 +633,26 @@ func roleSplit(roles map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f s (%.0f %%)", k, roles[k], share))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// rolesByCPU is the roles, largest first (ties by name), and their total
+// summed in that order (a map's order would change the float sum).
+func rolesByCPU(roles map[string]float64) ([]string, float64) {
+	var names []string
+	for k := range roles {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if roles[names[i]] != roles[names[j]] {
+			return roles[names[i]] > roles[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	total := 0.0
+	for _, k := range names {
+		total += roles[k]
+	}
+	return names, total
 }
 
 // controlParagraph says, from the figures, which counts hold and what the
@@ -675,25 +684,23 @@ func controlParagraph(r controlReport) string {
 	if len(r.results) > 1 {
 		fmt.Fprintf(&b, "From %d to %d functions the NATS messages per function-tick went from %.1f to %.1f and the CPU per function-tick from %.2f to %.2f ms",
 			first.n, last.n, (first.natsIn+first.natsOut)/float64(first.n), (last.natsIn+last.natsOut)/float64(last.n), 1000*first.cpuPerFnTick, 1000*last.cpuPerFnTick)
-		if last.cpuPerFnTick < first.cpuPerFnTick {
+		switch {
+		case last.cpuPerFnTick < 0.9*first.cpuPerFnTick:
 			b.WriteString(" (the fixed cost — the platform, the warm replicas, the per-batch calls — spreads over more functions). ")
-		} else {
+		case last.cpuPerFnTick > 1.1*first.cpuPerFnTick:
 			b.WriteString(" (the per-function cost grows with the count: contention for the 2 cores and NATS). ")
+		default:
+			b.WriteString(" (the cost is per function: it grows linearly with the count). ")
 		}
 	}
-	fmt.Fprintf(&b, "At %d functions one tick's chain work takes %.2f of the machine's 2 cores' %.0f CPU-seconds per period (%.0f %%), and the longest tick took %s of the %s period. ",
+	fmt.Fprintf(&b, "At %d functions one tick costs %.2f CPU-seconds of the %.0f that the machine's 2 cores have per period (%.0f %%), and the longest tick took %s of the %s period. ",
 		last.n, last.cpuSeconds/float64(max(last.ticksSeen, 1)), 2*r.period.Seconds(),
 		100*last.cpuSeconds/float64(max(last.ticksSeen, 1))/(2*r.period.Seconds()), ms(last.maxTick), r.period)
 	if len(last.cpuRoles) > 0 {
-		top, v, total := "", 0.0, 0.0
-		for k, x := range last.cpuRoles {
-			total += x
-			if x > v || (x == v && k < top) {
-				top, v = k, x
-			}
-		}
+		names, total := rolesByCPU(last.cpuRoles)
 		if total > 0 {
-			fmt.Fprintf(&b, "The largest CPU user at %d functions was %s (%.0f %%; \"plugin\" is the gateway, the embedded NATS server, the async queue and cron). ", last.n, top, 100*v/total)
+			fmt.Fprintf(&b, "The largest CPU user at %d functions was %s (%.0f %%; \"plugin\" is the gateway, the embedded NATS server, the async queue and cron). ",
+				last.n, names[0], 100*last.cpuRoles[names[0]]/total)
 		}
 	}
 	if r.prefill >= 100 {
