@@ -9,7 +9,7 @@ HELM_VERSION := v3.22.0
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools cluster-tools test-cluster deps test vet fmt-check fuzz up bench bench-live bench-plugin train clean
+.PHONY: all build tools cluster-tools test-cluster deps test vet fmt-check fuzz up bench bench-live bench-control bench-plugin train clean
 
 all: build
 
@@ -127,6 +127,10 @@ bench-plugin:
 
 bench-live: build deps tools
 	$(BIN)/prescale bench-live -f stack.yml --out bench
+
+# The chain's control plane at 10, 100 and 500 opted-in functions (a few minutes): bench/control.md.
+bench-control: build
+	$(BIN)/prescale bench-control -f stack.yml --functions 10,100,500 --out bench
 
 train: build
 	$(BIN)/prescale train --traces traces --out model

@@ -39,6 +39,7 @@ func (p *Platform) wireAsyncAndCron() error {
 		_ = q.Close(context.Background())
 		return fmt.Errorf("async metrics: %w", err)
 	}
+	p.queue = q
 	p.router.PathPrefix("/async-function/").Handler(q.Handler())
 	p.SetNATSURL(q.NATSURL())
 	// The URL with its token reaches functions as the nats-url secret

@@ -62,6 +62,8 @@ type Platform struct {
 	srv     *http.Server
 	serveCh chan error
 
+	queue *async.Queue // set by wireAsyncAndCron
+
 	mu       sync.Mutex
 	natsURL  string
 	services []namedService
@@ -228,6 +230,15 @@ func newPlatform(cfg Config, logger *slog.Logger, newEngine func(runtime.Config)
 		WriteTimeout:      cfg.WriteTimeout,
 	}
 	return p, nil
+}
+
+// NATSTraffic is the embedded NATS server's message counters (the async
+// queue's; an error with an external NATS).
+func (p *Platform) NATSTraffic() (async.Traffic, error) {
+	if p.queue == nil {
+		return async.Traffic{}, errors.New("plugin: no async queue")
+	}
+	return p.queue.NATSTraffic()
 }
 
 // URL is the gateway's base URL, e.g. http://127.0.0.1:8080 (no trailing slash).

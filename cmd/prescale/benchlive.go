@@ -414,57 +414,19 @@ type liveResult struct {
 // histogram; see live.WaitHist.Quantile).
 func (r liveResult) waitP99() float64 { return r.waits.Quantile(0.99, float64(r.sum.Scheduled)) }
 
-// startPlatform starts a fresh plugin with the chain at schedule (mode:
-// the scaler's predictive or reactive) and returns a closer.
-func startPlatform(ctx context.Context, stack, schedule string, horizon time.Duration, mode string, seed uint64) (*plugin.Platform, func(), error) {
-	for k, v := range map[string]string{"PRESCALE_SCHEDULE": schedule, "PRESCALE_HORIZON": horizon.String(),
-		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode} {
-		if err := os.Setenv(k, v); err != nil {
-			return nil, nil, fmt.Errorf("setenv %s: %w", k, err)
-		}
-	}
-	dir, err := os.MkdirTemp("", "prescale-bench-live-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("temp dir: %w", err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "platform.log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("log: %w", err)
-	}
-	cleanup := func() { logf.Close(); os.RemoveAll(dir) }
-	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: stack, Deploy: true, SkipTests: true,
-		Runtime: runtime.Config{StartupSeed: seed}},
-		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	closeP := func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = p.Close(cctx)
-		cleanup()
-	}
-	if err := p.Start(ctx); err != nil {
-		closeP()
-		return nil, nil, fmt.Errorf("start platform: %w", err)
-	}
-	return p, closeP, nil
-}
-
+// liveRun is one policy's run of the burst window on a fresh platform.
 func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	chain := lp.policy == "prescale" || lp.policy == "reactive"
 	mode := map[bool]string{true: "predictive", false: "reactive"}[lp.policy == "prescale"]
-	p, closeP, err := startPlatform(ctx, lp.stack, lp.schedule, lp.horizon, mode, lp.seed)
+	if err := setenvAll(map[string]string{"PRESCALE_SCHEDULE": lp.schedule, "PRESCALE_HORIZON": lp.horizon.String(),
+		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": mode}); err != nil {
+		return liveResult{}, err
+	}
+	p, gw, stop, err := startBenchPlatform(ctx, "prescale-bench-live-", lp.stack, lp.seed)
 	if err != nil {
 		return liveResult{}, err
 	}
-	defer closeP()
-	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
-	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
-		return liveResult{}, err
-	}
+	defer stop()
 	const maxReplicas = 10
 	err = gw.update(ctx, "hello-python", func(fd *types.FunctionDeployment) {
 		fd.EnvVars["sleep_ms"] = strconv.Itoa(lp.sleepMS)
@@ -517,6 +479,47 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
 		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
 	return res, nil
+}
+
+// startBenchPlatform starts a fresh plugin in a new temporary directory
+// (named with prefix) that builds and deploys stack, with the replica
+// start seed, logging to the directory's platform.log, and waits until
+// the stack's functions are ready. stop closes it and removes the directory.
+func startBenchPlatform(ctx context.Context, prefix, stack string, seed uint64) (*plugin.Platform, liveGateway, func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, liveGateway{}, nil, fmt.Errorf("temp dir: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "platform.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, liveGateway{}, nil, fmt.Errorf("log: %w", err)
+	}
+	p, err := plugin.New(plugin.Config{Port: 0, DataDir: dir, StackFile: stack, Deploy: true, SkipTests: true,
+		Runtime: runtime.Config{StartupSeed: seed}},
+		slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, liveGateway{}, nil, err
+	}
+	stop := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p.Close(cctx)
+		logf.Close()
+		os.RemoveAll(dir)
+	}
+	if err := p.Start(ctx); err != nil {
+		stop()
+		return nil, liveGateway{}, nil, fmt.Errorf("start platform: %w", err)
+	}
+	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
+	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
+		stop()
+		return nil, liveGateway{}, nil, err
+	}
+	return p, gw, stop, nil
 }
 
 // simulateWindow runs internal/sim on the replayed counts (Bucket = the
@@ -747,6 +750,18 @@ func (g liveGateway) waitZero(ctx context.Context, names ...string) error {
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+	}
+	return nil
+}
+
+// deploy deploys a new function as `faas-cli deploy` would.
+func (g liveGateway) deploy(ctx context.Context, fd types.FunctionDeployment) error {
+	code, err := g.do(ctx, http.MethodPost, "/system/functions", fd, nil)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusAccepted && code != http.StatusOK {
+		return fmt.Errorf("deploy %s: HTTP %d", fd.Service, code)
 	}
 	return nil
 }

@@ -176,15 +176,15 @@ func zeroStageSeconds(zp zeroParams) float64 {
 // and starts at zero replicas.
 func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 	sched := fmt.Sprintf("@every %ds", zp.knobs.period)
-	p, closeP, err := startPlatform(ctx, zp.stack, sched, zp.knobs.horizon(), "predictive", zp.seed)
+	if err := setenvAll(map[string]string{"PRESCALE_SCHEDULE": sched, "PRESCALE_HORIZON": zp.knobs.horizon().String(),
+		"PRESCALE_FORECAST_ONLY": "false", "PRESCALE_SCALER_MODE": "predictive"}); err != nil {
+		return nil, err
+	}
+	p, gw, stop, err := startBenchPlatform(ctx, "prescale-bench-zero-", zp.stack, zp.seed)
 	if err != nil {
 		return nil, err
 	}
-	defer closeP()
-	gw := liveGateway{url: p.URL(), user: p.User(), pw: p.Password()}
-	if err := gw.waitReady(ctx, "hello-python", "load-probe", "predictor", "scaler"); err != nil {
-		return nil, err
-	}
+	defer stop()
 	base, err := gw.status(ctx, "hello-python")
 	if err != nil {
 		return nil, err

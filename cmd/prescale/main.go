@@ -27,6 +27,7 @@ func commands() []command {
 		{"train", "train and evaluate the models, write artefacts and REPORT.md", runTrain},
 		{"sim", "simulate autoscaling policies on traces", runSim},
 		{"bench-live", "every policy live on the plugin (the chain and the simulator's policies), beside the simulator", runBenchLive},
+		{"bench-control", "the chain's control plane at 10, 100, 500 opted-in functions: period, latency, CPU, NATS", runBenchControl},
 	}
 }
 
@@ -68,6 +69,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: prescale <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/fnutil"
 	"github.com/prescale/prescale/pkg/source"
 	"github.com/prescale/prescale/pkg/source/promsrc"
@@ -27,6 +28,9 @@ const (
 	envPromURL          = "prometheus_url"
 	envPromWindow       = "prometheus_window"
 	envPromBootstrap    = "prometheus_bootstrap"
+	envBatchSize        = "batch_size"
+	envBatchMaxBytes    = "batch_max_bytes"
+	envWorkers          = "workers"
 )
 
 // Sources of observations.
@@ -53,7 +57,19 @@ const (
 	defaultPredictor     = "predictor"
 	defaultPromBootstrap = 60 // steps of history fetched by range queries when a function has none
 	minProbeTimeout      = time.Second
-	maxPromWindow        = time.Hour
+	// One predictor call per run per shard of at most batch_size functions
+	// (chain.MaxBatch at most) and batch_max_bytes of body: the async
+	// queue's default body limit is 256,000 bytes (plugin and OpenFaaS).
+	defaultBatchSize     = 50
+	minBatchSize         = 1
+	defaultBatchMaxBytes = 250000
+	minBatchMaxBytes     = 4096
+	maxBatchMaxBytes     = 4 << 20
+	// workers observe and record functions at once (KV round trips).
+	defaultWorkers = 8
+	minWorkers     = 1
+	maxWorkers     = 64
+	maxPromWindow  = time.Hour
 )
 
 type config struct {
@@ -67,6 +83,9 @@ type config struct {
 	probe           source.Probe
 	prom            promsrc.Config // source=prometheus
 	promBootstrap   int            // steps of history fetched by range queries when a function has none
+	batchSize       int            // functions per predictor call
+	batchMaxBytes   int            // body bytes per predictor call
+	workers         int            // functions observed at once
 }
 
 func defaultConfig() config {
@@ -79,6 +98,9 @@ func defaultConfig() config {
 		probe:          source.DefaultProbe(""),
 		prom:           promsrc.DefaultConfig(),
 		promBootstrap:  defaultPromBootstrap,
+		batchSize:      defaultBatchSize,
+		batchMaxBytes:  defaultBatchMaxBytes,
+		workers:        defaultWorkers,
 	}
 }
 
@@ -106,6 +128,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 	v.Duration(envPromWindow, &c.prom.Window)
 	v.String(fnutil.EnvLabelSuffix, &c.prom.LabelSuffix)
 	v.Int(envPromBootstrap, &c.promBootstrap)
+	v.Int(envBatchSize, &c.batchSize)
+	v.Int(envBatchMaxBytes, &c.batchMaxBytes)
+	v.Int(envWorkers, &c.workers)
 	if err := v.Err(); err != nil {
 		return c, err
 	}
@@ -130,6 +155,9 @@ func (c config) validate() error {
 		fnutil.FloatIn(envProbeQPS, c.probe.QPS, 0, source.ProbeMaxQPS),
 		fnutil.DurationIn(envProbeTimeout, c.probe.Timeout, minProbeTimeout, source.ProbeMaxTimeout),
 		fnutil.IntIn(envPromBootstrap, c.promBootstrap, 0, promsrc.MaxHistoryPoints),
+		fnutil.IntIn(envBatchSize, c.batchSize, minBatchSize, chain.MaxBatch),
+		fnutil.IntIn(envBatchMaxBytes, c.batchMaxBytes, minBatchMaxBytes, maxBatchMaxBytes),
+		fnutil.IntIn(envWorkers, c.workers, minWorkers, maxWorkers),
 	}
 	if _, err := fnutil.ParseURL(envCallback, c.callback); err != nil {
 		errs = append(errs, err)

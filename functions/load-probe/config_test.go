@@ -23,7 +23,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	d := defaultConfig()
 	if c.Gateway.String() != "http://gateway.openfaas:8080" || c.NATS != "nats://nats.openfaas:4222" || c.source != "gateway" ||
 		c.historyLen != d.historyLen || c.payloadHistory != d.payloadHistory || c.predictor != "predictor" ||
-		c.promBootstrap != 60 || c.prom.Window != promsrc.DefaultWindow {
+		c.promBootstrap != 60 || c.prom.Window != promsrc.DefaultWindow ||
+		c.batchSize != 50 || c.batchMaxBytes != 250000 || c.workers != 8 {
 		t.Fatalf("defaults %+v", c)
 	}
 	// URLs derived from the gateway's.
@@ -61,17 +62,20 @@ func TestParseConfigErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"source":         {map[string]string{"source": "carrier-pigeon"}, `source="carrier-pigeon": must be gateway, prometheus or probe`},
-		"history_length": {map[string]string{"history_length": "0"}, "history_length=0: must be an integer in 1..2000"},
-		"payload":        {map[string]string{"payload_history": "1001"}, "payload_history=1001: must be an integer in 1..500"},
-		"requests":       {map[string]string{"probe_requests": "100000"}, "probe_requests=100000: must be an integer in 1..1000"},
-		"qps":            {map[string]string{"probe_qps": "-1"}, "probe_qps=-1: must be a number in [0,100]"},
-		"timeout":        {map[string]string{"probe_timeout": "18446744074"}, `probe_timeout="18446744074": too large`},
-		"callback":       {map[string]string{"callback_url": "scaler"}, `callback_url="scaler": must be an absolute http(s) URL`},
-		"bootstrap":      {map[string]string{"prometheus_bootstrap": "-1"}, "prometheus_bootstrap=-1: must be an integer in 0..11000"},
-		"prom url":       {map[string]string{"source": "prometheus"}, "prometheus_url: required with source=prometheus"},
-		"prom window":    {with(prom, "prometheus_window", "2h"), "prometheus_window=2h0m0s: must be a duration (e.g. 30s) or integer seconds in 1s..1h0m0s"},
-		"prom suffix":    {with(prom, "metrics_label_suffix", "openfaas-fn"), "label suffix"},
+		"source":          {map[string]string{"source": "carrier-pigeon"}, `source="carrier-pigeon": must be gateway, prometheus or probe`},
+		"history_length":  {map[string]string{"history_length": "0"}, "history_length=0: must be an integer in 1..2000"},
+		"payload":         {map[string]string{"payload_history": "1001"}, "payload_history=1001: must be an integer in 1..500"},
+		"requests":        {map[string]string{"probe_requests": "100000"}, "probe_requests=100000: must be an integer in 1..1000"},
+		"qps":             {map[string]string{"probe_qps": "-1"}, "probe_qps=-1: must be a number in [0,100]"},
+		"timeout":         {map[string]string{"probe_timeout": "18446744074"}, `probe_timeout="18446744074": too large`},
+		"callback":        {map[string]string{"callback_url": "scaler"}, `callback_url="scaler": must be an absolute http(s) URL`},
+		"bootstrap":       {map[string]string{"prometheus_bootstrap": "-1"}, "prometheus_bootstrap=-1: must be an integer in 0..11000"},
+		"batch_size":      {map[string]string{"batch_size": "501"}, "batch_size=501: must be an integer in 1..500"},
+		"batch_max_bytes": {map[string]string{"batch_max_bytes": "100"}, "batch_max_bytes=100: must be an integer in 4096..4194304"},
+		"workers":         {map[string]string{"workers": "0"}, "workers=0: must be an integer in 1..64"},
+		"prom url":        {map[string]string{"source": "prometheus"}, "prometheus_url: required with source=prometheus"},
+		"prom window":     {with(prom, "prometheus_window", "2h"), "prometheus_window=2h0m0s: must be a duration (e.g. 30s) or integer seconds in 1s..1h0m0s"},
+		"prom suffix":     {with(prom, "metrics_label_suffix", "openfaas-fn"), "label suffix"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseConfig(fnutil.MapEnv(tc.env))

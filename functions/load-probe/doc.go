@@ -1,9 +1,15 @@
 // Package function is prescale's load-probe: fired by the cron connector,
 // it observes every opted-in function (label prescale.enabled=true), appends
 // the sample to the function's history in NATS JetStream KV and invokes
-// predictor asynchronously with X-Callback-Url pointing at scaler. Every
-// payload is signed (pkg/chainauth, secret prescale-chain-key; without the
-// secret a run fails with 500). Overlapping runs cannot corrupt history:
+// predictor asynchronously with X-Callback-Url pointing at scaler. The
+// functions are observed and recorded by a small pool (workers at once);
+// their payloads then go to predictor in batches (chain.ProbeBatch): one
+// async call per shard of at most batch_size functions and batch_max_bytes
+// of body, so a run costs about ⌈N / batch_size⌉ predictor calls and
+// callbacks, not N (with long histories batch_max_bytes binds first: an
+// idle function's payload of 120 samples is ~28 kB). Every batch is signed
+// once (pkg/chainauth, secret prescale-chain-key; without the secret a run
+// fails with 500). Overlapping runs cannot corrupt history:
 // the gateway counters and the history are updated with compare-and-set,
 // and a run whose observation is not newer than the stored one appends and
 // sends nothing (a note "skipped" in its answer).
@@ -50,6 +56,12 @@
 //	history_length     samples kept per function in KV, 1..2000 (360; 2000 fits NATS's 1 MiB message limit)
 //	payload_history    newest samples sent to predictor, 1..500 (120; 500 fits the async 256 kB body limit)
 //	predictor          the predictor function's name (predictor)
+//	batch_size         functions per predictor call (one shard of a run), 1..500 (50)
+//	batch_max_bytes    body bytes per predictor call, 4096..4194304 (250000: under the
+//	                   async queue's default 256,000-byte limit; with payload_history
+//	                   120 a busy function's payload is ~25–50 kB, so this bound, not
+//	                   batch_size, then sets the shard)
+//	workers            functions observed and recorded in KV at once, 1..64 (8)
 //	callback_url       where the queue worker posts predictor's answer (<gateway_url>/function/scaler)
 //	probe_requests, probe_concurrency, probe_qps, probe_timeout
 //	                   the active probe's bounds (20, 2, 10, 10s; capped at 1000, 16, 100, 30s)

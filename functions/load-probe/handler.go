@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openfaas/faas-provider/types"
@@ -186,16 +187,34 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 		}
 		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) { return g.ObserveFrom(ctx, snaps, fn, now) })
 	}
+	runs := make([]FunctionRun, len(targets))
+	payloads := make([]*chain.ProbePayload, len(targets))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(p.cfg.workers, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				runs[i], payloads[i] = p.one(ctx, targets[i], observe, now)
+			}
+		}()
+	}
+	for i := range targets {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	p.send(ctx, now, runs, payloads)
 	failed := 0
-	for _, f := range targets {
-		run := p.one(ctx, f, observe, now)
+	for i, run := range runs {
 		if run.Error != "" {
 			failed++
-			res.Errors[f.Name] = run.Error
-			fmt.Fprintf(os.Stderr, "load-probe: %s: %s\n", f.Name, run.Error)
+			res.Errors[targets[i].Name] = run.Error
+			fmt.Fprintf(os.Stderr, "load-probe: %s: %s\n", targets[i].Name, run.Error)
 		}
-		res.Functions = append(res.Functions, run)
 	}
+	res.Functions = runs
 	if len(res.Errors) == 0 {
 		res.Errors = nil
 	}
@@ -205,20 +224,22 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 	return res, http.StatusOK, nil
 }
 
-func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(context.Context, string) ([]decide.Sample, error), now time.Time) FunctionRun {
+// one observes f and records the sample; the payload for predictor is nil
+// when there is nothing to send (a baseline, an overlapping run, an error).
+func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(context.Context, string) ([]decide.Sample, error), now time.Time) (FunctionRun, *chain.ProbePayload) {
 	run := FunctionRun{Function: f.Name}
 	samples, err := observe(ctx, f.Name)
 	if errors.Is(err, source.ErrOverlap) {
 		run.Note = "skipped: " + err.Error()
-		return run
+		return run, nil
 	}
 	if err != nil {
 		run.Error = err.Error()
-		return run
+		return run, nil
 	}
 	if len(samples) == 0 {
 		run.Error = "no sample observed"
-		return run
+		return run, nil
 	}
 	for i := range samples {
 		samples[i].Function = f.Name
@@ -237,16 +258,16 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 		// An overlapping, later run stored a newer sample: it invokes
 		// predictor, this one does not.
 		run.Note = "skipped (overlapping run): " + err.Error()
-		return run
+		return run, nil
 	}
 	if err != nil {
 		run.Error = err.Error()
-		return run
+		return run, nil
 	}
 	run.History = len(hist)
 	if run.Sample.Interval <= 0 {
 		run.Note = "baseline recorded; rates from the next run"
-		return run
+		return run, nil
 	}
 	labels := map[string]string{}
 	if f.Labels != nil {
@@ -255,34 +276,91 @@ func (p probe) one(ctx context.Context, f types.FunctionStatus, observe func(con
 	arrivals, err := p.arrivals(ctx, f.Name, labels, run.Sample, now)
 	if err != nil {
 		run.Error = err.Error()
-		return run
+		return run, nil
 	}
 	if len(hist) > p.cfg.payloadHistory {
 		hist = hist[len(hist)-p.cfg.payloadHistory:]
 	}
-	payload := chain.ProbePayload{
+	return run, &chain.ProbePayload{
 		Function: f.Name, Namespace: f.Namespace, At: now, Source: p.cfg.source,
 		History: hist, Features: decide.FeaturesOf(run.Sample), Labels: labels,
 		Replicas: int(f.Replicas), AvailableReplicas: int(f.AvailableReplicas), Arrivals: arrivals,
 	}
+}
+
+// batchOverhead bounds the bytes a batch adds to its items' (at, source,
+// auth, brackets and commas are far fewer).
+const batchOverhead = 1024
+
+// send packs the payloads into shards of at most batch_size items and
+// batch_max_bytes of body, signs each shard once and invokes predictor
+// asynchronously once per shard; every run of a shard gets the shard's
+// call id, or its error.
+func (p probe) send(ctx context.Context, now time.Time, runs []FunctionRun, payloads []*chain.ProbePayload) {
+	var idx []int
+	var sizes []int
+	for i, pl := range payloads {
+		if pl == nil {
+			continue
+		}
+		b, err := json.Marshal(pl)
+		if err != nil {
+			runs[i].Error = fmt.Sprintf("encode payload: %v", err)
+			continue
+		}
+		idx = append(idx, i)
+		sizes = append(sizes, len(b)+1)
+	}
+	for _, sh := range shards(sizes, p.cfg.batchSize, p.cfg.batchMaxBytes-batchOverhead) {
+		members := idx[sh[0]:sh[1]]
+		batch := chain.ProbeBatch{At: now, Source: p.cfg.source, Items: make([]chain.ProbePayload, 0, len(members))}
+		for _, i := range members {
+			batch.Items = append(batch.Items, *payloads[i])
+		}
+		callID, err := p.invoke(ctx, batch)
+		for _, i := range members {
+			if err != nil {
+				runs[i].Error = err.Error()
+			} else {
+				runs[i].CallID = callID
+			}
+		}
+	}
+}
+
+// invoke signs batch and posts it to predictor's async route.
+func (p probe) invoke(ctx context.Context, batch chain.ProbeBatch) (string, error) {
 	nonce, err := chainauth.NewID()
 	if err == nil {
-		err = payload.Sign(p.keys, time.Now().UTC(), nonce)
+		err = batch.Sign(p.keys, time.Now().UTC(), nonce)
 	}
 	if err != nil {
-		run.Error = err.Error()
-		return run
+		return "", err
 	}
-	body, err := json.Marshal(payload)
+	body, err := json.Marshal(batch)
 	if err != nil {
-		run.Error = fmt.Sprintf("encode payload: %v", err)
-		return run
+		return "", fmt.Errorf("encode batch: %w", err)
 	}
-	run.CallID, err = fnutil.InvokeAsync(ctx, p.http, p.cfg.Gateway, p.cfg.predictor, body, p.cfg.callback)
-	if err != nil {
-		run.Error = err.Error()
+	return fnutil.InvokeAsync(ctx, p.http, p.cfg.Gateway, p.cfg.predictor, body, p.cfg.callback)
+}
+
+// shards splits items of the given encoded sizes, in order, into ranges
+// [from, to) of at most maxItems items whose sizes sum to at most
+// maxBytes; an item larger than maxBytes alone is a shard of its own.
+func shards(sizes []int, maxItems, maxBytes int) [][2]int {
+	var out [][2]int
+	from, bytes := 0, 0
+	for i, n := range sizes {
+		if i > from && (i-from >= maxItems || bytes+n > maxBytes) {
+			out = append(out, [2]int{from, i})
+			from, bytes = i, 0
+		}
+		bytes += n
 	}
-	return run
+	if from < len(sizes) {
+		out = append(out, [2]int{from, len(sizes)})
+	}
+	return out
 }
 
 // arrivals feeds a scale-to-zero function's arrival model with the

@@ -57,16 +57,20 @@ func TestProbeChain(t *testing.T) {
 	if len(as) != 1 || as[0].Function != "predictor" || as[0].Callback != gw.URL+"/function/scaler" {
 		t.Fatalf("async calls %+v", as)
 	}
-	var p chain.ProbePayload
-	if err := json.Unmarshal(as[0].Body, &p); err != nil {
+	var b chain.ProbeBatch
+	if err := json.Unmarshal(as[0].Body, &b); err != nil {
 		t.Fatal(err)
 	}
-	if p.Auth == nil {
-		t.Fatal("payload unsigned")
+	if b.Auth == nil {
+		t.Fatal("batch unsigned")
 	}
-	if err := p.Verify(gw.Keys(t), time.Now(), time.Minute); err != nil {
-		t.Fatalf("payload signature: %v", err)
+	if err := b.Verify(gw.Keys(t), time.Now(), time.Minute); err != nil {
+		t.Fatalf("batch signature: %v", err)
 	}
+	if len(b.Items) != 1 || b.Items[0].Auth != nil {
+		t.Fatalf("batch items %+v", b.Items)
+	}
+	p := b.Items[0]
 	s := p.History[len(p.History)-1]
 	if p.Function != "hello-python" || len(p.History) != 2 || p.Labels[decide.LabelMax] != "4" || p.Replicas != 1 ||
 		s.Status200 != 60 || s.Status500 != 4 || s.InFlight != 6 || s.Replicas != 2 || s.RPS <= 0 || p.Features.Status500 != 4 {

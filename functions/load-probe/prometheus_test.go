@@ -109,10 +109,11 @@ func TestPrometheusSourceBootstrapsAndInvokes(t *testing.T) {
 		if len(as) != run+1 {
 			t.Fatalf("run %d: %d async calls, want %d (a Prometheus sample covers a window: no baseline run)", run, len(as), run+1)
 		}
-		var p chain.ProbePayload
-		if err := json.Unmarshal(as[run].Body, &p); err != nil {
-			t.Fatal(err)
+		var b chain.ProbeBatch
+		if err := json.Unmarshal(as[run].Body, &b); err != nil || len(b.Items) != 1 {
+			t.Fatalf("batch %s: %v", as[run].Body, err)
 		}
+		p := b.Items[0]
 		_, ranged, instant := prom.counts()
 		if len(p.History) != want.history || ranged != want.ranged || p.Source != "prometheus" {
 			t.Fatalf("run %d: history %d (want %d), range queries %d (want %d: only the first run bootstraps), source %q",

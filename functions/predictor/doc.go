@@ -5,6 +5,11 @@
 //     the horizon and recommends replicas with the capacity model of the
 //     function's labels; the answer (chain.Prediction) goes through the
 //     queue worker's callback to scaler;
+//   - load-probe's batch (chain.ProbeBatch: "items", one payload per
+//     function of a shard): every item is forecast as above and the answer
+//     is one chain.PredictionBatch; an item that cannot be forecast gets an
+//     entry in its "errors" and the others are answered. A batch of more
+//     than chain.MaxBatch items is refused whole (413);
 //   - a single seed-style feature vector, as the original Flask /predict
 //     took ({"p50":…,"p90":…,"p99":…,"error_rate":…,"Status200":…,
 //     "Status500":…}): it answers {"replicas": N, "model", "version", …}.
@@ -18,7 +23,8 @@
 // made at most stale_after ago: the scaler acts on nothing else. Any other
 // payload — `faas-cli invoke predictor` with a hand-written body — is
 // answered as before but unsigned, with a reason saying why, and can scale
-// nothing. A payload whose signature fails is logged.
+// nothing. A payload whose signature fails is logged. A batch is verified
+// once (its one signature covers every item) and its answer signed once.
 //
 // Models. By default (model=trained) the predictor serves the trained
 // artefacts embedded from model/artefacts (pkg/inference): the demand

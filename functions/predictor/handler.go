@@ -51,6 +51,9 @@ func (c config) handle(body []byte, callID string, now time.Time) (handler.Respo
 	if err := json.Unmarshal(body, &keys); err != nil {
 		return fnutil.Error(http.StatusBadRequest, "malformed JSON: %v", err)
 	}
+	if chain.IsBatch(keys) {
+		return c.handleBatch(body, callID, now)
+	}
 	_, hasHistory := keys["history"]
 	_, hasFunction := keys["function"]
 	if hasHistory || hasFunction {
@@ -107,6 +110,64 @@ func (c config) handle(body []byte, callID string, now time.Time) (handler.Respo
 		Replicas: n, Model: c.seed.Name(), Version: c.seed.Version(), Features: f,
 		Reasons: append(reasons, why...), Ignored: unknown,
 	})
+}
+
+// handleBatch answers a chain.ProbeBatch: every item forecast on its own
+// (a bad one gets an ItemError and the rest are answered), the answer
+// signed once when the batch carried load-probe's valid signature.
+func (c config) handleBatch(body []byte, callID string, now time.Time) (handler.Response, error) {
+	var b chain.ProbeBatch
+	if err := json.Unmarshal(body, &b); err != nil {
+		return fnutil.Error(http.StatusBadRequest, "malformed probe batch: %v", err)
+	}
+	if err := chain.CheckSize(len(b.Items)); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, chain.ErrBatchTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return fnutil.Error(status, "probe batch: %v", err)
+	}
+	why := c.authenticateBatch(b, now)
+	out := chain.PredictionBatch{At: b.At, Predictions: make([]chain.Prediction, 0, len(b.Items))}
+	steps := make([]decide.Prediction, 0, len(b.Items))
+	for i, p := range b.Items {
+		p.Auth = nil // covered by the batch's signature, never checked alone
+		pred, step, err := c.predict(p, now)
+		if err != nil {
+			out.Errors = append(out.Errors, chain.ItemError{Index: i, Function: p.Function, Error: err.Error()})
+			continue
+		}
+		out.Predictions = append(out.Predictions, pred)
+		steps = append(steps, step)
+	}
+	if why != nil {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("unsigned answer, the scaler will not act on it: %v", why))
+		return fnutil.JSON(http.StatusOK, out)
+	}
+	if err := out.Sign(c.keys, now, messageID(callID)); err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "%v", err)
+	}
+	if c.metrics != nil {
+		for i, step := range steps {
+			c.metrics.observe(out.Predictions[i].Function+c.labelSuffix, step.Observed, step.At, step.Horizon, step.Forecast.RPS, step.Recommended)
+		}
+	}
+	return fnutil.JSON(http.StatusOK, out)
+}
+
+// authenticateBatch is authenticate for a batch.
+func (c config) authenticateBatch(b chain.ProbeBatch, now time.Time) error {
+	if b.Auth == nil {
+		return chainauth.ErrUnsigned
+	}
+	err := c.keyErr
+	if err == nil {
+		err = b.Verify(c.keys, now, c.staleAfter)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "predictor: batch of %d (id %s) not authenticated, answered unsigned: %v\n", len(b.Items), b.Auth.ID, err)
+	}
+	return err
 }
 
 // authenticate says why p's answer is not to be signed (nil: sign it): no

@@ -20,6 +20,19 @@
 // last decision was made on (a late or overlapping chain run) is ignored:
 // 200 {"result":"ignored"}, nothing scaled or logged as a decision.
 //
+// Batches. The chain's callback normally carries a chain.PredictionBatch
+// (one per load-probe shard): its one signature, its age and its id's
+// replay are checked once, and a batch that fails is refused whole (401,
+// nothing touched); the gateway's function list is read once per
+// namespace; then every prediction is applied as a single one would be —
+// its own policy state and "not newer" rule, its own decision in the
+// stream and its own log line — at most 8 at once. The answer
+// (BatchResult) lists the decisions, the predictions ignored and those
+// that failed with the status the single form would answer; it is 200
+// whenever the batch itself was accepted. Items the predictor could not
+// forecast (the batch's "errors") are logged. A batch of more than
+// chain.MaxBatch predictions is refused whole (413).
+//
 // A callback whose X-Function-Status is not 2xx (predictor failed) is
 // logged and changes nothing. Bad input, an unknown function, bad labels, a
 // gateway or NATS that is down: a clear error and no scale call.

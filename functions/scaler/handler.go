@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openfaas/faas-provider/types"
 	sdk "github.com/openfaas/go-sdk"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -46,6 +47,13 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler configuration: %v", err)
 	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &keys); err != nil {
+		return fnutil.Error(http.StatusBadRequest, "malformed prediction: %v", err)
+	}
+	if chain.IsBatch(keys) {
+		return handleBatch(req, cfg, m)
+	}
 	var p chain.Prediction
 	dec := json.NewDecoder(bytes.NewReader(req.Body))
 	if err := dec.Decode(&p); err != nil {
@@ -54,14 +62,14 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if p.Function == "" {
 		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
 	}
-	keys, err := fnutil.ChainKeys()
+	chainKeys, err := fnutil.ChainKeys()
 	if err != nil {
 		return fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err)
 	}
 	now := time.Now().UTC()
 	// Authenticate before anything else is touched: an unsigned, forged or
 	// stale body reaches neither the gateway nor the state store.
-	if err := p.Verify(keys, now, cfg.policy.StaleAfter); err != nil {
+	if err := p.Verify(chainKeys, now, cfg.policy.StaleAfter); err != nil {
 		return reject(p, err)
 	}
 	client, err := fnutil.Gateway(cfg.Gateway)
@@ -82,7 +90,7 @@ func Handle(req handler.Request) (handler.Response, error) {
 		return fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err)
 	}
 	s := scaler{cfg: cfg, gw: client, store: store}
-	d, status, err := s.apply(ctx, p, now)
+	d, status, err := s.apply(ctx, p, nil, now)
 	if errors.Is(err, errNotNewer) {
 		fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, p.Auth.ID, err)
 		return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": err.Error()})
@@ -115,6 +123,19 @@ func stateConfig(cfg config) state.Config {
 	return sc
 }
 
+// function is the status of name in ns: from statuses (the batch's one
+// list) when given, else read alone.
+func (s scaler) function(ctx context.Context, statuses map[string]types.FunctionStatus, name, ns, key string) (types.FunctionStatus, error) {
+	if statuses == nil {
+		return fnutil.GetFunction(ctx, s.gw, name, ns)
+	}
+	fn, ok := statuses[key]
+	if !ok {
+		return types.FunctionStatus{}, fmt.Errorf("%w: %s (namespace %q) is not in the gateway's function list", fnutil.ErrFunctionNotFound, name, ns)
+	}
+	return fn, nil
+}
+
 // errNotNewer: the prediction is not newer than the one the function's
 // last decision was made on.
 var errNotNewer = errors.New("not newer than the last decision's")
@@ -125,7 +146,10 @@ type scaler struct {
 	store *state.Store
 }
 
-func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (decide.Decision, int, error) {
+// apply decides (and scales) on p at now. statuses, when not nil, is the
+// gateway's function list the batch read once (functions by canonical key);
+// nil: the function is read alone.
+func (s scaler) apply(ctx context.Context, p chain.Prediction, statuses map[string]types.FunctionStatus, now time.Time) (decide.Decision, int, error) {
 	defaultNS := s.cfg.Namespace
 	if defaultNS == "" {
 		defaultNS = faas.DefaultNamespace
@@ -142,7 +166,7 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, now time.Time) (d
 	if p.At.IsZero() {
 		return decide.Decision{}, http.StatusBadRequest, fmt.Errorf("prediction for %s has no time (at), no change", key)
 	}
-	fn, err := fnutil.GetFunction(ctx, s.gw, name, ns)
+	fn, err := s.function(ctx, statuses, name, ns, key)
 	if err != nil {
 		if errors.Is(err, fnutil.ErrFunctionNotFound) {
 			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)

@@ -36,6 +36,7 @@ func TestSignedChainScales(t *testing.T) {
 	gw.Env(t, ns.ClientURL())
 	t.Setenv("model", "holt-peak")
 	gw.SetFunction("hello", 1, map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "8"})
+	gw.SetFunction("idle", 1, map[string]string{decide.LabelEnabled: "true", decide.LabelMax: "8"})
 	gw.SetMetrics(gwtest.Metrics("hello", 100, 0, 100, 1, 10, map[string]float64{"0.1": 100}))
 	if res := call(t, probe.Handle, nil, nil); res.StatusCode != 200 {
 		t.Fatalf("baseline run: %d %s", res.StatusCode, res.Body)
@@ -50,19 +51,30 @@ func TestSignedChainScales(t *testing.T) {
 		t.Fatalf("async invocations %+v", as)
 	}
 	// The queue worker: predictor with the call id, then its body to the callback.
-	res := call(t, predictor.Handle, as[0].Body, map[string]string{"X-Call-Id": "call-1"})
-	var p chain.Prediction
-	if err := json.Unmarshal(res.Body, &p); err != nil || res.StatusCode != 200 || p.Auth == nil || p.Auth.ID != "call-1" {
+	// One batch for the run: hello and idle, one signature.
+	res := call(t, predictor.Handle, as[0].Body, map[string]string{"X-Call-Id": as[0].CallID})
+	var p chain.PredictionBatch
+	if err := json.Unmarshal(res.Body, &p); err != nil || res.StatusCode != 200 || p.Auth == nil || p.Auth.ID != as[0].CallID ||
+		len(p.Predictions) != 2 || len(p.Errors) != 0 {
 		t.Fatalf("predictor: %d %s", res.StatusCode, res.Body)
 	}
-	cb := map[string]string{"X-Function-Status": "200", "X-Function-Name": "predictor", "X-Call-Id": "call-1"}
-	res = call(t, scaler.Handle, res.Body, cb)
-	var d decide.Decision
-	if err := json.Unmarshal(res.Body, &d); err != nil || res.StatusCode != 200 || !d.Applied || d.After <= 1 {
+	cb := map[string]string{"X-Function-Status": "200", "X-Function-Name": "predictor", "X-Call-Id": as[0].CallID}
+	answer := res.Body
+	res = call(t, scaler.Handle, answer, cb)
+	var out scaler.BatchResult
+	if err := json.Unmarshal(res.Body, &out); err != nil || res.StatusCode != 200 || len(out.Decisions) != 2 || len(out.Errors) != 0 {
 		t.Fatalf("scaler: %d %s", res.StatusCode, res.Body)
+	}
+	d := out.Decisions[0]
+	if d.Function != "hello" || !d.Applied || d.After <= 1 || out.Decisions[1].Function != "idle" || out.Decisions[1].Scale {
+		t.Fatalf("decisions %+v", out.Decisions)
 	}
 	if s := gw.Scales(); len(s) != 1 || int(s[0].Replicas) != d.After {
 		t.Fatalf("scale calls %+v, want one to %d", s, d.After)
+	}
+	// The same callback again (a redelivery, a replay) changes nothing.
+	if res = call(t, scaler.Handle, answer, cb); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") || len(gw.Scales()) != 1 {
+		t.Fatalf("replayed callback: %d %s", res.StatusCode, res.Body)
 	}
 
 	// The same payload invoked by hand (faas-cli invoke predictor, the

@@ -28,7 +28,20 @@ const (
 const (
 	LegProbe      = "probe"      // load-probe → predictor
 	LegPrediction = "prediction" // predictor → (callback) scaler
+	// The batch forms of the two legs (chain.ProbeBatch,
+	// chain.PredictionBatch): one signature over a whole batch.
+	LegProbeBatch      = "probe-batch"
+	LegPredictionBatch = "prediction-batch"
 )
+
+// validLeg reports whether leg is one of the Leg constants.
+func validLeg(leg string) bool {
+	switch leg {
+	case LegProbe, LegPrediction, LegProbeBatch, LegPredictionBatch:
+		return true
+	}
+	return false
+}
 
 // Errors, compared with errors.Is. Each names why a message is rejected.
 var (
@@ -129,7 +142,7 @@ func (k Keys) Sign(leg string, payload []byte, at time.Time, id string) (Auth, e
 	if len(k.keys) == 0 {
 		return Auth{}, ErrNoKey
 	}
-	if leg != LegProbe && leg != LegPrediction {
+	if !validLeg(leg) {
 		return Auth{}, fmt.Errorf("%w %q", errInvalidLeg, leg)
 	}
 	if !ValidID(id) {
@@ -151,7 +164,7 @@ func (k Keys) Verify(leg string, payload []byte, a *Auth, now time.Time, maxAge 
 	if len(k.keys) == 0 {
 		return fmt.Errorf("%w: nothing can be verified", ErrNoKey)
 	}
-	if leg != LegProbe && leg != LegPrediction {
+	if !validLeg(leg) {
 		return fmt.Errorf("%w %q", errInvalidLeg, leg)
 	}
 	if !ValidID(a.ID) {

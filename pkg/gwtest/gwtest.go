@@ -2,6 +2,7 @@ package gwtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 type Async struct {
 	Function, Callback string
 	Body               []byte
+	CallID             string // the X-Call-Id answered: call-1, call-2, … in order
 }
 
 // Gateway is the fake gateway.
@@ -37,6 +39,7 @@ type Gateway struct {
 	asyncs    []Async
 	metrics   string
 	calls     map[string]int
+	reads     int // GET /system/functions and /system/function/{name}
 	// FailScale makes /system/scale-function answer 500.
 	FailScale bool
 }
@@ -48,6 +51,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/functions", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.reads++
 		out := []types.FunctionStatus{}
 		for _, f := range g.functions {
 			out = append(out, f)
@@ -57,6 +61,7 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.reads++
 		f, ok := g.functions[g.resolve(r)]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
@@ -90,9 +95,10 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("POST /async-function/{name}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		g.mu.Lock()
-		g.asyncs = append(g.asyncs, Async{Function: r.PathValue("name"), Callback: r.Header.Get("X-Callback-Url"), Body: b})
+		id := fmt.Sprintf("call-%d", len(g.asyncs)+1)
+		g.asyncs = append(g.asyncs, Async{Function: r.PathValue("name"), Callback: r.Header.Get("X-Callback-Url"), Body: b, CallID: id})
 		g.mu.Unlock()
-		w.Header().Set("X-Call-Id", "call-1")
+		w.Header().Set("X-Call-Id", id)
 		w.WriteHeader(http.StatusAccepted)
 	})
 	mux.HandleFunc("/function/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +174,14 @@ func (g *Gateway) Scales() []types.ScaleServiceRequest {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]types.ScaleServiceRequest(nil), g.scales...)
+}
+
+// StatusReads is how many function list and function status reads the
+// gateway answered.
+func (g *Gateway) StatusReads() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reads
 }
 
 // Asyncs returns the async invocations received.

@@ -448,6 +448,17 @@ func (s *Store) AppendDecision(ctx context.Context, d decide.Decision) error {
 // With follow it then waits for new ones until ctx ends; without, it
 // returns after the last one present at the start.
 func ReadDecisions(ctx context.Context, nc *nats.Conn, stream string, follow bool, f func(decide.Decision) error) error {
+	return readDecisions(ctx, nc, stream, follow, func(d decide.Decision, _ time.Time) error { return f(d) })
+}
+
+// ReadStoredDecisions is ReadDecisions without follow that also gives
+// each decision's time of storing in the stream (after the scale call the
+// decision made, if any: the scaler appends a decision once applied).
+func ReadStoredDecisions(ctx context.Context, nc *nats.Conn, stream string, f func(d decide.Decision, stored time.Time) error) error {
+	return readDecisions(ctx, nc, stream, false, f)
+}
+
+func readDecisions(ctx context.Context, nc *nats.Conn, stream string, follow bool, f func(decide.Decision, time.Time) error) error {
 	outer := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -488,13 +499,18 @@ func ReadDecisions(ctx context.Context, nc *nats.Conn, stream string, follow boo
 			}
 			return fmt.Errorf("read decisions: %w", err)
 		}
+		md, mdErr := msg.Metadata()
+		var stored time.Time
+		if mdErr == nil {
+			stored = md.Timestamp
+		}
 		var d decide.Decision
 		if err := json.Unmarshal(msg.Data(), &d); err == nil {
-			if err := f(d); err != nil {
+			if err := f(d, stored); err != nil {
 				return err
 			}
 		}
-		if md, err := msg.Metadata(); err == nil && !follow && md.Sequence.Stream >= last {
+		if mdErr == nil && !follow && md.Sequence.Stream >= last {
 			return nil
 		}
 	}

@@ -112,6 +112,15 @@ func TestSnapshotsPolicyAndDecisions(t *testing.T) {
 	if err != nil || len(seen) != 5 || seen[4] != 5 {
 		t.Fatalf("decisions %v err %v", seen, err)
 	}
+	// Stored times come with them, in order, none before the appends began.
+	var stored []time.Time
+	err = state.ReadStoredDecisions(ctx, nc, state.DefaultConfig().DecisionStream, func(d decide.Decision, at time.Time) error {
+		stored = append(stored, at)
+		return nil
+	})
+	if err != nil || len(stored) != 5 || stored[0].IsZero() || stored[4].Before(stored[0]) {
+		t.Fatalf("stored times %v err %v", stored, err)
+	}
 
 	// follow: a decision appended later is delivered, then ctx ends the read.
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -129,6 +129,22 @@ func WithoutCredentials(raw string) string {
 	return u.String()
 }
 
+// Traffic is the server's message counters since it started: messages
+// and bytes received from clients (in) and delivered to them (out), every
+// client, JetStream's API and its internal traffic included.
+type Traffic struct {
+	InMsgs, OutMsgs, InBytes, OutBytes int64
+}
+
+// Traffic reads the server's counters.
+func (e *Embedded) Traffic() (Traffic, error) {
+	v, err := e.srv.Varz(nil)
+	if err != nil {
+		return Traffic{}, fmt.Errorf("embedded nats: varz: %w", err)
+	}
+	return Traffic{InMsgs: v.InMsgs, OutMsgs: v.OutMsgs, InBytes: v.InBytes, OutBytes: v.OutBytes}, nil
+}
+
 // Connect opens an in-process client connection.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
 	nc, err := nats.Connect(e.srv.ClientURL(), nats.Name(name), nats.InProcessServer(e.srv), nats.Token(e.token))

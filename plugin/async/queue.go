@@ -93,6 +93,15 @@ func New(cfg Config) (*Queue, error) {
 	return q, nil
 }
 
+// NATSTraffic is the embedded server's message counters; an error when the
+// queue uses an external NATS (Config.NATSURL).
+func (q *Queue) NATSTraffic() (Traffic, error) {
+	if q.emb == nil {
+		return Traffic{}, errors.New("async: an external NATS server: its counters are its own (monitoring port)")
+	}
+	return q.emb.Traffic()
+}
+
 // NATSURL is the URL functions use to reach the same NATS: for the
 // embedded server, with its token (a secret: WithoutCredentials for show).
 func (q *Queue) NATSURL() string {

@@ -1,0 +1,201 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/openfaas/faas-provider/types"
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
+	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/faas"
+	"github.com/prescale/prescale/pkg/fnutil"
+	"github.com/prescale/prescale/pkg/state"
+)
+
+// batchWorkers bounds the predictions of one batch applied at once (each
+// is a policy compare-and-set, maybe a scale call, and a decision append).
+const batchWorkers = 8
+
+// BatchResult is the scaler's answer to a chain.PredictionBatch: the
+// decisions made, in the batch's order, the predictions ignored (not newer
+// than the function's last decision's) and those that failed (with the
+// status the single-prediction form would have answered).
+type BatchResult struct {
+	Decisions []decide.Decision `json:"decisions"`
+	Ignored   []chain.ItemError `json:"ignored,omitempty"`
+	Errors    []BatchError      `json:"errors,omitempty"`
+}
+
+// BatchError is one prediction of a batch that changed nothing.
+type BatchError struct {
+	chain.ItemError
+	Status int `json:"status"`
+}
+
+// handleBatch applies a chain.PredictionBatch: the signature, its age and
+// its id's replay are checked once for the batch; the gateway's function
+// list is read once per namespace; every prediction is then decided with
+// its own policy state and "not newer" rule, and logged as its own decision.
+func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response, error) {
+	var b chain.PredictionBatch
+	if err := json.Unmarshal(req.Body, &b); err != nil {
+		return fnutil.Error(http.StatusBadRequest, "malformed prediction batch: %v", err)
+	}
+	for _, e := range b.Errors {
+		fmt.Fprintf(os.Stderr, "scaler: predictor could not answer %s (item %d), no change: %s\n", e.Function, e.Index, e.Error)
+	}
+	if len(b.Predictions) == 0 && len(b.Errors) > 0 {
+		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
+	}
+	if err := chain.CheckSize(len(b.Predictions)); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, chain.ErrBatchTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return fnutil.Error(status, "scaler: prediction batch, no change: %v", err)
+	}
+	keys, err := fnutil.ChainKeys()
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err)
+	}
+	now := time.Now().UTC()
+	if err := b.Verify(keys, now, cfg.policy.StaleAfter); err != nil {
+		return rejectBatch(b, err)
+	}
+	client, err := fnutil.Gateway(cfg.Gateway)
+	if err != nil {
+		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
+	defer cancel()
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
+	if err != nil {
+		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
+	}
+	defer nc.Close()
+	if err := store.MarkSeen(ctx, b.Auth.ID, now); err != nil {
+		if errors.Is(err, state.ErrSeen) {
+			return rejectBatch(b, fmt.Errorf("%w: %v", chainauth.ErrReplayed, err))
+		}
+		return fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err)
+	}
+	s := scaler{cfg: cfg, gw: client, store: store}
+	statuses, err := s.statuses(ctx, b.Predictions)
+	if err != nil {
+		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change: %v", err)
+	}
+	res := s.applyBatch(ctx, b, statuses, now)
+	for _, d := range res.Decisions {
+		m.record(d.Function+cfg.labelSuffix, d)
+	}
+	return fnutil.JSON(http.StatusOK, res)
+}
+
+// rejectBatch answers 401 to a batch that is not authenticated.
+func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
+	id := ""
+	if b.Auth != nil {
+		id = " (id " + b.Auth.ID + ")"
+	}
+	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction batch of %d%s, no change: %v (the chain signs with secret %s; README, Security)",
+		len(b.Predictions), id, why, chainauth.SecretName)
+}
+
+// statuses lists the functions of every namespace the predictions name,
+// keyed as policy state is (faas.Canonical). A prediction whose name is
+// bad is left out (apply reports it).
+func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (map[string]types.FunctionStatus, error) {
+	defaultNS := s.defaultNamespace()
+	nss := map[string]bool{}
+	for _, p := range preds {
+		if _, ns, _, err := faas.Canonical(p.Function, p.Namespace, defaultNS); err == nil {
+			if ns == "" {
+				ns = s.cfg.Namespace
+			}
+			nss[ns] = true
+		}
+	}
+	out := map[string]types.FunctionStatus{}
+	for ns := range nss {
+		fns, err := s.gw.GetFunctions(ctx, ns)
+		if err != nil {
+			return nil, fmt.Errorf("namespace %q: %w", ns, err)
+		}
+		for _, f := range fns {
+			if _, _, key, err := faas.Canonical(f.Name, ns, defaultNS); err == nil {
+				out[key] = f
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s scaler) defaultNamespace() string {
+	if s.cfg.Namespace == "" {
+		return faas.DefaultNamespace
+	}
+	return s.cfg.Namespace
+}
+
+// applyBatch applies every prediction of b (at most batchWorkers at once)
+// and logs each decision line as the single form does.
+func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, statuses map[string]types.FunctionStatus, now time.Time) BatchResult {
+	type outcome struct {
+		d      decide.Decision
+		status int
+		err    error
+	}
+	outs := make([]outcome, len(b.Predictions))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(batchWorkers, len(b.Predictions)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				p := b.Predictions[i]
+				if p.Function == "" {
+					outs[i] = outcome{status: http.StatusBadRequest, err: errors.New("prediction names no function")}
+					continue
+				}
+				d, status, err := s.apply(ctx, p, statuses, now)
+				outs[i] = outcome{d, status, err}
+				switch {
+				case errors.Is(err, errNotNewer):
+					fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, b.Auth.ID, err)
+				case err != nil:
+					fmt.Fprintf(os.Stderr, "scaler: %s call %s: %v\n", p.Function, b.Auth.ID, err)
+				default:
+					fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
+				}
+			}
+		}()
+	}
+	for i := range b.Predictions {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	res := BatchResult{Decisions: []decide.Decision{}}
+	for i, o := range outs {
+		fn := b.Predictions[i].Function
+		switch {
+		case errors.Is(o.err, errNotNewer):
+			res.Ignored = append(res.Ignored, chain.ItemError{Index: i, Function: fn, Error: o.err.Error()})
+		case o.err != nil:
+			res.Errors = append(res.Errors, BatchError{chain.ItemError{Index: i, Function: fn, Error: o.err.Error()}, o.status})
+		default:
+			res.Decisions = append(res.Decisions, o.d)
+		}
+	}
+	return res
+}

@@ -1,0 +1,175 @@
+package function
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/pkg/chain"
+	"github.com/prescale/prescale/pkg/chainauth"
+)
+
+// batchBody is preds as a batch signed by keys at signedAt with id (no
+// signature when keys has none), as JSON.
+func batchBody(t *testing.T, keys chainauth.Keys, signedAt time.Time, id string, preds ...chain.Prediction) string {
+	t.Helper()
+	b := chain.PredictionBatch{At: signedAt, Predictions: preds}
+	if keys.Len() > 0 {
+		if err := b.Sign(keys, signedAt, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+func batchResult(t *testing.T, body string) BatchResult {
+	t.Helper()
+	res, _ := callback(t, body, map[string]string{"X-Function-Status": "200"})
+	var out BatchResult
+	if err := json.Unmarshal(res.Body, &out); err != nil || res.StatusCode != 200 {
+		t.Fatalf("%d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	return out
+}
+
+// A batch applies every prediction on its own: each function gets its own
+// decision (logged), an unknown function is an error entry that sinks
+// nothing else, and the gateway is read once for the whole batch.
+func TestBatchAppliesEveryItem(t *testing.T) {
+	gw, url := chainEnv(t)
+	for i := range 5 {
+		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
+	}
+	now := time.Now().UTC()
+	var preds []chain.Prediction
+	for i := range 5 {
+		preds = append(preds, predictionAt(fmt.Sprintf("fn-%d", i), now, 10, 55)) // → 6 replicas each
+	}
+	preds = append(preds[:2], append([]chain.Prediction{predictionAt("ghost", now, 10, 55)}, preds[2:]...)...)
+	reads := gw.StatusReads()
+	out := batchResult(t, batchBody(t, testKeys, now, "batch-1", preds...))
+	if n := gw.StatusReads() - reads; n != 1 {
+		t.Fatalf("%d gateway status reads for one batch, want 1", n)
+	}
+	if len(out.Decisions) != 5 || len(out.Errors) != 1 || out.Errors[0].Function != "ghost" || out.Errors[0].Index != 2 || out.Errors[0].Status != 404 {
+		t.Fatalf("result %+v", out)
+	}
+	for i, d := range out.Decisions {
+		if want := fmt.Sprintf("fn-%d", i); d.Function != want || d.After != 6 || !d.Applied {
+			t.Fatalf("decision %d %+v, want %s applied at 6", i, d, want)
+		}
+	}
+	if s := gw.Scales(); len(s) != 5 {
+		t.Fatalf("scale calls %+v", s)
+	}
+	if ds := decisions(t, url); len(ds) != 5 {
+		t.Fatalf("%d decisions logged, want 5", len(ds))
+	}
+}
+
+// The "not newer" rule holds per item: in a later batch, a function whose
+// prediction is older than its last decision's is ignored while the
+// others are decided.
+func TestBatchOrderingPerItem(t *testing.T) {
+	gw, url := chainEnv(t)
+	gw.SetFunction("other", 1, optedIn)
+	t0 := time.Now().UTC().Add(-10 * time.Second)
+	batchResult(t, batchBody(t, testKeys, t0, "b-1", predictionAt("hello", t0.Add(5*time.Second), 10, 10), predictionAt("other", t0, 10, 10)))
+	out := batchResult(t, batchBody(t, testKeys, t0, "b-2",
+		predictionAt("hello", t0, 10, 10),                    // older than hello's last: ignored
+		predictionAt("other", t0.Add(5*time.Second), 10, 10), // newer: decided
+		predictionAt("other", t0.Add(5*time.Second), 10, 10), // the same again in one batch: not newer
+	))
+	if len(out.Decisions) != 1 || out.Decisions[0].Function != "other" || len(out.Ignored) != 2 || len(out.Errors) != 0 {
+		t.Fatalf("result %+v", out)
+	}
+	for _, ig := range out.Ignored {
+		if !strings.Contains(ig.Error, "not newer") {
+			t.Fatalf("ignored %+v", ig)
+		}
+	}
+	if out.Ignored[0].Function != "hello" || out.Ignored[0].Index != 0 {
+		t.Fatalf("ignored %+v", out.Ignored)
+	}
+	if ds := decisions(t, url); len(ds) != 3 {
+		t.Fatalf("%d decisions logged, want 3 (2 + 1)", len(ds))
+	}
+}
+
+// Forged, tampered, stale, replayed and oversized batches are refused
+// whole: nothing is scaled or logged.
+func TestBatchForgedReplayedOrOversized(t *testing.T) {
+	gw, url := chainEnv(t)
+	now := time.Now().UTC()
+	big := predictionAt("hello", now, 1000, 1000)
+	good := batchBody(t, testKeys, now, "replay-1", big)
+	var tampered chain.PredictionBatch
+	if err := json.Unmarshal([]byte(batchBody(t, testKeys, now, "t-1", predictionAt("hello", now, 1, 1))), &tampered); err != nil {
+		t.Fatal(err)
+	}
+	tampered.Predictions[0].Replicas = 8
+	tampered.Predictions[0].Forecast.RPS = 1000
+	// A single prediction's signature does not sign a batch.
+	single := predictionAt("hello", now, 1000, 1000)
+	if err := single.Sign(testKeys, now, "single-1"); err != nil {
+		t.Fatal(err)
+	}
+	asBatch := chain.PredictionBatch{At: now, Predictions: []chain.Prediction{single}, Auth: single.Auth}
+	over := make([]chain.Prediction, chain.MaxBatch+1)
+	for i := range over {
+		over[i] = predictionAt(fmt.Sprintf("f-%d", i), now, 1, 1)
+	}
+	if out := batchResult(t, good); len(out.Decisions) != 1 || !out.Decisions[0].Applied {
+		t.Fatalf("the genuine batch: %+v", out)
+	}
+	scales := len(gw.Scales())
+	for name, tc := range map[string]struct {
+		body   string
+		status int
+		want   string
+	}{
+		"unsigned":         {batchBody(t, chainauth.Keys{}, now, "", big), 401, "unsigned"},
+		"wrong key":        {batchBody(t, chainauth.MustKeys(otherKey), now, "forged-1", big), 401, "does not verify"},
+		"tampered":         {string(mustJSON(t, tampered)), 401, "does not verify"},
+		"single signature": {string(mustJSON(t, asBatch)), 401, "does not verify"},
+		"stale":            {batchBody(t, testKeys, now.Add(-10*time.Minute), "old-1", big), 401, "stale"},
+		"replayed":         {good, 401, "replayed"},
+		"over the limit":   {batchBody(t, testKeys, now, "over-1", over...), 413, "batch over 500"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, _ := callback(t, tc.body, nil)
+			if res.StatusCode != tc.status || !strings.Contains(string(res.Body), tc.want) {
+				t.Fatalf("%d %s, want %d %q", res.StatusCode, res.Body, tc.status, tc.want)
+			}
+		})
+	}
+	if len(gw.Scales()) != scales || len(decisions(t, url)) != 1 {
+		t.Fatalf("a refused batch scaled or logged: %+v", gw.Scales())
+	}
+}
+
+// Items the predictor could not forecast are logged; a batch of nothing
+// else changes nothing.
+func TestBatchOfPredictorErrorsOnly(t *testing.T) {
+	gw, url := chainEnv(t)
+	b := chain.PredictionBatch{At: time.Now().UTC(), Predictions: []chain.Prediction{}, Errors: []chain.ItemError{{Function: "hello", Error: "empty history"}}}
+	out := batchResult(t, string(mustJSON(t, b)))
+	if len(out.Decisions) != 0 || len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
+		t.Fatalf("result %+v", out)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
