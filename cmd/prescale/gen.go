@@ -44,6 +44,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pwFile := fs.String("password-file", "", "live: file holding the gateway password (default $OPENFAAS_PASSWORD)")
 	sloP99 := fs.Duration("slo-p99", 500*time.Millisecond, "SLO: p99 latency at most this")
 	sloErr := fs.Float64("slo-errors", 0.01, "SLO: error rate at most this (0..1)")
+	sleepMS := fs.Int("sleep-ms", 0, "plugin: hello-python's workload: 0 = its default CPU burn; 1..60000 = sleep_ms per request with cpu_ms 0 and max_inflight 1 (capacity per replica, bench-live's workload)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +61,12 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *window < time.Second || *window > 10*time.Minute {
 		return fmt.Errorf("--window %s: must be in 1s..10m", *window)
+	}
+	if *sleepMS < 0 || *sleepMS > 60000 {
+		return fmt.Errorf("--sleep-ms %d: must be in 0..60000", *sleepMS)
+	}
+	if *sleepMS > 0 && *gen != "plugin" {
+		return fmt.Errorf("--sleep-ms applies to --generator plugin only (got %q)", *gen)
 	}
 	if *sloErr < 0 || *sloErr > 1 || *sloP99 <= 0 {
 		return fmt.Errorf("--slo-p99 must be > 0 and --slo-errors in 0..1")
@@ -109,7 +116,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		man.Params["seed"] = strconv.FormatInt(*seed, 10)
 		man.Params["timeout_seconds"] = "5"
 	case "plugin":
-		p, stop, err := startPluginForGen(ctx, *root, stderr)
+		p, stop, err := startPluginForGen(ctx, *root, *sleepMS, stderr)
 		if err != nil {
 			return err
 		}
@@ -120,7 +127,12 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		man.Description = "Measured live on the embedded plugin: hello-python (classic python3 template, default cpu_ms) deployed alone; " +
+		work := "default cpu_ms: every replica burns this machine's CPU, so more replicas add little capacity on 2 cores"
+		if *sleepMS > 0 {
+			work = fmt.Sprintf("sleep_ms %d, cpu_ms 0, max_inflight 1: each replica serves one request at a time and waits, so N replicas serve N× the load (bench-live's workload)", *sleepMS)
+			man.Params["sleep_ms"] = strconv.Itoa(*sleepMS)
+		}
+		man.Description = "Measured live on the embedded plugin: hello-python (classic python3 template, " + work + ") deployed alone; " +
 			"hey's requester offered each rate through the plugin's gateway for each window; replicas set with POST /system/scale-function. " +
 			"Every replica is an OS process on this machine, so the labels describe this machine."
 		man.Params["function"] = "hello-python"
@@ -222,7 +234,7 @@ func parseReplicas(s string) ([]int, error) {
 // startPluginForGen starts the embedded plugin on a random port with a
 // stack holding only hello-python (so the sweep does not wait for the Go
 // functions to build), in a temporary data directory.
-func startPluginForGen(ctx context.Context, root string, stderr io.Writer) (*plugin.Platform, func(), error) {
+func startPluginForGen(ctx context.Context, root string, sleepMS int, stderr io.Writer) (*plugin.Platform, func(), error) {
 	absRoot, err := filepath.Abs(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--root: %w", err)
@@ -237,6 +249,9 @@ func startPluginForGen(ctx context.Context, root string, stderr io.Writer) (*plu
 	cleanup := func() { os.RemoveAll(dir) }
 	stack := fmt.Sprintf("version: 1.0\nprovider:\n  name: openfaas\n  gateway: http://127.0.0.1:8080\nfunctions:\n  hello-python:\n    lang: python3\n    handler: %s\n    image: prescale/hello-python:latest\n",
 		filepath.Join(absRoot, "functions", "hello-python"))
+	if sleepMS > 0 { // capacity per replica: one request at a time, waiting
+		stack += fmt.Sprintf("    environment:\n      sleep_ms: \"%d\"\n      cpu_ms: \"0\"\n      max_inflight: \"1\"\n", sleepMS)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "stack.yml"), []byte(stack), 0o644); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("gen stack: %w", err)
