@@ -18,7 +18,6 @@ import (
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/faas"
 	"github.com/prescale/prescale/pkg/fnutil"
-	"github.com/prescale/prescale/pkg/state"
 )
 
 // batchWorkers bounds the predictions of one batch applied at once (each
@@ -63,32 +62,13 @@ func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response,
 		}
 		return fnutil.Error(status, "scaler: prediction batch, no change: %v", err)
 	}
-	keys, err := fnutil.ChainKeys()
-	if err != nil {
-		return fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err)
+	ss, resp, err := begin(req, cfg, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
+		func() string { return b.Auth.ID }, func(why error) (handler.Response, error) { return rejectBatch(b, why) })
+	if ss == nil {
+		return resp, err
 	}
-	now := time.Now().UTC()
-	if err := b.Verify(keys, now, cfg.policy.StaleAfter); err != nil {
-		return rejectBatch(b, err)
-	}
-	client, err := fnutil.Gateway(cfg.Gateway)
-	if err != nil {
-		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
-	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
-	if err != nil {
-		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
-	}
-	defer nc.Close()
-	if err := store.MarkSeen(ctx, b.Auth.ID, now); err != nil {
-		if errors.Is(err, state.ErrSeen) {
-			return rejectBatch(b, fmt.Errorf("%w: %v", chainauth.ErrReplayed, err))
-		}
-		return fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err)
-	}
-	s := scaler{cfg: cfg, gw: client, store: store}
+	defer ss.close()
+	s, ctx, now := ss.scaler, ss.ctx, ss.now
 	statuses, err := s.statuses(ctx, b.Predictions)
 	if err != nil {
 		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change: %v", err)

@@ -62,34 +62,15 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if p.Function == "" {
 		return fnutil.Error(http.StatusBadRequest, "prediction names no function")
 	}
-	chainKeys, err := fnutil.ChainKeys()
-	if err != nil {
-		return fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err)
-	}
-	now := time.Now().UTC()
 	// Authenticate before anything else is touched: an unsigned, forged or
 	// stale body reaches neither the gateway nor the state store.
-	if err := p.Verify(chainKeys, now, cfg.policy.StaleAfter); err != nil {
-		return reject(p, err)
+	ss, resp, err := begin(req, cfg, func(k chainauth.Keys, now time.Time) error { return p.Verify(k, now, cfg.policy.StaleAfter) },
+		func() string { return p.Auth.ID }, func(why error) (handler.Response, error) { return reject(p, why) })
+	if ss == nil {
+		return resp, err
 	}
-	client, err := fnutil.Gateway(cfg.Gateway)
-	if err != nil {
-		return fnutil.Error(http.StatusInternalServerError, "scaler: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
-	defer cancel()
-	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
-	if err != nil {
-		return fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err)
-	}
-	defer nc.Close()
-	if err := store.MarkSeen(ctx, p.Auth.ID, now); err != nil {
-		if errors.Is(err, state.ErrSeen) {
-			return reject(p, fmt.Errorf("%w: %v", chainauth.ErrReplayed, err))
-		}
-		return fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err)
-	}
-	s := scaler{cfg: cfg, gw: client, store: store}
+	defer ss.close()
+	s, ctx, now := ss.scaler, ss.ctx, ss.now
 	d, status, err := s.apply(ctx, p, nil, now)
 	if errors.Is(err, errNotNewer) {
 		fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, p.Auth.ID, err)
@@ -101,6 +82,52 @@ func Handle(req handler.Request) (handler.Response, error) {
 	m.record(d.Function+cfg.labelSuffix, d)
 	fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
 	return fnutil.JSON(status, d)
+}
+
+// session is an authenticated message's context: the gateway client and
+// the state store, opened only once the signature and its age were
+// checked, with the message's id recorded as seen (a replay is refused).
+type session struct {
+	scaler
+	ctx   context.Context
+	now   time.Time
+	close func()
+}
+
+// begin authenticates a message (a prediction or a batch) with verify
+// before anything else is touched, reject answering one that fails; then
+// it opens the gateway client and the state store and marks id() as seen.
+// A nil session comes with the response to give.
+func begin(req handler.Request, cfg config, verify func(chainauth.Keys, time.Time) error, id func() string,
+	reject func(error) (handler.Response, error)) (*session, handler.Response, error) {
+	fail := func(r handler.Response, err error) (*session, handler.Response, error) { return nil, r, err }
+	keys, err := fnutil.ChainKeys()
+	if err != nil {
+		return fail(fnutil.Error(http.StatusInternalServerError, "scaler: no change, nothing can be authenticated: %v", err))
+	}
+	now := time.Now().UTC()
+	if err := verify(keys, now); err != nil {
+		return fail(reject(err))
+	}
+	client, err := fnutil.Gateway(cfg.Gateway)
+	if err != nil {
+		return fail(fnutil.Error(http.StatusInternalServerError, "scaler: %v", err))
+	}
+	ctx, cancel := context.WithTimeout(fnutil.Context(req), 30*time.Second)
+	store, nc, err := state.Connect(ctx, cfg.NATS, stateConfig(cfg))
+	if err != nil {
+		cancel()
+		return fail(fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err))
+	}
+	closeAll := func() { nc.Close(); cancel() }
+	if err := store.MarkSeen(ctx, id(), now); err != nil {
+		closeAll()
+		if errors.Is(err, state.ErrSeen) {
+			return fail(reject(fmt.Errorf("%w: %v", chainauth.ErrReplayed, err)))
+		}
+		return fail(fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err))
+	}
+	return &session{scaler: scaler{cfg: cfg, gw: client, store: store}, ctx: ctx, now: now, close: closeAll}, handler.Response{}, nil
 }
 
 // reject answers 401 to a prediction that is not authenticated (why: a
