@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/decide"
 )
 
@@ -103,5 +104,45 @@ func FuzzProbePayload(f *testing.F) {
 		pred := NewPrediction(p, step, nil)
 		roundTrip(t, pred)
 		_ = pred.Step()
+	})
+}
+
+// FuzzBatches: any body load-probe or predictor may be posted as a batch
+// either fails to decode or re-encodes stably, is sized by CheckSize
+// without a panic, and, signed, verifies: the signature covers the
+// canonical bytes, so a decoded batch's canonical form is deterministic;
+// a probe batch's signature does not authenticate a prediction batch.
+func FuzzBatches(f *testing.F) {
+	f.Add([]byte(`{"at":"2026-01-02T03:04:00Z","source":"gateway","items":[` + seedProbe + `]}`))
+	f.Add([]byte(`{"at":"2026-01-02T03:04:00Z","predictions":[` + seedPrediction + `],"errors":[{"index":1,"function":"x","error":"no history"}]}`))
+	f.Add([]byte(`{"items":[],"predictions":[],"auth":{"id":"x","at":"0001-01-01T00:00:00Z","sig":"zz"}}`))
+	keys := chainauth.MustKeys("fuzz-key-of-some-length-0123456789")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var pb ProbeBatch
+		if json.Unmarshal(body, &pb) == nil {
+			roundTrip(t, pb)
+			_ = CheckSize(len(pb.Items))
+			if err := pb.Sign(keys, fuzzNow, "id-1"); err != nil {
+				t.Fatalf("sign a decoded probe batch: %v", err)
+			}
+			if err := pb.Verify(keys, fuzzNow, time.Minute); err != nil {
+				t.Fatalf("a probe batch fails its own signature: %v", err)
+			}
+			pr := PredictionBatch{At: pb.At, Auth: pb.Auth}
+			if pr.Verify(keys, fuzzNow, time.Minute) == nil {
+				t.Fatalf("a probe batch's signature verified as a prediction batch")
+			}
+		}
+		var rb PredictionBatch
+		if json.Unmarshal(body, &rb) == nil {
+			roundTrip(t, rb)
+			_ = CheckSize(len(rb.Predictions))
+			if err := rb.Sign(keys, fuzzNow, "id-2"); err != nil {
+				t.Fatalf("sign a decoded prediction batch: %v", err)
+			}
+			if err := rb.Verify(keys, fuzzNow, time.Minute); err != nil {
+				t.Fatalf("a prediction batch fails its own signature: %v", err)
+			}
+		}
 	})
 }
