@@ -3,10 +3,10 @@ package inference
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -164,33 +164,76 @@ func sameFeatures(a, b []string) bool {
 	return true
 }
 
+// read gets one object's bytes, retrying a failed read (a timeout on a
+// loaded server, a reconnect) with backoff from 50 ms to 5 s until it
+// succeeds or ctx ends: an update announced by the watch is never lost to
+// one failed read. Each failure is logged.
+func (w *Watcher) read(ctx context.Context, store jetstream.ObjectStore, name string) ([]byte, error) {
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		data, err := store.GetBytes(ctx, name)
+		if err == nil {
+			return data, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		w.log.Error("read model object; retrying", "object", name, "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
 // Run follows the object store until ctx ends, applying every model
 // object already there and every new version put. Deletions are ignored
-// (the current model stays).
+// (the current model stays). A watch the server ends (its updates channel
+// closes while ctx lives) is started again after a pause; the new watch
+// replays the latest objects, which Apply ignores when their version is
+// already served. Only the first watch's failure is returned.
 func (w *Watcher) Run(ctx context.Context, store jetstream.ObjectStore) error {
 	watcher, err := store.Watch(ctx)
 	if err != nil {
 		return fmt.Errorf("watch model store: %w", err)
 	}
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		if w.follow(ctx, store, watcher) {
+			return nil // ctx ended
+		}
+		w.log.Error("model store watch ended; watching again", "retry_in", delay)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+			if watcher, err = store.Watch(ctx); err == nil {
+				break
+			}
+			w.log.Error("watch model store", "err", err, "retry_in", delay)
+		}
+	}
+}
+
+// follow applies watcher's updates until ctx ends (true) or the watch
+// ends (false); it stops watcher either way.
+func (w *Watcher) follow(ctx context.Context, store jetstream.ObjectStore, watcher jetstream.ObjectWatcher) bool {
 	defer watcher.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return true
 		case info, ok := <-watcher.Updates():
 			if !ok {
-				return nil
+				return ctx.Err() != nil
 			}
 			if info == nil || info.Deleted {
 				continue // nil marks the end of the initial values
 			}
-			data, err := store.GetBytes(ctx, info.Name)
+			data, err := w.read(ctx, store, info.Name)
 			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return nil
-				}
-				w.log.Error("read model object", "object", info.Name, "err", err)
-				continue
+				return true // ctx ended
 			}
 			_ = w.Apply(info.Name, data) // logged; the previous model stays
 		}

@@ -37,14 +37,20 @@ func startJetStream(t *testing.T) jetstream.JetStream {
 }
 
 // eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t *testing.T, what string, stopped <-chan struct{}, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// No deadline of its own (an update's propagation is the work; the
+	// test binary's timeout bounds it): it ends when cond holds, or fails
+	// at once when the watcher's Run has returned.
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+		select {
+		case <-stopped:
+			if cond() {
+				return
+			}
+			t.Fatalf("the watcher stopped before %s", what)
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -62,7 +68,8 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	}
 	w := NewWatcher(defaults, nil)
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, store) }()
+	stopped := make(chan struct{})
+	go func() { done <- w.Run(ctx, store); close(stopped) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	// A retrained forecaster (another margin) is published and picked up.
@@ -73,7 +80,7 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	if _, err := Publish(ctx, store, &next); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new forecaster", func() bool { return w.Models().Forecaster.Version() == next.Version })
+	eventually(t, "the new forecaster", stopped, func() bool { return w.Models().Forecaster.Version() == next.Version })
 	if w.Models().Replica.Version() != defaults.Replica.Version() {
 		t.Fatal("publishing a forecaster changed the replica model")
 	}
@@ -110,7 +117,7 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 			if _, err := store.PutBytes(ctx, tc.obj, tc.data()); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "the refusal", func() bool {
+			eventually(t, "the refusal", stopped, func() bool {
 				err := w.LastError()
 				return err != nil && strings.Contains(err.Error(), tc.want)
 			})
@@ -128,7 +135,7 @@ func TestWatcherPicksUpNewModelsAndKeepsThePreviousOnBadOnes(t *testing.T) {
 	if _, err := Publish(ctx, store, defaults.Forecaster.Artefact()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the default forecaster again", func() bool { return w.Models().Forecaster.Version() == defaults.Forecaster.Version() })
+	eventually(t, "the default forecaster again", stopped, func() bool { return w.Models().Forecaster.Version() == defaults.Forecaster.Version() })
 	if w.LastError() != nil {
 		t.Fatalf("last error after a good model: %v", w.LastError())
 	}
