@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
 )
@@ -47,11 +48,14 @@ func TestBenchLiveQuick(t *testing.T) {
 	}
 	for _, p := range []string{"hpa", "reactive"} {
 		c, ok := rows[p]
-		if !ok || len(c) != 12 {
-			t.Fatalf("row %s: %q, want 12 cells\n%s", p, c, stdout.String())
+		// policy, requests, non-200, cold-start waits, wait p99, p50, p95, p99,
+		// replica-seconds, peak replicas, and the simulator's waits, p99 and
+		// replica-seconds
+		if !ok || len(c) != 13 {
+			t.Fatalf("row %s: %q, want 13 cells\n%s", p, c, stdout.String())
 		}
 		// counters read: requests replayed, replica-seconds and peak from the platform
-		for i, what := range map[int]string{1: "requests", 7: "replica-seconds", 8: "peak replicas"} {
+		for i, what := range map[int]string{1: "requests", 8: "replica-seconds", 9: "peak replicas"} {
 			if v, err := strconv.ParseFloat(strings.Fields(c[i])[0], 64); err != nil || v <= 0 {
 				t.Errorf("%s: %s %q, want a positive number", p, what, c[i])
 			}
@@ -59,8 +63,23 @@ func TestBenchLiveQuick(t *testing.T) {
 		if _, err := strconv.ParseFloat(strings.Fields(c[3])[0], 64); err != nil {
 			t.Errorf("%s: cold-start waits %q is not a number (the plugin's counter)", p, c[3])
 		}
+		if _, err := time.ParseDuration(strings.Fields(c[4])[0]); err != nil {
+			t.Errorf("%s: wait p99 %q is not a duration (the plugin's start-wait histogram)", p, c[4])
+		}
 	}
-	if rows["hpa"][9] == "–" || rows["reactive"][9] != "–" {
-		t.Errorf("simulator columns: hpa %q (want a number), reactive %q (want –)", rows["hpa"][9], rows["reactive"][9])
+	if rows["hpa"][10] == "–" || rows["reactive"][10] != "–" {
+		t.Errorf("simulator columns: hpa %q (want a number), reactive %q (want –)", rows["hpa"][10], rows["reactive"][10])
+	}
+	// The zero windows ran their policies too (the chain with zero on, the
+	// idlers, KPA with zero and the hybrid).
+	for _, w := range []string{"### Periodic / timer window", "### Scale-from-zero window"} {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("the report lacks %q", w)
+		}
+	}
+	for _, p := range []string{"prescale", "keepalive-5m", "kpa", "hybrid"} {
+		if _, ok := rows[p]; !ok {
+			t.Errorf("no %s row in the zero windows' tables", p)
+		}
 	}
 }
