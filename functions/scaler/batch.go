@@ -41,8 +41,9 @@ type BatchError struct {
 }
 
 // handleBatch applies a chain.PredictionBatch: the signature, its age and
-// its id's replay are checked once for the batch; the gateway's function
-// list is read once per namespace; every prediction is then decided with
+// its id's replay are checked once for the batch; the gateway is read once
+// per namespace when the batch names many of its functions, else once per
+// function (see listMin); every prediction is then decided with
 // its own policy state and "not newer" rule, and logged as its own decision.
 func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response, error) {
 	var b chain.PredictionBatch
@@ -69,11 +70,11 @@ func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response,
 	}
 	defer ss.close()
 	s, ctx, now := ss.scaler, ss.ctx, ss.now
-	statuses, err := s.statuses(ctx, b.Predictions)
+	v, err := s.statuses(ctx, b.Predictions)
 	if err != nil {
 		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change: %v", err)
 	}
-	res := s.applyBatch(ctx, b, statuses, now)
+	res := s.applyBatch(ctx, b, v, now)
 	for _, d := range res.Decisions {
 		m.record(d.Function+cfg.labelSuffix, d)
 	}
@@ -90,33 +91,54 @@ func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
 		len(b.Predictions), id, why, chainauth.SecretName)
 }
 
-// statuses lists the functions of every namespace the predictions name,
-// keyed as policy state is (faas.Canonical). A prediction whose name is
-// bad is left out (apply reports it).
-func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (map[string]types.FunctionStatus, error) {
+// listMin is the fewest functions of one namespace in a batch for which
+// the scaler lists the namespace once instead of reading each function.
+// A list returns every function of the namespace: with N functions in
+// batches of k, listing costs N/k statuses per function and tick (at 500
+// functions in batches of ~8, about 62 times the single reads), so small
+// batches read their functions one by one (each read still fresh, as in
+// the single form) and only large ones list.
+const listMin = 33
+
+// view is what a batch read of the gateway: the statuses of the listed
+// namespaces, keyed as policy state is (faas.Canonical). A function of a
+// namespace not listed is read alone.
+type view struct {
+	listed   map[string]bool
+	statuses map[string]types.FunctionStatus
+}
+
+// statuses lists each namespace that at least listMin of the predictions
+// name; the functions of other namespaces are left to single reads. A
+// prediction whose name is bad is left out (apply reports it).
+func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (*view, error) {
 	defaultNS := s.defaultNamespace()
-	nss := map[string]bool{}
+	perNS := map[string]int{}
 	for _, p := range preds {
 		if _, ns, _, err := faas.Canonical(p.Function, p.Namespace, defaultNS); err == nil {
 			if ns == "" {
 				ns = s.cfg.Namespace
 			}
-			nss[ns] = true
+			perNS[ns]++
 		}
 	}
-	out := map[string]types.FunctionStatus{}
-	for ns := range nss {
+	v := &view{listed: map[string]bool{}, statuses: map[string]types.FunctionStatus{}}
+	for ns, n := range perNS {
+		if n < listMin {
+			continue
+		}
 		fns, err := s.gw.GetFunctions(ctx, ns)
 		if err != nil {
 			return nil, fmt.Errorf("namespace %q: %w", ns, err)
 		}
+		v.listed[ns] = true
 		for _, f := range fns {
 			if _, _, key, err := faas.Canonical(f.Name, ns, defaultNS); err == nil {
-				out[key] = f
+				v.statuses[key] = f
 			}
 		}
 	}
-	return out, nil
+	return v, nil
 }
 
 func (s scaler) defaultNamespace() string {
@@ -128,7 +150,7 @@ func (s scaler) defaultNamespace() string {
 
 // applyBatch applies every prediction of b (at most batchWorkers at once)
 // and logs each decision line as the single form does.
-func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, statuses map[string]types.FunctionStatus, now time.Time) BatchResult {
+func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v *view, now time.Time) BatchResult {
 	type outcome struct {
 		d      decide.Decision
 		status int
@@ -147,7 +169,7 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, statuse
 					outs[i] = outcome{status: http.StatusBadRequest, err: errors.New("prediction names no function")}
 					continue
 				}
-				d, status, err := s.apply(ctx, p, statuses, now)
+				d, status, err := s.apply(ctx, p, v, now)
 				outs[i] = outcome{d, status, err}
 				switch {
 				case errors.Is(err, errNotNewer):

@@ -40,10 +40,11 @@ func batchResult(t *testing.T, body string) BatchResult {
 
 // A batch applies every prediction on its own: each function gets its own
 // decision (logged), an unknown function is an error entry that sinks
-// nothing else, and the gateway is read once for the whole batch.
+// nothing else, and a small batch reads its own functions, not the
+// namespace's list (here 100 functions).
 func TestBatchAppliesEveryItem(t *testing.T) {
 	gw, url := chainEnv(t)
-	for i := range 5 {
+	for i := range 100 {
 		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
 	}
 	now := time.Now().UTC()
@@ -52,10 +53,10 @@ func TestBatchAppliesEveryItem(t *testing.T) {
 		preds = append(preds, predictionAt(fmt.Sprintf("fn-%d", i), now, 10, 55)) // → 6 replicas each
 	}
 	preds = append(preds[:2], append([]chain.Prediction{predictionAt("ghost", now, 10, 55)}, preds[2:]...)...)
-	reads := gw.StatusReads()
+	reads, entries := gw.StatusReads(), gw.StatusEntries()
 	out := batchResult(t, batchBody(t, testKeys, now, "batch-1", preds...))
-	if n := gw.StatusReads() - reads; n != 1 {
-		t.Fatalf("%d gateway status reads for one batch, want 1", n)
+	if n, e := gw.StatusReads()-reads, gw.StatusEntries()-entries; n != 6 || e != 5 {
+		t.Fatalf("%d gateway status reads returning %d functions for a batch of 5 and a ghost, want 6 returning 5", n, e)
 	}
 	if len(out.Decisions) != 5 || len(out.Errors) != 1 || out.Errors[0].Function != "ghost" || out.Errors[0].Index != 2 || out.Errors[0].Status != 404 {
 		t.Fatalf("result %+v", out)
@@ -70,6 +71,34 @@ func TestBatchAppliesEveryItem(t *testing.T) {
 	}
 	if ds := decisions(t, url); len(ds) != 5 {
 		t.Fatalf("%d decisions logged, want 5", len(ds))
+	}
+}
+
+// A batch naming listMin functions or more of a namespace lists it once,
+// and a function missing from the list is a 404 entry, as alone.
+func TestLargeBatchListsOnce(t *testing.T) {
+	gw, _ := chainEnv(t)
+	for i := range listMin {
+		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
+	}
+	now := time.Now().UTC()
+	var preds []chain.Prediction
+	for i := range listMin {
+		preds = append(preds, predictionAt(fmt.Sprintf("fn-%d", i), now, 10, 55))
+	}
+	preds = append(preds, predictionAt("ghost", now, 10, 55))
+	reads := gw.StatusReads()
+	out := batchResult(t, batchBody(t, testKeys, now, "batch-1", preds...))
+	if n := gw.StatusReads() - reads; n != 1 {
+		t.Fatalf("%d gateway status reads for a batch of %d, want 1 (the list)", n, len(preds))
+	}
+	if len(out.Decisions) != listMin || len(out.Errors) != 1 || out.Errors[0].Function != "ghost" || out.Errors[0].Status != 404 {
+		t.Fatalf("result: %d decisions, errors %+v", len(out.Decisions), out.Errors)
+	}
+	for _, d := range out.Decisions {
+		if d.After != 6 || !d.Applied {
+			t.Fatalf("decision %+v, want applied at 6", d)
+		}
 	}
 }
 

@@ -150,13 +150,13 @@ func stateConfig(cfg config) state.Config {
 	return sc
 }
 
-// function is the status of name in ns: from statuses (the batch's one
-// list) when given, else read alone.
-func (s scaler) function(ctx context.Context, statuses map[string]types.FunctionStatus, name, ns, key string) (types.FunctionStatus, error) {
-	if statuses == nil {
+// function is the status of name in ns: from v (the batch's list of ns)
+// when it listed ns, else read alone.
+func (s scaler) function(ctx context.Context, v *view, name, ns, key string) (types.FunctionStatus, error) {
+	if v == nil || !v.listed[ns] {
 		return fnutil.GetFunction(ctx, s.gw, name, ns)
 	}
-	fn, ok := statuses[key]
+	fn, ok := v.statuses[key]
 	if !ok {
 		return types.FunctionStatus{}, fmt.Errorf("%w: %s (namespace %q) is not in the gateway's function list", fnutil.ErrFunctionNotFound, name, ns)
 	}
@@ -173,10 +173,9 @@ type scaler struct {
 	store *state.Store
 }
 
-// apply decides (and scales) on p at now. statuses, when not nil, is the
-// gateway's function list the batch read once (functions by canonical key);
-// nil: the function is read alone.
-func (s scaler) apply(ctx context.Context, p chain.Prediction, statuses map[string]types.FunctionStatus, now time.Time) (decide.Decision, int, error) {
+// apply decides (and scales) on p at now. v, when not nil, is what the
+// batch read of the gateway (see view); nil: the function is read alone.
+func (s scaler) apply(ctx context.Context, p chain.Prediction, v *view, now time.Time) (decide.Decision, int, error) {
 	defaultNS := s.cfg.Namespace
 	if defaultNS == "" {
 		defaultNS = faas.DefaultNamespace
@@ -193,7 +192,7 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, statuses map[stri
 	if p.At.IsZero() {
 		return decide.Decision{}, http.StatusBadRequest, fmt.Errorf("prediction for %s has no time (at), no change", key)
 	}
-	fn, err := s.function(ctx, statuses, name, ns, key)
+	fn, err := s.function(ctx, v, name, ns, key)
 	if err != nil {
 		if errors.Is(err, fnutil.ErrFunctionNotFound) {
 			return decide.Decision{}, http.StatusNotFound, fmt.Errorf("function %q: %w", p.Function, err)

@@ -40,6 +40,7 @@ type Gateway struct {
 	metrics   string
 	calls     map[string]int
 	reads     int // GET /system/functions and /system/function/{name}
+	entries   int // function statuses those reads returned
 	// FailScale makes /system/scale-function answer 500.
 	FailScale bool
 }
@@ -56,6 +57,7 @@ func New(t testing.TB) *Gateway {
 		for _, f := range g.functions {
 			out = append(out, f)
 		}
+		g.entries += len(out)
 		_ = json.NewEncoder(w).Encode(out)
 	}))
 	mux.HandleFunc("GET /system/function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +69,7 @@ func New(t testing.TB) *Gateway {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
 		}
+		g.entries++
 		_ = json.NewEncoder(w).Encode(f)
 	}))
 	mux.HandleFunc("POST /system/scale-function/{name}", g.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -182,6 +185,14 @@ func (g *Gateway) StatusReads() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.reads
+}
+
+// StatusEntries is how many function statuses those reads returned (a
+// list returns every function of the namespace).
+func (g *Gateway) StatusEntries() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.entries
 }
 
 // Asyncs returns the async invocations received.
