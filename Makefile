@@ -56,11 +56,12 @@ $(BIN)/kwok: tools/kwok/go.mod tools/kwok/go.sum
 	cd tools/kwok && $(GO) build -ldflags "-s -w" -o $@ sigs.k8s.io/kwok/cmd/kwok
 
 $(BIN)/kwok-stages.yaml: tools/kwok/go.mod tools/kwok/go.sum
-	d=$$(cd tools/kwok && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && \
+	d=$$(cd tools/kwok && $(GO) mod download sigs.k8s.io/kwok && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && test -n "$$d" && \
 	for f in $(KWOK_STAGES); do echo ---; cat $$d/kustomize/stage/$$f; done > $@.tmp && mv $@.tmp $@
 
 $(BIN)/crds/%.yaml: tools/crds/go.mod tools/crds/go.sum
-	mkdir -p $(BIN)/crds && d=$$(cd tools/crds && $(GO) list -m -f '{{.Dir}}' github.com/prometheus-operator/prometheus-operator) && \
+	mkdir -p $(BIN)/crds && d=$$(cd tools/crds && $(GO) mod download github.com/prometheus-operator/prometheus-operator && \
+		$(GO) list -m -f '{{.Dir}}' github.com/prometheus-operator/prometheus-operator) && test -n "$$d" && \
 	cp $$d/example/prometheus-operator-crd/monitoring.coreos.com_$*.yaml $@ && chmod 644 $@
 
 ## test-cluster: the chart on the test control plane alone (helm install, upgrade, uninstall).
