@@ -74,3 +74,31 @@ func TestSignedMessagesSurviveTheWire(t *testing.T) {
 		t.Fatalf("a probe signature verified a prediction: %v", err)
 	}
 }
+
+// An idle function's payload (120 samples of history, no calls) stays
+// small, since a batch's byte bound, not its size, sets how many functions
+// share a predictor call; and it round-trips unchanged.
+func TestIdlePayloadIsSmall(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
+	p := ProbePayload{Function: "fn-123", At: at, Source: "gateway"}
+	for i := range 120 {
+		p.History = append(p.History, decide.Sample{Function: "fn-123", At: at.Add(time.Duration(i-119) * 5 * time.Second), Interval: 5})
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("idle payload: %d bytes", len(b))
+	if len(b) > 12000 {
+		t.Fatalf("idle payload of 120 samples is %d bytes, want at most 12000", len(b))
+	}
+	var back ProbePayload
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := back.Canonical()
+	d, _ := p.Canonical()
+	if string(c) != string(d) {
+		t.Fatalf("round trip changed the canonical bytes:\n%s\n%s", c, d)
+	}
+}
