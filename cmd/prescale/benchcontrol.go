@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/openfaas/faas-provider/types"
 
+	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/state"
 	"github.com/prescale/prescale/plugin"
@@ -368,16 +370,37 @@ func prefillHistory(ctx context.Context, store *state.Store, fn string, k int, w
 	if warm {
 		replicas = 1
 	}
-	now := time.Now().UTC()
+	if _, err := store.AppendHistory(ctx, fn, idleSamples(fn, k, replicas, period, time.Now().UTC())...); err != nil {
+		return fmt.Errorf("prefill history of %s: %w", fn, err)
+	}
+	return nil
+}
+
+// idleSamples are k samples of fn at replicas with no calls, one per
+// period up to now.
+func idleSamples(fn string, k, replicas int, period time.Duration, now time.Time) []decide.Sample {
 	samples := make([]decide.Sample, k)
 	for i := range samples {
 		samples[i] = decide.Sample{Function: fn, At: now.Add(-time.Duration(k-i) * period), Interval: period.Seconds(),
 			Replicas: replicas, AvailableReplicas: replicas}
 	}
-	if _, err := store.AppendHistory(ctx, fn, samples...); err != nil {
-		return fmt.Errorf("prefill history of %s: %w", fn, err)
+	return samples
+}
+
+// controlBatchMaxBytes is load-probe's default batch_max_bytes.
+const controlBatchMaxBytes = 250000
+
+// idlePayloadBytes is the JSON size of the payload load-probe sends for a
+// function at zero with k idle samples of history (its name as the
+// benchmark names them).
+func idlePayloadBytes(k int, period time.Duration) int {
+	fn := fmt.Sprintf("%s%04d", controlPrefix, 1)
+	now := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
+	b, err := json.Marshal(chain.ProbePayload{Function: fn, At: now, Source: "gateway", History: idleSamples(fn, k, 0, period, now)})
+	if err != nil {
+		return 0
 	}
-	return nil
+	return len(b)
 }
 
 // setenvAll sets the variables (the stack's ${PRESCALE_…} substitutions).
@@ -710,10 +733,17 @@ func controlParagraph(r controlReport) string {
 		}
 	}
 	if r.prefill >= 100 {
-		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is ~28 kB, so load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit), not batch_size %d, sets a batch at ~8 functions: ", r.prefill, r.batchSize)
-		b.WriteString("the history each payload carries, not the number of calls, is what a larger batch needs (the predictor reading history from KV, or a smaller payload_history).")
+		n := idlePayloadBytes(r.prefill, r.period)
+		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is %.1f kB, so load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit) sets a batch at ~%d functions",
+			r.prefill, float64(n)/1000, controlBatchMaxBytes/max(n, 1))
+		if controlBatchMaxBytes/max(n, 1) < r.batchSize {
+			fmt.Fprintf(&b, ", not batch_size %d: the history each payload carries, not the number of calls, is what a larger batch needs (the predictor reading history from KV, or a smaller payload_history).", r.batchSize)
+		} else {
+			b.WriteString(".")
+		}
 	} else {
-		fmt.Fprintf(&b, "Histories were pre-filled with only %d samples: at the default payload_history of 120 an idle function's payload is ~28 kB and batch_max_bytes caps a batch at ~8 functions, not %d.", r.prefill, r.batchSize)
+		n := idlePayloadBytes(120, r.period)
+		fmt.Fprintf(&b, "Histories were pre-filled with only %d samples: at the default payload_history of 120 an idle function's payload is %.1f kB and batch_max_bytes caps a batch at ~%d functions.", r.prefill, float64(n)/1000, controlBatchMaxBytes/max(n, 1))
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -120,7 +121,7 @@ func TestSummarizeAndReport(t *testing.T) {
 		"| 500 | 4/4 |", "| **no** |",
 		"The period held at 10 functions and not at 500.",
 		"From 10 to 500 functions the NATS messages per function-tick went from 80.0 to 1.6",
-		"pre-filled with 120 idle", "sets a batch at ~8 functions",
+		"pre-filled with 120 idle", fmt.Sprintf("sets a batch at ~%d functions", controlBatchMaxBytes/idlePayloadBytes(120, 5*time.Second)),
 		"CPU at 10 functions, by process: plugin 0.60 s (60 %), load-probe 0.30 s (30 %), scaler 0.10 s (10 %).",
 		"The largest CPU user at 500 functions was plugin (60 %", "it grows linearly with the count",
 	} {

@@ -7,7 +7,7 @@
 // async call per shard of at most batch_size functions and batch_max_bytes
 // of body, so a run costs about ⌈N / batch_size⌉ predictor calls and
 // callbacks, not N (with long histories batch_max_bytes binds first: an
-// idle function's payload of 120 samples is ~28 kB). Every batch is signed
+// idle function's payload of 120 samples is ~9 kB). Every batch is signed
 // once (pkg/chainauth, secret prescale-chain-key; without the secret a run
 // fails with 500). Overlapping runs cannot corrupt history:
 // the gateway counters and the history are updated with compare-and-set,
