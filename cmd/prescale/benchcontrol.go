@@ -734,8 +734,8 @@ func controlParagraph(r controlReport) string {
 	}
 	if r.prefill >= 100 {
 		n := idlePayloadBytes(r.prefill, r.period)
-		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is %.1f kB, so load-probe's batch_max_bytes (250,000, under the async queue's 256,000-byte limit) sets a batch at ~%d functions",
-			r.prefill, float64(n)/1000, controlBatchMaxBytes/max(n, 1))
+		fmt.Fprintf(&b, "With %d samples of history an idle function's payload is %.1f kB, so load-probe's batch_max_bytes (%d, under the async queue's 256,000-byte limit) sets a batch at ~%d functions",
+			r.prefill, float64(n)/1000, controlBatchMaxBytes, controlBatchMaxBytes/max(n, 1))
 		if controlBatchMaxBytes/max(n, 1) < r.batchSize {
 			fmt.Fprintf(&b, ", not batch_size %d: the history each payload carries, not the number of calls, is what a larger batch needs (the predictor reading history from KV, or a smaller payload_history).", r.batchSize)
 		} else {

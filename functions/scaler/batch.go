@@ -100,18 +100,15 @@ func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
 // the single form) and only large ones list.
 const listMin = 33
 
-// view is what a batch read of the gateway: the statuses of the listed
-// namespaces, keyed as policy state is (faas.Canonical). A function of a
-// namespace not listed is read alone.
-type view struct {
-	listed   map[string]bool
-	statuses map[string]types.FunctionStatus
-}
+// view is what a batch read from the gateway: the statuses of each listed
+// namespace, keyed as policy state is (faas.Canonical). A function of a
+// namespace not in it is read alone.
+type view map[string]map[string]types.FunctionStatus
 
 // statuses lists each namespace that at least listMin of the predictions
 // name; the functions of other namespaces are left to single reads. A
 // prediction whose name is bad is left out (apply reports it).
-func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (*view, error) {
+func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (view, error) {
 	defaultNS := s.defaultNamespace()
 	perNS := map[string]int{}
 	for _, p := range preds {
@@ -122,7 +119,7 @@ func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (*view, 
 			perNS[ns]++
 		}
 	}
-	v := &view{listed: map[string]bool{}, statuses: map[string]types.FunctionStatus{}}
+	v := view{}
 	for ns, n := range perNS {
 		if n < listMin {
 			continue
@@ -131,12 +128,13 @@ func (s scaler) statuses(ctx context.Context, preds []chain.Prediction) (*view, 
 		if err != nil {
 			return nil, fmt.Errorf("namespace %q: %w", ns, err)
 		}
-		v.listed[ns] = true
+		listed := map[string]types.FunctionStatus{}
 		for _, f := range fns {
 			if _, _, key, err := faas.Canonical(f.Name, ns, defaultNS); err == nil {
-				v.statuses[key] = f
+				listed[key] = f
 			}
 		}
+		v[ns] = listed
 	}
 	return v, nil
 }
@@ -150,7 +148,7 @@ func (s scaler) defaultNamespace() string {
 
 // applyBatch applies every prediction of b (at most batchWorkers at once)
 // and logs each decision line as the single form does.
-func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v *view, now time.Time) BatchResult {
+func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view, now time.Time) BatchResult {
 	type outcome struct {
 		d      decide.Decision
 		status int

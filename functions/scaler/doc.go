@@ -24,7 +24,8 @@
 // (one per load-probe shard): its one signature, its age and its id's
 // replay are checked once, and a batch that fails is refused whole (401,
 // nothing touched); the gateway is read once per function, or, for a
-// namespace the batch names at least 33 functions of, listed once; then every prediction is applied as a single one would be —
+// namespace the batch names at least 33 functions of, listed once; then
+// every prediction is applied as a single one would be —
 // its own policy state and "not newer" rule, its own decision in the
 // stream and its own log line — at most 8 at once. The answer
 // (BatchResult) lists the decisions, the predictions ignored and those

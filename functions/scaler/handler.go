@@ -152,11 +152,12 @@ func stateConfig(cfg config) state.Config {
 
 // function is the status of name in ns: from v (the batch's list of ns)
 // when it listed ns, else read alone.
-func (s scaler) function(ctx context.Context, v *view, name, ns, key string) (types.FunctionStatus, error) {
-	if v == nil || !v.listed[ns] {
+func (s scaler) function(ctx context.Context, v view, name, ns, key string) (types.FunctionStatus, error) {
+	listed, ok := v[ns]
+	if !ok {
 		return fnutil.GetFunction(ctx, s.gw, name, ns)
 	}
-	fn, ok := v.statuses[key]
+	fn, ok := listed[key]
 	if !ok {
 		return types.FunctionStatus{}, fmt.Errorf("%w: %s (namespace %q) is not in the gateway's function list", fnutil.ErrFunctionNotFound, name, ns)
 	}
@@ -175,11 +176,8 @@ type scaler struct {
 
 // apply decides (and scales) on p at now. v, when not nil, is what the
 // batch read of the gateway (see view); nil: the function is read alone.
-func (s scaler) apply(ctx context.Context, p chain.Prediction, v *view, now time.Time) (decide.Decision, int, error) {
-	defaultNS := s.cfg.Namespace
-	if defaultNS == "" {
-		defaultNS = faas.DefaultNamespace
-	}
+func (s scaler) apply(ctx context.Context, p chain.Prediction, v view, now time.Time) (decide.Decision, int, error) {
+	defaultNS := s.defaultNamespace()
 	// One name per function before any lookup: "hello.openfaas-fn" is
 	// "hello", with hello's policy state.
 	name, ns, key, err := faas.Canonical(p.Function, p.Namespace, defaultNS)
