@@ -161,7 +161,7 @@ func Parse(data []byte, name string, opts Options) (*Stack, error) {
 		if f.Lang == "Dockerfile" {
 			f.Lang = "dockerfile"
 		}
-		s.Functions[k] = f
+		s.Functions[k] = f.withoutEmpty()
 	}
 	return s, nil
 }
@@ -381,4 +381,33 @@ func LoadTemplate(dir string) (*Template, error) {
 		return nil, fmt.Errorf("%s: language: required", file)
 	}
 	return &t, nil
+}
+
+// withoutEmpty makes the function's empty collections nil: "labels: {}" and
+// no labels mean the same, and the stack re-encodes (omitempty) as the latter.
+func (f Function) withoutEmpty() Function {
+	f.Environment = nilIfEmptyMap(f.Environment)
+	f.Labels = nilIfEmptyMap(f.Labels)
+	f.Annotations = nilIfEmptyMap(f.Annotations)
+	f.BuildArgs = nilIfEmptyMap(f.BuildArgs)
+	f.BuildSecrets = nilIfEmptyMap(f.BuildSecrets)
+	f.EnvironmentFile = nilIfEmptySlice(f.EnvironmentFile)
+	f.Secrets = nilIfEmptySlice(f.Secrets)
+	f.Constraints = nilIfEmptySlice(f.Constraints)
+	f.BuildOptions = nilIfEmptySlice(f.BuildOptions)
+	return f
+}
+
+func nilIfEmptyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func nilIfEmptySlice(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
