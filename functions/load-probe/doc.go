@@ -64,5 +64,6 @@
 //	workers            functions observed and recorded in KV at once, 1..64 (8)
 //	callback_url       where the queue worker posts predictor's answer (<gateway_url>/function/scaler)
 //	probe_requests, probe_concurrency, probe_qps, probe_timeout
-//	                   the active probe's bounds (20, 2, 10, 10s; capped at 1000, 16, 100, 30s)
+//	                   the active probe's bounds (20, 2, 10, 10s; capped at 1000, 16, 100, 30s);
+//	                   active probes run one function at a time whatever workers is
 package function

@@ -163,7 +163,16 @@ func (p probe) run(ctx context.Context, now time.Time) (Result, int, error) {
 	}
 	switch p.cfg.source {
 	case sourceProbe:
-		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) { return p.cfg.probe.Observe(ctx, fn, now) })
+		// One active probe at a time, whatever workers is: each sends
+		// probe_concurrency requests of its own, and probes run together
+		// would measure each other's load (on a small machine, the
+		// latency they report would be the sum of theirs).
+		var one sync.Mutex
+		observe = single(func(ctx context.Context, fn string) (decide.Sample, error) {
+			one.Lock()
+			defer one.Unlock()
+			return p.cfg.probe.Observe(ctx, fn, now)
+		})
 	case sourcePrometheus:
 		src, err := promsrc.New(p.cfg.prom, p.http.Transport)
 		if err != nil {

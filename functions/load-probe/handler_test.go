@@ -136,6 +136,36 @@ func TestActiveProbeSource(t *testing.T) {
 	}
 }
 
+// TestActiveProbesOneAtATime: with several workers, the active probes
+// still run one function at a time (each would measure the others' load).
+func TestActiveProbesOneAtATime(t *testing.T) {
+	gw := gwtest.New(t)
+	gw.CallDelay = 5 * time.Millisecond
+	ns := natstest.Start(t)
+	gw.Env(t, ns.ClientURL())
+	t.Setenv("source", "probe")
+	t.Setenv("probe_requests", "4")
+	t.Setenv("probe_concurrency", "1")
+	t.Setenv("probe_qps", "0")
+	t.Setenv("workers", "8")
+	names := []string{"fn-a", "fn-b", "fn-c", "fn-d", "fn-e", "fn-f"}
+	for _, n := range names {
+		gw.SetFunction(n, 1, map[string]string{decide.LabelEnabled: "true"})
+	}
+	res, _ := call(t)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
+	}
+	for _, n := range names {
+		if c := gw.Calls(n); c != 4 {
+			t.Errorf("%s probed with %d calls, want 4", n, c)
+		}
+	}
+	if m := gw.MaxInFlight(); m != 1 {
+		t.Fatalf("%d probe calls at once with probe_concurrency 1, want 1", m)
+	}
+}
+
 // TestMetricsScrapeDoesNotRun: the PodMonitor's GET /metrics must not start a
 // probe run; it reports the runs made so far.
 func TestMetricsScrapeDoesNotRun(t *testing.T) {

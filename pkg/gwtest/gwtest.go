@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openfaas/faas-provider/types"
 
@@ -39,10 +40,14 @@ type Gateway struct {
 	asyncs    []Async
 	metrics   string
 	calls     map[string]int
+	inFlight  int // sync calls being answered now
+	maxFlight int // the most answered at once
 	reads     int // GET /system/functions and /system/function/{name}
 	entries   int // function statuses those reads returned
 	// FailScale makes /system/scale-function answer 500.
 	FailScale bool
+	// CallDelay is how long a sync call takes to answer (set before use).
+	CallDelay time.Duration
 }
 
 // New starts a fake gateway until the test ends.
@@ -107,6 +112,12 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("/function/{name}", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.calls[r.PathValue("name")]++
+		g.inFlight++
+		g.maxFlight = max(g.maxFlight, g.inFlight)
+		g.mu.Unlock()
+		time.Sleep(g.CallDelay) // the function's work
+		g.mu.Lock()
+		g.inFlight--
 		g.mu.Unlock()
 		_, _ = io.WriteString(w, "ok")
 	})
@@ -207,6 +218,13 @@ func (g *Gateway) Calls(name string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.calls[name]
+}
+
+// MaxInFlight is the most sync calls the gateway answered at once.
+func (g *Gateway) MaxInFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.maxFlight
 }
 
 // TestChainKey is the chain key a new fake gateway's Env provisions.

@@ -103,6 +103,13 @@ func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 		t.Fatalf("function process %d is not running before the kill", pid)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) }) // if the test fails
+	// The pidfd is opened before the kill: it names this process, whatever
+	// process later gets its pid.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", pid, err)
+	}
+	defer unix.Close(fd)
 	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +117,7 @@ func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 	// The kernel delivers the death signals as the parents exit: wait for
 	// the function process's exit on its pidfd (readable once it has
 	// exited), bounded by the safety net.
-	if err := waitExit(pid, safetyNet); err != nil {
+	if err := waitExit(fd, safetyNet); err != nil {
 		t.Fatalf("function process %d (sleep 600) outlived kill -9 of the plugin: %v", pid, err)
 	}
 	// The dead plugin's run directory is removed when the next one starts.
@@ -128,18 +135,9 @@ func TestKill9OfThePluginLeavesNoProcess(t *testing.T) {
 	}
 }
 
-// running: pid exists and is not a zombie.
-// waitExit waits until process pid has exited (a zombie counts), on a
-// pidfd: no polling of the process table.
-func waitExit(pid int, limit time.Duration) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return nil // already gone and reaped
-	}
-	if err != nil {
-		return fmt.Errorf("pidfd_open: %w", err)
-	}
-	defer unix.Close(fd)
+// waitExit waits until the process of pidfd fd has exited (a zombie
+// counts): no polling of the process table.
+func waitExit(fd int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		ms := int(time.Until(deadline).Milliseconds())
@@ -159,6 +157,7 @@ func waitExit(pid int, limit time.Duration) error {
 	}
 }
 
+// running: pid exists and is not a zombie.
 func running(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

@@ -231,7 +231,7 @@ func TestPoolQueueCap(t *testing.T) {
 
 func TestWaitHistogram(t *testing.T) {
 	var h waitHistogram
-	if c := h.cumulative(); len(c) != len(StartWaitBuckets) || c[60] != 0 {
+	if c := h.cumulative(); len(c) != len(StartWaitBuckets()) || c[60] != 0 {
 		t.Fatalf("empty histogram %v", c)
 	}
 	for _, v := range []float64{0, 0.05, 0.06, 2.5, 9.9, 61, -1} {
@@ -252,7 +252,7 @@ func TestWaitHistogram(t *testing.T) {
 	if cp.n != 7 || cp.cumulative()[1] != 4 {
 		t.Errorf("clone shares state with the original: %+v", cp)
 	}
-	if !slices.IsSorted(StartWaitBuckets) {
+	if !slices.IsSorted(StartWaitBuckets()) {
 		t.Error("buckets not sorted")
 	}
 }
