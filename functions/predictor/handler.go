@@ -121,11 +121,7 @@ func (c config) handleBatch(body []byte, callID string, now time.Time) (handler.
 		return fnutil.Error(http.StatusBadRequest, "malformed probe batch: %v", err)
 	}
 	if err := chain.CheckSize(len(b.Items)); err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, chain.ErrBatchTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return fnutil.Error(status, "probe batch: %v", err)
+		return fnutil.Error(chain.SizeStatus(err), "probe batch: %v", err)
 	}
 	why := c.authenticateBatch(b, now)
 	out := chain.PredictionBatch{At: b.At, Predictions: make([]chain.Prediction, 0, len(b.Items))}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prescale/prescale/pkg/chainauth"
@@ -59,6 +60,15 @@ func CheckSize(n int) error {
 		return fmt.Errorf("%w: %d items (load-probe's batch_size bounds a shard)", ErrBatchTooLarge, n)
 	}
 	return nil
+}
+
+// SizeStatus is the HTTP status a receiver answers to err from CheckSize:
+// 413 for a batch too large, 400 for an empty one.
+func SizeStatus(err error) int {
+	if errors.Is(err, ErrBatchTooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 // canonical is v's JSON encoding (v has had its auth field cleared).

@@ -77,8 +77,11 @@ func TestCheckSizeAndIsBatch(t *testing.T) {
 	if err := CheckSize(MaxBatch); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckSize(MaxBatch + 1); !errors.Is(err, ErrBatchTooLarge) {
-		t.Fatal(err)
+	if err := CheckSize(MaxBatch + 1); !errors.Is(err, ErrBatchTooLarge) || SizeStatus(err) != 413 {
+		t.Fatal(err, SizeStatus(err))
+	}
+	if s := SizeStatus(CheckSize(0)); s != 400 {
+		t.Fatalf("empty batch: status %d, want 400", s)
 	}
 	for body, want := range map[string]bool{`{"items":[]}`: true, `{"predictions":[]}`: true, `{"function":"f","history":[]}`: false} {
 		var keys map[string]json.RawMessage
