@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/inference"
@@ -210,7 +211,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 	}
 	// The predictor creates the bucket when it is missing.
 	var store jetstream.ObjectStore
-	eventually(t, "the bucket created by the predictor", func() bool {
+	testenv.Eventually(t, "the bucket created by the predictor", 20*time.Millisecond, func() bool {
 		store, err = js.ObjectStore(ctx, inference.DefaultBucket)
 		return err == nil
 	})
@@ -253,8 +254,8 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if nextF.Version == set.Forecaster.Version() || nextR.Version == set.Replica.Version() {
 		t.Fatal("retrained artefacts kept their versions")
 	}
-	eventually(t, "the published forecaster", func() bool { pr, _ := predict(rampPayload(t)); return pr.Version == nextF.Version })
-	eventually(t, "the published seed forest", func() bool { _, a := predict(seed); return a.Version == nextR.Version })
+	testenv.Eventually(t, "the published forecaster", 20*time.Millisecond, func() bool { pr, _ := predict(rampPayload(t)); return pr.Version == nextF.Version })
+	testenv.Eventually(t, "the published seed forest", 20*time.Millisecond, func() bool { _, a := predict(seed); return a.Version == nextR.Version })
 	if pr, _ := predict(rampPayload(t)); pr.Model != "prescale-peak" || pr.Forecast.Version != nextF.Version {
 		t.Fatalf("prediction names %s %s", pr.Model, pr.Forecast.Version)
 	}
@@ -268,23 +269,11 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if _, err := store.PutBytes(ctx, inference.ObjectName(inference.KindForecaster), bytes.Replace(b, []byte(`"k":`), []byte(`"k":7`), 1)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the corrupt artefact refused", func() bool { return src.watcher.LastError() != nil })
+	testenv.Eventually(t, "the corrupt artefact refused", 20*time.Millisecond, func() bool { return src.watcher.LastError() != nil })
 	if err := src.watcher.LastError(); !errors.Is(err, inference.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}
 	if pr, _ := predict(rampPayload(t)); pr.Version != nextF.Version {
 		t.Fatalf("after a corrupt artefact the predictor serves %s, want %s", pr.Version, nextF.Version)
-	}
-}
-
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

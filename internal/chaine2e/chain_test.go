@@ -62,14 +62,9 @@ func (g gateway) status(name string) types.FunctionStatus {
 }
 
 func (g gateway) waitReady(names ...string) {
-	deadline := time.Now().Add(90 * time.Second)
+	g.t.Helper()
 	for _, n := range names {
-		for g.status(n).AvailableReplicas == 0 {
-			if time.Now().After(deadline) {
-				g.t.Fatalf("%s not ready in 90s", n)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		testenv.Eventually(g.t, n+" ready", 200*time.Millisecond, func() bool { return g.status(n).AvailableReplicas > 0 })
 	}
 }
 
@@ -158,11 +153,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	// The chain is live once the scaler logged a first decision (the cron
 	// connector picks load-probe up on its first rebuild; load-probe's first
 	// run only records the counters' baseline).
-	for deadline := time.Now().Add(60 * time.Second); len(decisions(t, nc, "hello-python")) == 0; time.Sleep(500 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no decision from the chain within 60 s of deployment")
-		}
-	}
+	testenv.Eventually(t, "a first decision from the chain", 500*time.Millisecond, func() bool { return len(decisions(t, nc, "hello-python")) > 0 })
 
 	// Phase 1: forecast-only. A burst makes the chain want more replicas;
 	// it must log that and change nothing.
@@ -177,21 +168,15 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		t.Fatalf("hello-python served none of the burst:%s", out.String())
 	}
 	var would []decide.Decision
-	deadline := time.Now().Add(20 * time.Second)
-	for len(would) == 0 && time.Now().Before(deadline) {
+	testenv.Eventually(t, "a forecast-only decision to scale up", time.Second, func() bool {
+		would = would[:0]
 		for _, d := range decisions(t, nc, "hello-python") {
 			if d.ForecastOnly && d.After > d.Before {
 				would = append(would, d)
 			}
 		}
-		time.Sleep(time.Second)
-	}
-	if len(would) == 0 {
-		for _, d := range decisions(t, nc, "hello-python") {
-			t.Logf("decision: %s", d.Summary())
-		}
-		t.Fatal("no forecast-only decision to scale up")
-	}
+		return len(would) > 0
+	})
 	for _, d := range decisions(t, nc, "hello-python") {
 		if d.Scale || d.Applied {
 			t.Fatalf("forecast-only decision asked for or made a scale call: %+v", d)
@@ -207,14 +192,10 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 
 	// Let the burst drain from the forecast: wait for a decision that
 	// needs a single replica, so the ramp starts from a quiet function.
-	quiet := false
-	for deadline := time.Now().Add(90 * time.Second); !quiet && time.Now().Before(deadline); time.Sleep(time.Second) {
+	testenv.Eventually(t, "the chain settling at 1 replica after the burst", time.Second, func() bool {
 		ds := decisions(t, nc, "hello-python")
-		quiet = len(ds) > 0 && ds[len(ds)-1].Desired <= 1
-	}
-	if !quiet {
-		t.Fatalf("the chain never settled at 1 replica after the burst: %+v", decisions(t, nc, "hello-python"))
-	}
+		return len(ds) > 0 && ds[len(ds)-1].Desired <= 1
+	})
 	// Phase 2: switch the scaler to act (an update through the gateway API,
 	// as `faas-cli deploy` would send) and replay a ramp.
 	gw.update("scaler", func(fd *types.FunctionDeployment) { fd.EnvVars["forecast_only"] = "false" })

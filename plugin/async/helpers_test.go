@@ -154,15 +154,3 @@ func post(t testing.TB, url string, body []byte, header map[string]string) (*htt
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
 }
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -80,7 +81,7 @@ func TestCallbackDeliversBodyAndHeaders(t *testing.T) {
 	if !regexp.MustCompile(`^\d+\.\d{6}$`).MatchString(d) {
 		t.Errorf("X-Duration-Seconds = %q, want %%f format", d)
 	}
-	waitFor(t, 5*time.Second, "completed metric", func() bool {
+	testenv.Eventually(t, "completed metric", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.completed.WithLabelValues("echo", "201")) == 1
 	})
 	if v := testutil.ToFloat64(q.metrics.callbacks.WithLabelValues("echo", "ok")); v != 1 {
@@ -189,7 +190,7 @@ func TestRetries(t *testing.T) {
 			if resp.StatusCode != 202 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			waitFor(t, 10*time.Second, "completion", func() bool {
+			testenv.Eventually(t, "completion", 20*time.Millisecond, func() bool {
 				return testutil.ToFloat64(q.metrics.completed.WithLabelValues("f", c.wantStatus)) == 1
 			})
 			if got := fn.count(); got != c.wantInvokes {
@@ -231,7 +232,7 @@ func TestAlwaysFailingEndsInDeadLetterAndReplays(t *testing.T) {
 	ctx := context.Background()
 	var entries []Entry
 	// The worker publishes the dead letter, then counts it: wait for both.
-	waitFor(t, 10*time.Second, "a dead letter, counted", func() bool {
+	testenv.Eventually(t, "a dead letter, counted", 20*time.Millisecond, func() bool {
 		var err error
 		entries, err = dlq.List(ctx)
 		return err == nil && len(entries) == 1 && testutil.ToFloat64(q.metrics.deadLettered.WithLabelValues("flaky")) == 1
@@ -257,7 +258,7 @@ func TestAlwaysFailingEndsInDeadLetterAndReplays(t *testing.T) {
 	if _, err := dlq.Replay(ctx, entries[0].Seq); err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
-	waitFor(t, 10*time.Second, "the replayed call's callback", func() bool {
+	testenv.Eventually(t, "the replayed call's callback", 20*time.Millisecond, func() bool {
 		got := cb.all()
 		return len(got) == 2 && got[1].Header.Get("X-Function-Status") == "200" && string(got[1].Body) == "recovered" && got[1].Header.Get("X-Call-Id") == "call-dlq-1"
 	})
@@ -410,7 +411,7 @@ func TestWaitsForAFunctionNotYetDeployed(t *testing.T) {
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "a retry while the function is missing", func() bool {
+	testenv.Eventually(t, "a retry while the function is missing", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.retried.WithLabelValues("late")) >= 1
 	})
 	if n := fn.count(); n != 0 {
@@ -436,12 +437,12 @@ func TestIdleConsumerOfRemovedFunctionIsDeleted(t *testing.T) {
 	if resp, _ := post(t, srv.URL+"/async-function/gone", nil, nil); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	waitFor(t, 5*time.Second, "the invocation", func() bool { return fn.count() == 1 })
+	testenv.Eventually(t, "the invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
 	fns.mu.Lock()
 	delete(fns.fns, "gone")
 	fns.mu.Unlock()
 	ctx := context.Background()
-	waitFor(t, 5*time.Second, "the consumer to be deleted", func() bool {
+	testenv.Eventually(t, "the consumer to be deleted", 20*time.Millisecond, func() bool {
 		_, err := q.stream.Consumer(ctx, consumerName("gone"))
 		return err != nil
 	})
@@ -459,7 +460,7 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 	if resp, _ := post(t, srv.URL+"/async-function/f", nil, nil); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	waitFor(t, 5*time.Second, "the first invocation", func() bool { return fn.count() == 1 })
+	testenv.Eventually(t, "the first invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
 	ctx := context.Background()
 	if err := q.stream.DeleteConsumer(ctx, consumerName("f")); err != nil {
 		t.Fatal(err)
@@ -468,7 +469,7 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 	if _, err := q.js.Publish(ctx, q.names.subject("f"), []byte(`{"callId":"direct","function":"f","method":"POST"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "delivery through a recreated consumer", func() bool { return fn.count() == 2 })
+	testenv.Eventually(t, "delivery through a recreated consumer", 20*time.Millisecond, func() bool { return fn.count() == 2 })
 }
 
 func TestConsumerNamesAreDistinct(t *testing.T) {
@@ -512,7 +513,7 @@ func TestDeadLetterWriteFailureNeverReinvokes(t *testing.T) {
 	if resp, msg := post(t, srv.URL+"/async-function/big", body, map[string]string{"X-Call-Id": "too-big-to-dead-letter"}); resp.StatusCode != 202 {
 		t.Fatalf("status %d: %s", resp.StatusCode, msg)
 	}
-	waitFor(t, 30*time.Second, "the last delivery's failed dead-letter write", func() bool {
+	testenv.Eventually(t, "the last delivery's failed dead-letter write", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.deadLetterFailed.WithLabelValues("big")) == 1
 	})
 	if n := fn.count(); n != 2 {
@@ -540,7 +541,7 @@ func TestDuplicateCallIDQueuedOnce(t *testing.T) {
 			t.Fatalf("%s: status %d: %s", id, resp.StatusCode, msg)
 		}
 	}
-	waitFor(t, 10*time.Second, "call-b", func() bool {
+	testenv.Eventually(t, "call-b", 20*time.Millisecond, func() bool {
 		for _, r := range fn.all() {
 			if string(r.Body) == "call-b" {
 				return true
@@ -578,5 +579,5 @@ func TestFullQueueRefusesWith429(t *testing.T) {
 		t.Errorf("third submission: status %d, Retry-After %q, body %q; want 429 with Retry-After saying the queue is full", resp.StatusCode, resp.Header.Get("Retry-After"), msg)
 	}
 	close(release)
-	waitFor(t, 10*time.Second, "both accepted calls", func() bool { return fn.count() == 2 })
+	testenv.Eventually(t, "both accepted calls", 20*time.Millisecond, func() bool { return fn.count() == 2 })
 }

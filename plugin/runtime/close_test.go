@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openfaas/faas-provider/logs"
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 // TestLogs: replica output is kept per instance, tailed and followed.
@@ -105,7 +106,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		}
 	}
 	// No goroutine of the manager survives Close.
-	eventually(t, "no manager goroutine left", func() bool {
+	testenv.Eventually(t, "no manager goroutine left", 5*time.Millisecond, func() bool {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:goruntime.Stack(buf, true)])
 		return !strings.Contains(stacks, "plugin/runtime.(*Manager)") && !strings.Contains(stacks, "plugin/runtime.(*logBuffer)")

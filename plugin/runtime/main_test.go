@@ -151,7 +151,7 @@ func deploy(t testing.TB, m *Manager, s Spec) {
 // safetyNet bounds the waits for events that come within milliseconds, so
 // that a broken runtime fails the test instead of hanging it. It is no
 // measure of speed: nothing a test asserts depends on it.
-const safetyNet = 2 * time.Minute
+const safetyNet = testenv.SafetyNet
 
 func waitAvailable(t testing.TB, m *Manager, name string, n int) {
 	t.Helper()
@@ -179,19 +179,6 @@ func waitUntil(t testing.TB, m *Manager, what string, cond func() bool) {
 		case <-net.C:
 			t.Fatalf("no change of the runtime's state made %s true", what)
 		}
-	}
-}
-
-// eventually polls cond, for state outside the Manager that sends no event
-// (the Go scheduler's goroutines).
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(safetyNet)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never came true", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -245,8 +245,16 @@ func TestConfigFromEnv(t *testing.T) {
 // and the process exits 0.
 func TestSIGTERMDrain(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "fn.sh"), []byte("sleep 0.6; echo finished\n"), 0o755); err != nil {
+	// The function tells the test it runs (fifo started) and finishes
+	// when the test lets it (fifo release): the SIGTERM comes while the
+	// request is in flight, whatever the machine's speed.
+	if err := os.WriteFile(filepath.Join(dir, "fn.sh"), []byte("echo > started; read x < release; echo finished\n"), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range []string{"started", "release"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, f), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -289,8 +297,25 @@ func TestSIGTERMDrain(t *testing.T) {
 	}
 	got := make(chan res, 1)
 	go func() { got <- call(t, "POST", url, "", nil) }()
-	time.Sleep(200 * time.Millisecond) // the request is in flight
+	if _, err := os.ReadFile(filepath.Join(dir, "started")); err != nil { // the request is in flight
+		t.Fatal(err)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Draining: the lock file goes at once, the request still runs.
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".lock")); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("the in-flight request ended before its function did: %d %q", r.code, r.body)
+	default:
+	}
+	if err := os.WriteFile(filepath.Join(dir, "release"), []byte("go\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := <-got
