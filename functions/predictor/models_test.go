@@ -14,9 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/pkg/inference"
 	"github.com/prescale/prescale/pkg/natstest"
 )
@@ -211,7 +211,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 	}
 	// The predictor creates the bucket when it is missing.
 	var store jetstream.ObjectStore
-	testenv.Eventually(t, "the bucket created by the predictor", 20*time.Millisecond, func() bool {
+	eventually.True(t, "the bucket created by the predictor", 20*time.Millisecond, func() bool {
 		store, err = js.ObjectStore(ctx, inference.DefaultBucket)
 		return err == nil
 	})
@@ -254,8 +254,8 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if nextF.Version == set.Forecaster.Version() || nextR.Version == set.Replica.Version() {
 		t.Fatal("retrained artefacts kept their versions")
 	}
-	testenv.Eventually(t, "the published forecaster", 20*time.Millisecond, func() bool { pr, _ := predict(rampPayload(t)); return pr.Version == nextF.Version })
-	testenv.Eventually(t, "the published seed forest", 20*time.Millisecond, func() bool { _, a := predict(seed); return a.Version == nextR.Version })
+	eventually.True(t, "the published forecaster", 20*time.Millisecond, func() bool { pr, _ := predict(rampPayload(t)); return pr.Version == nextF.Version })
+	eventually.True(t, "the published seed forest", 20*time.Millisecond, func() bool { _, a := predict(seed); return a.Version == nextR.Version })
 	if pr, _ := predict(rampPayload(t)); pr.Model != "prescale-peak" || pr.Forecast.Version != nextF.Version {
 		t.Fatalf("prediction names %s %s", pr.Model, pr.Forecast.Version)
 	}
@@ -269,7 +269,7 @@ func TestPublishedModelIsServed(t *testing.T) {
 	if _, err := store.PutBytes(ctx, inference.ObjectName(inference.KindForecaster), bytes.Replace(b, []byte(`"k":`), []byte(`"k":7`), 1)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, "the corrupt artefact refused", 20*time.Millisecond, func() bool { return src.watcher.LastError() != nil })
+	eventually.True(t, "the corrupt artefact refused", 20*time.Millisecond, func() bool { return src.watcher.LastError() != nil })
 	if err := src.watcher.LastError(); !errors.Is(err, inference.ErrInvalid) || !strings.Contains(err.Error(), "checksum") || src.watcher.Applied() != applied {
 		t.Fatalf("last error %v, applied %d → %d", err, applied, src.watcher.Applied())
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/decide"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/pkg/natstest"
 	"github.com/prescale/prescale/pkg/state"
 	"github.com/prescale/prescale/plugin"
@@ -64,7 +65,7 @@ func (g gateway) status(name string) types.FunctionStatus {
 func (g gateway) waitReady(names ...string) {
 	g.t.Helper()
 	for _, n := range names {
-		testenv.Eventually(g.t, n+" ready", 200*time.Millisecond, func() bool { return g.status(n).AvailableReplicas > 0 })
+		eventually.True(g.t, n+" ready", 200*time.Millisecond, func() bool { return g.status(n).AvailableReplicas > 0 })
 	}
 }
 
@@ -153,7 +154,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	// The chain is live once the scaler logged a first decision (the cron
 	// connector picks load-probe up on its first rebuild; load-probe's first
 	// run only records the counters' baseline).
-	testenv.Eventually(t, "a first decision from the chain", 500*time.Millisecond, func() bool { return len(decisions(t, nc, "hello-python")) > 0 })
+	eventually.True(t, "a first decision from the chain", 500*time.Millisecond, func() bool { return len(decisions(t, nc, "hello-python")) > 0 })
 
 	// Phase 1: forecast-only. A burst makes the chain want more replicas;
 	// it must log that and change nothing.
@@ -168,7 +169,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 		t.Fatalf("hello-python served none of the burst:%s", out.String())
 	}
 	var would []decide.Decision
-	testenv.Eventually(t, "a forecast-only decision to scale up", time.Second, func() bool {
+	eventually.True(t, "a forecast-only decision to scale up", time.Second, func() bool {
 		would = would[:0]
 		for _, d := range decisions(t, nc, "hello-python") {
 			if d.ForecastOnly && d.After > d.Before {
@@ -192,7 +193,7 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 
 	// Let the burst drain from the forecast: wait for a decision that
 	// needs a single replica, so the ramp starts from a quiet function.
-	testenv.Eventually(t, "the chain settling at 1 replica after the burst", time.Second, func() bool {
+	eventually.True(t, "the chain settling at 1 replica after the burst", time.Second, func() bool {
 		ds := decisions(t, nc, "hello-python")
 		return len(ds) > 0 && ds[len(ds)-1].Desired <= 1
 	})

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"log"
 	"net"
 	"net/http"
@@ -138,7 +138,7 @@ func TestKill9KeepsEveryMessage(t *testing.T) {
 			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
 		}
 	}
-	testenv.Eventually(t, "a few callbacks and calls in flight", 20*time.Millisecond, func() bool {
+	eventually.True(t, "a few callbacks and calls in flight", 20*time.Millisecond, func() bool {
 		return cb.count() >= 4 && inflight.Load() > 0
 	})
 	inflightAtKill, doneAtKill := inflight.Load(), cb.count()

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -81,7 +81,7 @@ func TestCallbackDeliversBodyAndHeaders(t *testing.T) {
 	if !regexp.MustCompile(`^\d+\.\d{6}$`).MatchString(d) {
 		t.Errorf("X-Duration-Seconds = %q, want %%f format", d)
 	}
-	testenv.Eventually(t, "completed metric", 20*time.Millisecond, func() bool {
+	eventually.True(t, "completed metric", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.completed.WithLabelValues("echo", "201")) == 1
 	})
 	if v := testutil.ToFloat64(q.metrics.callbacks.WithLabelValues("echo", "ok")); v != 1 {
@@ -190,7 +190,7 @@ func TestRetries(t *testing.T) {
 			if resp.StatusCode != 202 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			testenv.Eventually(t, "completion", 20*time.Millisecond, func() bool {
+			eventually.True(t, "completion", 20*time.Millisecond, func() bool {
 				return testutil.ToFloat64(q.metrics.completed.WithLabelValues("f", c.wantStatus)) == 1
 			})
 			if got := fn.count(); got != c.wantInvokes {
@@ -232,7 +232,7 @@ func TestAlwaysFailingEndsInDeadLetterAndReplays(t *testing.T) {
 	ctx := context.Background()
 	var entries []Entry
 	// The worker publishes the dead letter, then counts it: wait for both.
-	testenv.Eventually(t, "a dead letter, counted", 20*time.Millisecond, func() bool {
+	eventually.True(t, "a dead letter, counted", 20*time.Millisecond, func() bool {
 		var err error
 		entries, err = dlq.List(ctx)
 		return err == nil && len(entries) == 1 && testutil.ToFloat64(q.metrics.deadLettered.WithLabelValues("flaky")) == 1
@@ -258,7 +258,7 @@ func TestAlwaysFailingEndsInDeadLetterAndReplays(t *testing.T) {
 	if _, err := dlq.Replay(ctx, entries[0].Seq); err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
-	testenv.Eventually(t, "the replayed call's callback", 20*time.Millisecond, func() bool {
+	eventually.True(t, "the replayed call's callback", 20*time.Millisecond, func() bool {
 		got := cb.all()
 		return len(got) == 2 && got[1].Header.Get("X-Function-Status") == "200" && string(got[1].Body) == "recovered" && got[1].Header.Get("X-Call-Id") == "call-dlq-1"
 	})
@@ -411,7 +411,7 @@ func TestWaitsForAFunctionNotYetDeployed(t *testing.T) {
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, "a retry while the function is missing", 20*time.Millisecond, func() bool {
+	eventually.True(t, "a retry while the function is missing", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.retried.WithLabelValues("late")) >= 1
 	})
 	if n := fn.count(); n != 0 {
@@ -437,12 +437,12 @@ func TestIdleConsumerOfRemovedFunctionIsDeleted(t *testing.T) {
 	if resp, _ := post(t, srv.URL+"/async-function/gone", nil, nil); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	testenv.Eventually(t, "the invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
+	eventually.True(t, "the invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
 	fns.mu.Lock()
 	delete(fns.fns, "gone")
 	fns.mu.Unlock()
 	ctx := context.Background()
-	testenv.Eventually(t, "the consumer to be deleted", 20*time.Millisecond, func() bool {
+	eventually.True(t, "the consumer to be deleted", 20*time.Millisecond, func() bool {
 		_, err := q.stream.Consumer(ctx, consumerName("gone"))
 		return err != nil
 	})
@@ -460,7 +460,7 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 	if resp, _ := post(t, srv.URL+"/async-function/f", nil, nil); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	testenv.Eventually(t, "the first invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
+	eventually.True(t, "the first invocation", 20*time.Millisecond, func() bool { return fn.count() == 1 })
 	ctx := context.Background()
 	if err := q.stream.DeleteConsumer(ctx, consumerName("f")); err != nil {
 		t.Fatal(err)
@@ -469,7 +469,7 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 	if _, err := q.js.Publish(ctx, q.names.subject("f"), []byte(`{"callId":"direct","function":"f","method":"POST"}`)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, "delivery through a recreated consumer", 20*time.Millisecond, func() bool { return fn.count() == 2 })
+	eventually.True(t, "delivery through a recreated consumer", 20*time.Millisecond, func() bool { return fn.count() == 2 })
 }
 
 func TestConsumerNamesAreDistinct(t *testing.T) {
@@ -513,7 +513,7 @@ func TestDeadLetterWriteFailureNeverReinvokes(t *testing.T) {
 	if resp, msg := post(t, srv.URL+"/async-function/big", body, map[string]string{"X-Call-Id": "too-big-to-dead-letter"}); resp.StatusCode != 202 {
 		t.Fatalf("status %d: %s", resp.StatusCode, msg)
 	}
-	testenv.Eventually(t, "the last delivery's failed dead-letter write", 20*time.Millisecond, func() bool {
+	eventually.True(t, "the last delivery's failed dead-letter write", 20*time.Millisecond, func() bool {
 		return testutil.ToFloat64(q.metrics.deadLetterFailed.WithLabelValues("big")) == 1
 	})
 	if n := fn.count(); n != 2 {
@@ -541,7 +541,7 @@ func TestDuplicateCallIDQueuedOnce(t *testing.T) {
 			t.Fatalf("%s: status %d: %s", id, resp.StatusCode, msg)
 		}
 	}
-	testenv.Eventually(t, "call-b", 20*time.Millisecond, func() bool {
+	eventually.True(t, "call-b", 20*time.Millisecond, func() bool {
 		for _, r := range fn.all() {
 			if string(r.Body) == "call-b" {
 				return true
@@ -579,5 +579,5 @@ func TestFullQueueRefusesWith429(t *testing.T) {
 		t.Errorf("third submission: status %d, Retry-After %q, body %q; want 429 with Retry-After saying the queue is full", resp.StatusCode, resp.Header.Get("Retry-After"), msg)
 	}
 	close(release)
-	testenv.Eventually(t, "both accepted calls", 20*time.Millisecond, func() bool { return fn.count() == 2 })
+	eventually.True(t, "both accepted calls", 20*time.Millisecond, func() bool { return fn.count() == 2 })
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/openfaas/faas-provider/logs"
-	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 )
 
 // TestLogs: replica output is kept per instance, tailed and followed.
@@ -106,7 +106,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		}
 	}
 	// No goroutine of the manager survives Close.
-	testenv.Eventually(t, "no manager goroutine left", 5*time.Millisecond, func() bool {
+	eventually.True(t, "no manager goroutine left", 5*time.Millisecond, func() bool {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:goruntime.Stack(buf, true)])
 		return !strings.Contains(stacks, "plugin/runtime.(*Manager)") && !strings.Contains(stacks, "plugin/runtime.(*logBuffer)")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 )
 
 type dtoMetric = dto.Metric
@@ -151,7 +152,7 @@ func deploy(t testing.TB, m *Manager, s Spec) {
 // safetyNet bounds the waits for events that come within milliseconds, so
 // that a broken runtime fails the test instead of hanging it. It is no
 // measure of speed: nothing a test asserts depends on it.
-const safetyNet = testenv.SafetyNet
+const safetyNet = eventually.SafetyNet
 
 func waitAvailable(t testing.TB, m *Manager, name string, n int) {
 	t.Helper()

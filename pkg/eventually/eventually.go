@@ -1,4 +1,4 @@
-package testenv
+package eventually
 
 import (
 	"testing"
@@ -10,9 +10,9 @@ import (
 // a hang into a failure. The waits are on the events themselves.
 const SafetyNet = 3 * time.Minute
 
-// Eventually checks cond every `every` until it holds, and fails the test,
+// True checks cond every `every` until it holds, and fails the test,
 // naming what, only if it still does not after SafetyNet.
-func Eventually(t testing.TB, what string, every time.Duration, cond func() bool) {
+func True(t testing.TB, what string, every time.Duration, cond func() bool) {
 	t.Helper()
 	for limit := time.Now().Add(SafetyNet); !cond(); time.Sleep(every) {
 		if time.Now().After(limit) {
