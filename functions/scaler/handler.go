@@ -120,7 +120,7 @@ func begin(req handler.Request, cfg config, verify func(chainauth.Keys, time.Tim
 		return fail(fnutil.Error(http.StatusServiceUnavailable, "scaler: state store unavailable, no change: %v", err))
 	}
 	closeAll := func() { nc.Close(); cancel() }
-	if err := store.MarkSeen(ctx, id(), now); err != nil {
+	if _, err := store.MarkSeen(ctx, id(), now); err != nil {
 		closeAll()
 		if errors.Is(err, state.ErrSeen) {
 			return fail(reject(fmt.Errorf("%w: %v", chainauth.ErrReplayed, err)))
