@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -40,35 +40,40 @@ type BatchError struct {
 	Status int `json:"status"`
 }
 
+// maxLoggedErrors bounds the predictor's error entries logged per batch.
+const maxLoggedErrors = 20
+
 // handleBatch applies a chain.PredictionBatch: the signature, its age and
-// its id's replay are checked once for the batch; the gateway is read once
-// per namespace when the batch names many of its functions, else once per
-// function (see listMin); every prediction is then decided with
-// its own policy state and "not newer" rule, and logged as its own decision.
-func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response, error) {
+// its id's replay are checked once for the batch, a batch of only the
+// predictor's errors too; then the predictor's errors are logged;
+// the gateway is read once per namespace when the batch names many of its
+// functions, else once per function (see listMin); every prediction is then
+// decided with its own policy state and "not newer" rule, and logged as its
+// own decision.
+func handleBatch(req handler.Request, cfg config, m *metrics, logw io.Writer) (handler.Response, error) {
 	var b chain.PredictionBatch
 	if err := json.Unmarshal(req.Body, &b); err != nil {
 		return fnutil.Error(http.StatusBadRequest, "malformed prediction batch: %v", err)
 	}
-	for _, e := range b.Errors {
-		fmt.Fprintf(os.Stderr, "scaler: predictor could not answer %s (item %d), no change: %s\n", e.Function, e.Index, e.Error)
-	}
-	if len(b.Predictions) == 0 && len(b.Errors) > 0 {
-		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
-	}
-	if err := chain.CheckSize(len(b.Predictions)); err != nil {
+	// Its items are its predictions and the predictor's errors (one of the
+	// two per item of the probe batch).
+	if err := chain.CheckSize(len(b.Predictions) + len(b.Errors)); err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, chain.ErrBatchTooLarge) {
 			status = http.StatusRequestEntityTooLarge
 		}
 		return fnutil.Error(status, "scaler: prediction batch, no change: %v", err)
 	}
-	ss, resp, err := begin(req, cfg, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
+	ss, resp, err := begin(req, cfg, logw, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
 		func() string { return b.Auth.ID }, func(why error) (handler.Response, error) { return rejectBatch(b, why) })
 	if ss == nil {
 		return resp, err
 	}
 	defer ss.close()
+	logPredictorErrors(logw, b)
+	if len(b.Predictions) == 0 {
+		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
+	}
 	s, ctx, now := ss.scaler, ss.ctx, ss.now
 	v, err := s.statuses(ctx, b.Predictions)
 	if err != nil {
@@ -81,14 +86,28 @@ func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response,
 	return fnutil.JSON(http.StatusOK, res)
 }
 
+// logPredictorErrors logs the items of an authenticated batch the
+// predictor could not forecast: quoted and clipped (maxLogged), at most
+// maxLoggedErrors of them and then how many more.
+func logPredictorErrors(w io.Writer, b chain.PredictionBatch) {
+	for i, e := range b.Errors {
+		if i == maxLoggedErrors {
+			fmt.Fprintf(w, "scaler: predictor could not answer %d more items of batch %q, no change\n", len(b.Errors)-i, b.Auth.ID)
+			return
+		}
+		fmt.Fprintf(w, "scaler: predictor could not answer %q (item %d), no change: %q\n",
+			clip(e.Function, maxLogged), e.Index, clip(e.Error, maxLogged))
+	}
+}
+
 // rejectBatch answers 401 to a batch that is not authenticated.
 func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
 	id := ""
 	if b.Auth != nil {
-		id = " (id " + b.Auth.ID + ")"
+		id = fmt.Sprintf(" (id %q)", b.Auth.ID)
 	}
-	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction batch of %d%s, no change: %v (the chain signs with secret %s; README, Security)",
-		len(b.Predictions), id, why, chainauth.SecretName)
+	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction batch of %d predictions and %d predictor errors%s, no change: %v (the chain signs with secret %s; README, Security)",
+		len(b.Predictions), len(b.Errors), id, why, chainauth.SecretName)
 }
 
 // listMin is the fewest functions of one namespace in a batch for which
@@ -171,11 +190,11 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view,
 				outs[i] = outcome{d, status, err}
 				switch {
 				case errors.Is(err, errNotNewer):
-					fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, b.Auth.ID, err)
+					fmt.Fprintf(s.log, "scaler: %s call %s ignored, no change: %v\n", p.Function, b.Auth.ID, err)
 				case err != nil:
-					fmt.Fprintf(os.Stderr, "scaler: %s call %s: %v\n", p.Function, b.Auth.ID, err)
+					fmt.Fprintf(s.log, "scaler: %s call %s: %v\n", p.Function, b.Auth.ID, err)
 				default:
-					fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
+					fmt.Fprintln(s.log, "scaler: "+d.Summary())
 				}
 			}
 		}()

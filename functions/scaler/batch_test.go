@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,24 @@ func batchBody(t *testing.T, keys chainauth.Keys, signedAt time.Time, id string,
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// logBuffer collects the scaler's log lines (a batch's workers write at once).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func batchResult(t *testing.T, body string) BatchResult {
@@ -183,14 +202,72 @@ func TestBatchForgedReplayedOrOversized(t *testing.T) {
 	}
 }
 
-// Items the predictor could not forecast are logged; a batch of nothing
-// else changes nothing.
+// errorsOnly is a batch of nothing but the predictor's errors, signed now
+// with id (unsigned when id is "").
+func errorsOnly(t *testing.T, id string, errs ...chain.ItemError) string {
+	t.Helper()
+	now := time.Now().UTC()
+	b := chain.PredictionBatch{At: now, Predictions: []chain.Prediction{}, Errors: errs}
+	if id != "" {
+		if err := b.Sign(testKeys, now, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return string(mustJSON(t, b))
+}
+
+// A batch of only the predictor's errors is authenticated like any other:
+// unsigned it is refused (401) and nothing of it is logged; signed, its
+// errors are logged (quoted: a message cannot forge a log line) and
+// nothing changes; the same batch again is a replay.
 func TestBatchOfPredictorErrorsOnly(t *testing.T) {
 	gw, url := chainEnv(t)
-	b := chain.PredictionBatch{At: time.Now().UTC(), Predictions: []chain.Prediction{}, Errors: []chain.ItemError{{Function: "hello", Error: "empty history"}}}
-	out := batchResult(t, string(mustJSON(t, b)))
-	if len(out.Decisions) != 0 || len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
-		t.Fatalf("result %+v", out)
+	forged := "empty history\nscaler: 00:00:00 hello replicas 1 → 10 forged"
+	var logs logBuffer
+	res, _ := callbackLogged(t, errorsOnly(t, "", chain.ItemError{Function: "hello", Error: forged}), nil, &logs)
+	if res.StatusCode != 401 || !strings.Contains(string(res.Body), "unsigned") || strings.Contains(logs.String(), "empty history") {
+		t.Fatalf("unsigned: %d %s; logged %q", res.StatusCode, res.Body, logs.String())
+	}
+	body := errorsOnly(t, "errs-1", chain.ItemError{Function: "hello", Error: forged})
+	res, _ = callbackLogged(t, body, nil, &logs)
+	var out BatchResult
+	if err := json.Unmarshal(res.Body, &out); err != nil || res.StatusCode != 200 || len(out.Decisions) != 0 {
+		t.Fatalf("signed: %d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	if got := logs.String(); !strings.Contains(got, `predictor could not answer "hello" (item 0), no change: "empty history\nscaler:`) ||
+		strings.Contains(got, "\nscaler: 00:00:00") {
+		t.Fatalf("the error is not logged quoted on one line: %q", got)
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the same errors-only batch again: %d %s", res.StatusCode, res.Body)
+	}
+	if len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
+		t.Fatalf("an errors-only batch changed something: %+v", gw.Scales())
+	}
+}
+
+// The predictor's errors are logged at most maxLoggedErrors of them, each
+// message clipped to maxLogged bytes, then how many more there were.
+func TestBatchPredictorErrorsLoggedBounded(t *testing.T) {
+	chainEnv(t)
+	long := strings.Repeat("x", 5*maxLogged)
+	errs := make([]chain.ItemError, maxLoggedErrors+5)
+	for i := range errs {
+		errs[i] = chain.ItemError{Index: i, Function: fmt.Sprintf("f-%d", i), Error: long}
+	}
+	var logs logBuffer
+	if res, _ := callbackLogged(t, errorsOnly(t, "errs-many", errs...), nil, &logs); res.StatusCode != 200 {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	got := logs.String()
+	if n := strings.Count(got, "predictor could not answer \""); n != maxLoggedErrors {
+		t.Fatalf("%d errors logged, want %d:\n%s", n, maxLoggedErrors, got)
+	}
+	if !strings.Contains(got, "predictor could not answer 5 more items") {
+		t.Fatalf("the rest is not counted:\n%s", got)
+	}
+	if strings.Contains(got, long[:maxLogged+1]) || !strings.Contains(got, long[:maxLogged]+"…") {
+		t.Fatal("a long error message is not clipped")
 	}
 }
 

@@ -14,16 +14,18 @@
 // prescale_chain_seen for 2 × stale_after + 1 min, so every scaler replica
 // and restart sees them), is answered 401 with the reason, logged, and
 // touches neither the gateway nor the policy state. Without the secret
-// every prediction is refused (500). The function name is canonicalised
-// first ("hello.openfaas-fn" is "hello" in the default namespace, one
+// every prediction is refused (500). What a message not (yet)
+// authenticated carries is logged quoted, if at all. The function name is
+// canonicalised first ("hello.openfaas-fn" is "hello" in the default namespace, one
 // policy state), and a prediction not newer than the one the function's
 // last decision was made on (a late or overlapping chain run) is ignored:
 // 200 {"result":"ignored"}, nothing scaled or logged as a decision.
 //
 // Batches. The chain's callback normally carries a chain.PredictionBatch
 // (one per load-probe shard): its one signature, its age and its id's
-// replay are checked once, and a batch that fails is refused whole (401,
-// nothing touched); the gateway is read once per function, or, for a
+// replay are checked once, a batch of only the predictor's errors too, and
+// a batch that fails is refused whole (401, nothing touched, its errors
+// not logged); the gateway is read once per function, or, for a
 // namespace the batch names at least 33 functions of, listed once; then
 // every prediction is applied as a single one would be —
 // its own policy state and "not newer" rule, its own decision in the
@@ -31,8 +33,10 @@
 // (BatchResult) lists the decisions, the predictions ignored and those
 // that failed with the status the single form would answer; it is 200
 // whenever the batch itself was accepted. Items the predictor could not
-// forecast (the batch's "errors") are logged. A batch of more than
-// chain.MaxBatch predictions is refused whole (413).
+// forecast (the batch's "errors") are logged once the batch is
+// authenticated: quoted, each clipped to 300 bytes, the first 20 and then
+// how many more. A batch of more than chain.MaxBatch items (predictions and
+// errors) is refused whole (413).
 //
 // A callback whose X-Function-Status is not 2xx (predictor failed) is
 // logged and changes nothing. Bad input, an unknown function, bad labels, a

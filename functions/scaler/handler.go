@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openfaas/faas-provider/types"
 	sdk "github.com/openfaas/go-sdk"
@@ -26,7 +28,11 @@ import (
 
 // Handle is the queue worker's callback with predictor's answer; GET
 // …/metrics answers with the scaler's Prometheus metrics.
-func Handle(req handler.Request) (handler.Response, error) {
+func Handle(req handler.Request) (handler.Response, error) { return handle(req, os.Stderr) }
+
+// handle is Handle with its log lines written to logw (the function's
+// stderr; a test's buffer). Error answers are logged by fnutil.Error.
+func handle(req handler.Request, logw io.Writer) (handler.Response, error) {
 	m := processMetrics()
 	if fnutil.IsMetricsRequest(req) {
 		return fnutil.Metrics(m.reg)
@@ -34,12 +40,9 @@ func Handle(req handler.Request) (handler.Response, error) {
 	if st := req.Header.Get("X-Function-Status"); st != "" {
 		code, err := strconv.Atoi(st)
 		if err != nil || code < 200 || code > 299 {
-			msg := strings.TrimSpace(string(req.Body))
-			if len(msg) > 300 {
-				msg = msg[:300] + "…"
-			}
-			fmt.Fprintf(os.Stderr, "scaler: %s call %s returned X-Function-Status %s: no change (%s)\n",
-				req.Header.Get("X-Function-Name"), req.Header.Get("X-Call-Id"), st, msg)
+			// Not authenticated: quoted, so the body cannot forge log lines.
+			fmt.Fprintf(logw, "scaler: %q call %q returned X-Function-Status %q: no change (%q)\n",
+				req.Header.Get("X-Function-Name"), req.Header.Get("X-Call-Id"), st, clip(strings.TrimSpace(string(req.Body)), maxLogged))
 			return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": "predictor status " + st})
 		}
 	}
@@ -52,7 +55,7 @@ func Handle(req handler.Request) (handler.Response, error) {
 		return fnutil.Error(http.StatusBadRequest, "malformed prediction: %v", err)
 	}
 	if chain.IsBatch(keys) {
-		return handleBatch(req, cfg, m)
+		return handleBatch(req, cfg, m, logw)
 	}
 	var p chain.Prediction
 	dec := json.NewDecoder(bytes.NewReader(req.Body))
@@ -64,7 +67,7 @@ func Handle(req handler.Request) (handler.Response, error) {
 	}
 	// Authenticate before anything else is touched: an unsigned, forged or
 	// stale body reaches neither the gateway nor the state store.
-	ss, resp, err := begin(req, cfg, func(k chainauth.Keys, now time.Time) error { return p.Verify(k, now, cfg.policy.StaleAfter) },
+	ss, resp, err := begin(req, cfg, logw, func(k chainauth.Keys, now time.Time) error { return p.Verify(k, now, cfg.policy.StaleAfter) },
 		func() string { return p.Auth.ID }, func(why error) (handler.Response, error) { return reject(p, why) })
 	if ss == nil {
 		return resp, err
@@ -73,14 +76,14 @@ func Handle(req handler.Request) (handler.Response, error) {
 	s, ctx, now := ss.scaler, ss.ctx, ss.now
 	d, status, err := s.apply(ctx, p, nil, now)
 	if errors.Is(err, errNotNewer) {
-		fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, p.Auth.ID, err)
+		fmt.Fprintf(logw, "scaler: %s call %s ignored, no change: %v\n", p.Function, p.Auth.ID, err)
 		return fnutil.JSON(http.StatusOK, map[string]string{"result": "ignored", "reason": err.Error()})
 	}
 	if err != nil {
 		return fnutil.Error(status, "scaler: %v", err)
 	}
 	m.record(d.Function+cfg.labelSuffix, d)
-	fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
+	fmt.Fprintln(logw, "scaler: "+d.Summary())
 	return fnutil.JSON(status, d)
 }
 
@@ -97,8 +100,9 @@ type session struct {
 // begin authenticates a message (a prediction or a batch) with verify
 // before anything else is touched, reject answering one that fails; then
 // it opens the gateway client and the state store and marks id() as seen.
-// A nil session comes with the response to give.
-func begin(req handler.Request, cfg config, verify func(chainauth.Keys, time.Time) error, id func() string,
+// The session's scaler logs to logw. A nil session comes with the response
+// to give.
+func begin(req handler.Request, cfg config, logw io.Writer, verify func(chainauth.Keys, time.Time) error, id func() string,
 	reject func(error) (handler.Response, error)) (*session, handler.Response, error) {
 	fail := func(r handler.Response, err error) (*session, handler.Response, error) { return nil, r, err }
 	keys, err := fnutil.ChainKeys()
@@ -127,7 +131,7 @@ func begin(req handler.Request, cfg config, verify func(chainauth.Keys, time.Tim
 		}
 		return fail(fnutil.Error(http.StatusServiceUnavailable, "scaler: replay check, no change: %v", err))
 	}
-	return &session{scaler: scaler{cfg: cfg, gw: client, store: store}, ctx: ctx, now: now, close: closeAll}, handler.Response{}, nil
+	return &session{scaler: scaler{cfg: cfg, gw: client, store: store, log: logw}, ctx: ctx, now: now, close: closeAll}, handler.Response{}, nil
 }
 
 // reject answers 401 to a prediction that is not authenticated (why: a
@@ -135,7 +139,7 @@ func begin(req handler.Request, cfg config, verify func(chainauth.Keys, time.Tim
 func reject(p chain.Prediction, why error) (handler.Response, error) {
 	id := ""
 	if p.Auth != nil {
-		id = " (id " + p.Auth.ID + ")"
+		id = fmt.Sprintf(" (id %q)", p.Auth.ID)
 	}
 	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction for %q%s, no change: %v (the chain signs with secret %s; README, Security)",
 		p.Function, id, why, chainauth.SecretName)
@@ -172,6 +176,7 @@ type scaler struct {
 	cfg   config
 	gw    *sdk.Client
 	store *state.Store
+	log   io.Writer // safe for concurrent writes (a batch's workers share it)
 }
 
 // apply decides (and scales) on p at now. v, when not nil, is what the
@@ -255,7 +260,7 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, v view, now time.
 		}
 	}
 	if err := s.store.AppendDecision(ctx, d); err != nil {
-		fmt.Fprintf(os.Stderr, "scaler: %v\n", err)
+		fmt.Fprintf(s.log, "scaler: %v\n", err)
 		if status == http.StatusOK {
 			status = http.StatusServiceUnavailable
 		}
@@ -265,4 +270,19 @@ func (s scaler) apply(ctx context.Context, p chain.Prediction, v view, now time.
 		status = http.StatusUnprocessableEntity
 	}
 	return d, status, nil
+}
+
+// maxLogged bounds a message from outside (a predictor's error, a failed
+// callback's body) in the log, in bytes.
+const maxLogged = 300
+
+// clip is s cut to at most n bytes (on a rune boundary), "…" marking a cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
