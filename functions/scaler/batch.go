@@ -27,14 +27,17 @@ const batchWorkers = 8
 // BatchResult is the scaler's answer to a chain.PredictionBatch: the
 // decisions made, in the batch's order, the predictions ignored (not newer
 // than the function's last decision's) and those that failed (with the
-// status the single-prediction form would have answered).
+// status the single-prediction form would have answered). A decision whose
+// scale call or append failed, or that is invalid, is in Decisions (it was
+// made and logged) and in Errors too, with 502, 503 or 422.
 type BatchResult struct {
 	Decisions []decide.Decision `json:"decisions"`
 	Ignored   []chain.ItemError `json:"ignored,omitempty"`
 	Errors    []BatchError      `json:"errors,omitempty"`
 }
 
-// BatchError is one prediction of a batch that changed nothing.
+// BatchError is one prediction of a batch that failed: it changed nothing,
+// or its decision (in Decisions) could not be carried out or logged.
 type BatchError struct {
 	chain.ItemError
 	Status int `json:"status"`
@@ -214,7 +217,23 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view,
 			res.Errors = append(res.Errors, BatchError{chain.ItemError{Index: i, Function: fn, Error: o.err.Error()}, o.status})
 		default:
 			res.Decisions = append(res.Decisions, o.d)
+			if o.status != http.StatusOK {
+				res.Errors = append(res.Errors, BatchError{chain.ItemError{Index: i, Function: fn, Error: failure(o.d)}, o.status})
+			}
 		}
 	}
 	return res
+}
+
+// failure says what went wrong with a decision commit answered with a
+// status other than 200.
+func failure(d decide.Decision) string {
+	if !d.Invalid {
+		return d.Error
+	}
+	msg := "invalid decision: " + d.Reason // the policy's why (decide.Policy.Decide)
+	if d.Error != "" {
+		msg += "; " + d.Error
+	}
+	return msg
 }

@@ -271,6 +271,28 @@ func TestBatchPredictorErrorsLoggedBounded(t *testing.T) {
 	}
 }
 
+// A decision whose scale call fails is in the result's decisions (it was
+// made and logged) and in its errors, with 502 and the call's error.
+func TestBatchScaleFailureIsAnError(t *testing.T) {
+	gw, url := chainEnv(t)
+	gw.SetFunction("other", 1, optedIn)
+	gw.FailScale = true
+	now := time.Now().UTC()
+	out := batchResult(t, batchBody(t, testKeys, now, "fail-1", predictionAt("other", now, 10, 10), predictionAt("hello", now, 10, 55)))
+	if len(out.Decisions) != 2 || out.Decisions[1].Function != "hello" || out.Decisions[1].Applied || out.Decisions[1].Error == "" {
+		t.Fatalf("decisions %+v", out.Decisions)
+	}
+	if len(out.Errors) != 1 {
+		t.Fatalf("errors %+v, want hello's failed scale call alone", out.Errors)
+	}
+	if e := out.Errors[0]; e.Index != 1 || e.Function != "hello" || e.Status != 502 || e.Error != out.Decisions[1].Error || !strings.Contains(e.Error, "500") {
+		t.Fatalf("error %+v, want item 1 (hello) 502 with the scale call's error", e)
+	}
+	if ds, s := decisions(t, url), gw.Scales(); len(ds) != 2 || len(s) != 0 {
+		t.Fatalf("%d decisions logged, scales %+v; want 2 and none", len(ds), s)
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

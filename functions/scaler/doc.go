@@ -31,8 +31,10 @@
 // its own policy state and "not newer" rule, its own decision in the
 // stream and its own log line — at most 8 at once. The answer
 // (BatchResult) lists the decisions, the predictions ignored and those
-// that failed with the status the single form would answer; it is 200
-// whenever the batch itself was accepted. Items the predictor could not
+// that failed with the status the single form would answer (a decision
+// whose scale call or append failed, or that is invalid, is listed among
+// both, with 502, 503 or 422); it is 200 whenever the batch itself was
+// accepted. Items the predictor could not
 // forecast (the batch's "errors") are logged once the batch is
 // authenticated: quoted, each clipped to 300 bytes, the first 20 and then
 // how many more. A batch of more than chain.MaxBatch items (predictions and

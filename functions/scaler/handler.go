@@ -181,6 +181,9 @@ type scaler struct {
 
 // apply decides (and scales) on p at now. v, when not nil, is what the
 // batch read of the gateway (see view); nil: the function is read alone.
+// A decision comes with err nil and the status to answer: 200, 502 (the
+// scale call failed), 503 (the append failed) or 422 (the decision is
+// invalid); d.Error says what failed.
 func (s scaler) apply(ctx context.Context, p chain.Prediction, v view, now time.Time) (decide.Decision, int, error) {
 	defaultNS := s.defaultNamespace()
 	// One name per function before any lookup: "hello.openfaas-fn" is
