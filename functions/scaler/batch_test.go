@@ -29,6 +29,14 @@ func batchBody(t *testing.T, keys chainauth.Keys, signedAt time.Time, id string,
 	return string(body)
 }
 
+// wideStaleWindow sets stale_after to an hour for a test that sends a body
+// signed earlier (the same body again, or one of several signed up front,
+// their forecasts made at the same time): against the default 90 s a slow
+// machine could find it stale and answer for that instead. The default
+// window is tested with bodies signed as they are sent
+// (TestForgedCallsScaleNothing).
+func wideStaleWindow(t *testing.T) { t.Setenv(envStaleAfter, "1h") }
+
 // logBuffer collects the scaler's log lines (a batch's workers write at once).
 type logBuffer struct {
 	mu sync.Mutex
@@ -62,6 +70,7 @@ func batchResult(t *testing.T, body string) BatchResult {
 // nothing else, and a small batch reads its own functions, not the
 // namespace's list (here 100 functions).
 func TestBatchAppliesEveryItem(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	for i := range 100 {
 		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
@@ -96,6 +105,7 @@ func TestBatchAppliesEveryItem(t *testing.T) {
 // A batch naming listMin functions or more of a namespace lists it once,
 // and a function missing from the list is a 404 entry, as alone.
 func TestLargeBatchListsOnce(t *testing.T) {
+	wideStaleWindow(t)
 	gw, _ := chainEnv(t)
 	for i := range listMin {
 		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
@@ -125,6 +135,7 @@ func TestLargeBatchListsOnce(t *testing.T) {
 // prediction is older than its last decision's is ignored while the
 // others are decided.
 func TestBatchOrderingPerItem(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	gw.SetFunction("other", 1, optedIn)
 	t0 := time.Now().UTC().Add(-10 * time.Second)
@@ -153,6 +164,7 @@ func TestBatchOrderingPerItem(t *testing.T) {
 // Forged, tampered, stale, replayed and oversized batches are refused
 // whole: nothing is scaled or logged.
 func TestBatchForgedReplayedOrOversized(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	now := time.Now().UTC()
 	big := predictionAt("hello", now, 1000, 1000)
@@ -186,7 +198,7 @@ func TestBatchForgedReplayedOrOversized(t *testing.T) {
 		"wrong key":        {batchBody(t, chainauth.MustKeys(otherKey), now, "forged-1", big), 401, "does not verify"},
 		"tampered":         {string(mustJSON(t, tampered)), 401, "does not verify"},
 		"single signature": {string(mustJSON(t, asBatch)), 401, "does not verify"},
-		"stale":            {batchBody(t, testKeys, now.Add(-10*time.Minute), "old-1", big), 401, "stale"},
+		"stale":            {batchBody(t, testKeys, now.Add(-2*time.Hour), "old-1", big), 401, "stale"},
 		"replayed":         {good, 401, "replayed"},
 		"over the limit":   {batchBody(t, testKeys, now, "over-1", over...), 413, "batch over 500"},
 	} {
@@ -221,6 +233,7 @@ func errorsOnly(t *testing.T, id string, errs ...chain.ItemError) string {
 // errors are logged (quoted: a message cannot forge a log line) and
 // nothing changes; the same batch again is a replay.
 func TestBatchOfPredictorErrorsOnly(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	forged := "empty history\nscaler: 00:00:00 hello replicas 1 → 10 forged"
 	var logs logBuffer
