@@ -101,6 +101,34 @@ func TestSignedScalesReplayRefused(t *testing.T) {
 	}
 }
 
+// A prediction whose work failed before anything was changed (its function
+// not found yet, the gateway unreachable) releases its id: the very same
+// prediction sent again is applied, and only then refused as a replay.
+func TestFailedReadCanBeRetried(t *testing.T) {
+	wideStaleWindow(t)
+	gw, url := chainEnv(t)
+	body := prediction("late", 10, 55)
+	if res, _ := callback(t, body, nil); res.StatusCode != 404 {
+		t.Fatalf("an unknown function: %d %s", res.StatusCode, res.Body)
+	}
+	t.Setenv("gateway_url", "http://127.0.0.1:1")
+	if res, _ := callback(t, body, nil); res.StatusCode != 502 {
+		t.Fatalf("the gateway down: %d %s", res.StatusCode, res.Body)
+	}
+	t.Setenv("gateway_url", gw.URL)
+	gw.SetFunction("late", 1, optedIn)
+	res, m := callback(t, body, nil)
+	if res.StatusCode != 200 || m["applied"] != true || gw.Replicas("late") != 6 {
+		t.Fatalf("sent again once the function is there: %d %s", res.StatusCode, res.Body)
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the applied prediction again: %d %s", res.StatusCode, res.Body)
+	}
+	if ds := decisions(t, url); len(ds) != 1 || len(gw.Scales()) != 1 {
+		t.Fatalf("decisions %+v, scales %+v: want one of each", ds, gw.Scales())
+	}
+}
+
 // A signed "hello.openfaas-fn" is hello: the same policy state, so it
 // cannot skip hello's stabilization window.
 func TestNamespaceSuffixSharesState(t *testing.T) {

@@ -52,7 +52,8 @@ const maxLoggedErrors = 20
 // the gateway is read once per namespace when the batch names many of its
 // functions, else once per function (see listMin); every prediction is then
 // decided with its own policy state and "not newer" rule, and logged as its
-// own decision.
+// own decision. A batch whose gateway list fails changed nothing: it is
+// answered 502 and its id released, so the same batch may be sent again.
 func handleBatch(req handler.Request, cfg config, m *metrics, logw io.Writer) (handler.Response, error) {
 	var b chain.PredictionBatch
 	if err := json.Unmarshal(req.Body, &b); err != nil {
@@ -77,12 +78,15 @@ func handleBatch(req handler.Request, cfg config, m *metrics, logw io.Writer) (h
 	if len(b.Predictions) == 0 {
 		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
 	}
-	s, ctx, now := ss.scaler, ss.ctx, ss.now
-	v, err := s.statuses(ctx, b.Predictions)
+	ctx, cancel := ss.step()
+	v, err := ss.statuses(ctx, b.Predictions)
+	cancel()
 	if err != nil {
-		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change: %v", err)
+		// Before any prediction: nothing was changed.
+		ss.release(err)
+		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change (the batch may be sent again): %v", err)
 	}
-	res := s.applyBatch(ctx, b, v, now)
+	res := ss.applyBatch(ss.ctx, b, v, ss.now)
 	for _, d := range res.Decisions {
 		m.record(d.Function+cfg.labelSuffix, d)
 	}
@@ -168,8 +172,9 @@ func (s scaler) defaultNamespace() string {
 	return s.cfg.Namespace
 }
 
-// applyBatch applies every prediction of b (at most batchWorkers at once)
-// and logs each decision line as the single form does.
+// applyBatch applies every prediction of b (at most batchWorkers at once,
+// each with its own stepTimeout from ctx) and logs each decision line as
+// the single form does.
 func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view, now time.Time) BatchResult {
 	type outcome struct {
 		d      decide.Decision
@@ -189,7 +194,9 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view,
 					outs[i] = outcome{status: http.StatusBadRequest, err: errors.New("prediction names no function")}
 					continue
 				}
-				d, status, err := s.apply(ctx, p, v, now)
+				ictx, cancel := context.WithTimeout(ctx, stepTimeout)
+				d, status, err := s.apply(ictx, p, v, now)
+				cancel()
 				outs[i] = outcome{d, status, err}
 				switch {
 				case errors.Is(err, errNotNewer):

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/chainauth"
+	"github.com/prescale/prescale/pkg/gwtest"
 )
 
 // batchBody is preds as a batch signed by keys at signedAt with id (no
@@ -102,20 +103,26 @@ func TestBatchAppliesEveryItem(t *testing.T) {
 	}
 }
 
+// listedPredictions opts in listMin functions fn-0, fn-1, … at 1 replica
+// and predicts each at now (10 rps, 55 forecast: 6 replicas), a batch that
+// lists the namespace.
+func listedPredictions(gw *gwtest.Gateway, now time.Time) []chain.Prediction {
+	var preds []chain.Prediction
+	for i := range listMin {
+		name := fmt.Sprintf("fn-%d", i)
+		gw.SetFunction(name, 1, optedIn)
+		preds = append(preds, predictionAt(name, now, 10, 55))
+	}
+	return preds
+}
+
 // A batch naming listMin functions or more of a namespace lists it once,
 // and a function missing from the list is a 404 entry, as alone.
 func TestLargeBatchListsOnce(t *testing.T) {
 	wideStaleWindow(t)
 	gw, _ := chainEnv(t)
-	for i := range listMin {
-		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
-	}
 	now := time.Now().UTC()
-	var preds []chain.Prediction
-	for i := range listMin {
-		preds = append(preds, predictionAt(fmt.Sprintf("fn-%d", i), now, 10, 55))
-	}
-	preds = append(preds, predictionAt("ghost", now, 10, 55))
+	preds := append(listedPredictions(gw, now), predictionAt("ghost", now, 10, 55))
 	reads := gw.StatusReads()
 	out := batchResult(t, batchBody(t, testKeys, now, "batch-1", preds...))
 	if n := gw.StatusReads() - reads; n != 1 {
@@ -303,6 +310,34 @@ func TestBatchScaleFailureIsAnError(t *testing.T) {
 	}
 	if ds, s := decisions(t, url), gw.Scales(); len(ds) != 2 || len(s) != 0 {
 		t.Fatalf("%d decisions logged, scales %+v; want 2 and none", len(ds), s)
+	}
+}
+
+// A batch whose gateway list fails changed nothing: it is answered 502 and
+// its id released, so the very same signed batch sent again is applied
+// (not refused as a replay), once.
+func TestBatchGatewayListFailureCanBeRetried(t *testing.T) {
+	wideStaleWindow(t)
+	gw, url := chainEnv(t)
+	now := time.Now().UTC()
+	body := batchBody(t, testKeys, now, "retry-1", listedPredictions(gw, now)...)
+	gw.FailLists(1)
+	res, _ := callback(t, body, nil)
+	if res.StatusCode != 502 || !strings.Contains(string(res.Body), "list functions") {
+		t.Fatalf("a failed list: %d %s, want 502", res.StatusCode, res.Body)
+	}
+	if len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
+		t.Fatalf("a batch answered 502 changed something: %+v", gw.Scales())
+	}
+	out := batchResult(t, body)
+	if len(out.Decisions) != listMin || len(out.Errors) != 0 || len(gw.Scales()) != listMin {
+		t.Fatalf("the batch sent again: %d decisions, errors %+v, %d scale calls", len(out.Decisions), out.Errors, len(gw.Scales()))
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the applied batch a third time: %d %s", res.StatusCode, res.Body)
+	}
+	if ds := decisions(t, url); len(ds) != listMin {
+		t.Fatalf("%d decisions logged, want %d", len(ds), listMin)
 	}
 }
 
