@@ -36,8 +36,10 @@
 // the JetStream object store bucket model_bucket (created if missing): a
 // model published there by `prescale train --publish` is served from the
 // next request on, without a redeploy; a corrupt or mismatched one is
-// refused (logged) and the previous model keeps serving. NATS being down
-// only delays updates (the watch is retried with back-off).
+// refused (logged) and the previous model keeps serving; so does a version
+// that cannot be read (deleted, digest mismatch), logged once and not read
+// again. NATS being down only delays updates (the watch and a failed read
+// are retried with back-off).
 //
 // Units of the seed forest. It was trained on windows of 30 s (the
 // artefact's training parameter "window"), so it reads status_200 and

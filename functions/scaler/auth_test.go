@@ -54,8 +54,9 @@ func TestForgedCallsScaleNothing(t *testing.T) {
 		{"unsigned namespace-suffixed name", func(*testing.T) string { b, _ := jsonMarshal(big("hello.openfaas-fn")); return b }, "unsigned message"},
 		{"wrong key", func(t *testing.T) string { return sign(t, chainauth.MustKeys(otherKey), big("hello"), now) }, "does not verify"},
 		{"tampered after signing", tampered, "does not verify"},
-		{"stale timestamp", func(t *testing.T) string { return sign(t, testKeys, big("hello"), now.Add(-91*time.Second)) }, "stale message"},
-		{"timestamp from the future", func(t *testing.T) string { return sign(t, testKeys, big("hello"), now.Add(10*time.Minute)) }, "stale message"},
+		// Signed as sent: the scaler's clock is compared with the default window.
+		{"stale timestamp", func(t *testing.T) string { return sign(t, testKeys, big("hello"), time.Now().Add(-91*time.Second)) }, "stale message"},
+		{"timestamp from the future", func(t *testing.T) string { return sign(t, testKeys, big("hello"), time.Now().Add(10*time.Minute)) }, "stale message"},
 		{"malformed signature", func(*testing.T) string {
 			b, _ := jsonMarshal(big("hello"))
 			return strings.TrimSuffix(b, "}") + `,"auth":{"ts":1,"id":"x","sig":"nothex"}}`
@@ -81,6 +82,7 @@ func TestForgedCallsScaleNothing(t *testing.T) {
 // A validly signed prediction scales; the same body again (a replayed call
 // id) is refused with 401 and scales nothing more.
 func TestSignedScalesReplayRefused(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	body := prediction("hello", 10, 55)
 	res, m := callback(t, body, map[string]string{"X-Function-Status": "200"})
@@ -96,6 +98,34 @@ func TestSignedScalesReplayRefused(t *testing.T) {
 	}
 	if ds := decisions(t, url); len(ds) != 1 {
 		t.Fatalf("decisions %+v", ds)
+	}
+}
+
+// A prediction whose work failed before anything was changed (its function
+// not found yet, the gateway unreachable) releases its id: the very same
+// prediction sent again is applied, and only then refused as a replay.
+func TestFailedReadCanBeRetried(t *testing.T) {
+	wideStaleWindow(t)
+	gw, url := chainEnv(t)
+	body := prediction("late", 10, 55)
+	if res, _ := callback(t, body, nil); res.StatusCode != 404 {
+		t.Fatalf("an unknown function: %d %s", res.StatusCode, res.Body)
+	}
+	t.Setenv("gateway_url", "http://127.0.0.1:1")
+	if res, _ := callback(t, body, nil); res.StatusCode != 502 {
+		t.Fatalf("the gateway down: %d %s", res.StatusCode, res.Body)
+	}
+	t.Setenv("gateway_url", gw.URL)
+	gw.SetFunction("late", 1, optedIn)
+	res, m := callback(t, body, nil)
+	if res.StatusCode != 200 || m["applied"] != true || gw.Replicas("late") != 6 {
+		t.Fatalf("sent again once the function is there: %d %s", res.StatusCode, res.Body)
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the applied prediction again: %d %s", res.StatusCode, res.Body)
+	}
+	if ds := decisions(t, url); len(ds) != 1 || len(gw.Scales()) != 1 {
+		t.Fatalf("decisions %+v, scales %+v: want one of each", ds, gw.Scales())
 	}
 }
 
@@ -127,6 +157,7 @@ func TestNamespaceSuffixSharesState(t *testing.T) {
 // delayed callback, an overlapping chain run) is ignored: 200 with a
 // non-scaling answer, nothing scaled, nothing logged.
 func TestOlderPredictionIgnored(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	now := time.Now().UTC()
 	newer := sign(t, testKeys, predictionAt("hello", now, 10, 10), now)

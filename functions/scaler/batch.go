@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -27,68 +27,94 @@ const batchWorkers = 8
 // BatchResult is the scaler's answer to a chain.PredictionBatch: the
 // decisions made, in the batch's order, the predictions ignored (not newer
 // than the function's last decision's) and those that failed (with the
-// status the single-prediction form would have answered).
+// status the single-prediction form would have answered). A decision whose
+// scale call or append failed, or that is invalid, is in Decisions (it was
+// made and logged) and in Errors too, with 502, 503 or 422.
 type BatchResult struct {
 	Decisions []decide.Decision `json:"decisions"`
 	Ignored   []chain.ItemError `json:"ignored,omitempty"`
 	Errors    []BatchError      `json:"errors,omitempty"`
 }
 
-// BatchError is one prediction of a batch that changed nothing.
+// BatchError is one prediction of a batch that failed: it changed nothing,
+// or its decision (in Decisions) could not be carried out or logged.
 type BatchError struct {
 	chain.ItemError
 	Status int `json:"status"`
 }
 
+// maxLoggedErrors bounds the predictor's error entries logged per batch.
+const maxLoggedErrors = 20
+
 // handleBatch applies a chain.PredictionBatch: the signature, its age and
-// its id's replay are checked once for the batch; the gateway is read once
-// per namespace when the batch names many of its functions, else once per
-// function (see listMin); every prediction is then decided with
-// its own policy state and "not newer" rule, and logged as its own decision.
-func handleBatch(req handler.Request, cfg config, m *metrics) (handler.Response, error) {
+// its id's replay are checked once for the batch, a batch of only the
+// predictor's errors too; then the predictor's errors are logged;
+// the gateway is read once per namespace when the batch names many of its
+// functions, else once per function (see listMin); every prediction is then
+// decided with its own policy state and "not newer" rule, and logged as its
+// own decision. A batch whose gateway list fails changed nothing: it is
+// answered 502 and its id released, so the same batch may be sent again.
+func handleBatch(req handler.Request, cfg config, m *metrics, logw io.Writer) (handler.Response, error) {
 	var b chain.PredictionBatch
 	if err := json.Unmarshal(req.Body, &b); err != nil {
 		return fnutil.Error(http.StatusBadRequest, "malformed prediction batch: %v", err)
 	}
-	for _, e := range b.Errors {
-		fmt.Fprintf(os.Stderr, "scaler: predictor could not answer %s (item %d), no change: %s\n", e.Function, e.Index, e.Error)
-	}
-	if len(b.Predictions) == 0 && len(b.Errors) > 0 {
-		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
-	}
-	if err := chain.CheckSize(len(b.Predictions)); err != nil {
+	// Its items are its predictions and the predictor's errors (one of the
+	// two per item of the probe batch).
+	if err := chain.CheckSize(len(b.Predictions) + len(b.Errors)); err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, chain.ErrBatchTooLarge) {
 			status = http.StatusRequestEntityTooLarge
 		}
 		return fnutil.Error(status, "scaler: prediction batch, no change: %v", err)
 	}
-	ss, resp, err := begin(req, cfg, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
+	ss, resp, err := begin(req, cfg, logw, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
 		func() string { return b.Auth.ID }, func(why error) (handler.Response, error) { return rejectBatch(b, why) })
 	if ss == nil {
 		return resp, err
 	}
 	defer ss.close()
-	s, ctx, now := ss.scaler, ss.ctx, ss.now
-	v, err := s.statuses(ctx, b.Predictions)
-	if err != nil {
-		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change: %v", err)
+	logPredictorErrors(logw, b)
+	if len(b.Predictions) == 0 {
+		return fnutil.JSON(http.StatusOK, BatchResult{Decisions: []decide.Decision{}})
 	}
-	res := s.applyBatch(ctx, b, v, now)
+	ctx, cancel := ss.step()
+	v, err := ss.statuses(ctx, b.Predictions)
+	cancel()
+	if err != nil {
+		// Before any prediction: nothing was changed.
+		ss.release(err)
+		return fnutil.Error(http.StatusBadGateway, "scaler: list functions through the gateway, no change (the batch may be sent again): %v", err)
+	}
+	res := ss.applyBatch(ss.ctx, b, v, ss.now)
 	for _, d := range res.Decisions {
 		m.record(d.Function+cfg.labelSuffix, d)
 	}
 	return fnutil.JSON(http.StatusOK, res)
 }
 
+// logPredictorErrors logs the items of an authenticated batch the
+// predictor could not forecast: quoted and clipped (maxLogged), at most
+// maxLoggedErrors of them and then how many more.
+func logPredictorErrors(w io.Writer, b chain.PredictionBatch) {
+	for i, e := range b.Errors {
+		if i == maxLoggedErrors {
+			fmt.Fprintf(w, "scaler: predictor could not answer %d more items of batch %q, no change\n", len(b.Errors)-i, b.Auth.ID)
+			return
+		}
+		fmt.Fprintf(w, "scaler: predictor could not answer %q (item %d), no change: %q\n",
+			clip(e.Function, maxLogged), e.Index, clip(e.Error, maxLogged))
+	}
+}
+
 // rejectBatch answers 401 to a batch that is not authenticated.
 func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
 	id := ""
 	if b.Auth != nil {
-		id = " (id " + b.Auth.ID + ")"
+		id = fmt.Sprintf(" (id %q)", b.Auth.ID)
 	}
-	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction batch of %d%s, no change: %v (the chain signs with secret %s; README, Security)",
-		len(b.Predictions), id, why, chainauth.SecretName)
+	return fnutil.Error(http.StatusUnauthorized, "scaler: rejected prediction batch of %d predictions and %d predictor errors%s, no change: %v (the chain signs with secret %s; README, Security)",
+		len(b.Predictions), len(b.Errors), id, why, chainauth.SecretName)
 }
 
 // listMin is the fewest functions of one namespace in a batch for which
@@ -146,8 +172,9 @@ func (s scaler) defaultNamespace() string {
 	return s.cfg.Namespace
 }
 
-// applyBatch applies every prediction of b (at most batchWorkers at once)
-// and logs each decision line as the single form does.
+// applyBatch applies every prediction of b (at most batchWorkers at once,
+// each with its own stepTimeout from ctx) and logs each decision line as
+// the single form does.
 func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view, now time.Time) BatchResult {
 	type outcome struct {
 		d      decide.Decision
@@ -167,15 +194,17 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view,
 					outs[i] = outcome{status: http.StatusBadRequest, err: errors.New("prediction names no function")}
 					continue
 				}
-				d, status, err := s.apply(ctx, p, v, now)
+				ictx, cancel := context.WithTimeout(ctx, stepTimeout)
+				d, status, err := s.apply(ictx, p, v, now)
+				cancel()
 				outs[i] = outcome{d, status, err}
 				switch {
 				case errors.Is(err, errNotNewer):
-					fmt.Fprintf(os.Stderr, "scaler: %s call %s ignored, no change: %v\n", p.Function, b.Auth.ID, err)
+					fmt.Fprintf(s.log, "scaler: %s call %s ignored, no change: %v\n", p.Function, b.Auth.ID, err)
 				case err != nil:
-					fmt.Fprintf(os.Stderr, "scaler: %s call %s: %v\n", p.Function, b.Auth.ID, err)
+					fmt.Fprintf(s.log, "scaler: %s call %s: %v\n", p.Function, b.Auth.ID, err)
 				default:
-					fmt.Fprintln(os.Stderr, "scaler: "+d.Summary())
+					fmt.Fprintln(s.log, "scaler: "+d.Summary())
 				}
 			}
 		}()
@@ -195,7 +224,23 @@ func (s scaler) applyBatch(ctx context.Context, b chain.PredictionBatch, v view,
 			res.Errors = append(res.Errors, BatchError{chain.ItemError{Index: i, Function: fn, Error: o.err.Error()}, o.status})
 		default:
 			res.Decisions = append(res.Decisions, o.d)
+			if o.status != http.StatusOK {
+				res.Errors = append(res.Errors, BatchError{chain.ItemError{Index: i, Function: fn, Error: failure(o.d)}, o.status})
+			}
 		}
 	}
 	return res
+}
+
+// failure says what went wrong with a decision commit answered with a
+// status other than 200.
+func failure(d decide.Decision) string {
+	if !d.Invalid {
+		return d.Error
+	}
+	msg := "invalid decision: " + d.Reason // the policy's why (decide.Policy.Decide)
+	if d.Error != "" {
+		msg += "; " + d.Error
+	}
+	return msg
 }

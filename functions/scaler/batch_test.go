@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/chainauth"
+	"github.com/prescale/prescale/pkg/gwtest"
 )
 
 // batchBody is preds as a batch signed by keys at signedAt with id (no
@@ -28,6 +30,32 @@ func batchBody(t *testing.T, keys chainauth.Keys, signedAt time.Time, id string,
 	return string(body)
 }
 
+// wideStaleWindow sets stale_after to an hour for a test that sends a body
+// signed earlier (the same body again, or one of several signed up front,
+// their forecasts made at the same time): against the default 90 s a slow
+// machine could find it stale and answer for that instead. The default
+// window is tested with bodies signed as they are sent
+// (TestForgedCallsScaleNothing).
+func wideStaleWindow(t *testing.T) { t.Setenv(envStaleAfter, "1h") }
+
+// logBuffer collects the scaler's log lines (a batch's workers write at once).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func batchResult(t *testing.T, body string) BatchResult {
 	t.Helper()
 	res, _ := callback(t, body, map[string]string{"X-Function-Status": "200"})
@@ -43,6 +71,7 @@ func batchResult(t *testing.T, body string) BatchResult {
 // nothing else, and a small batch reads its own functions, not the
 // namespace's list (here 100 functions).
 func TestBatchAppliesEveryItem(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	for i := range 100 {
 		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
@@ -74,19 +103,26 @@ func TestBatchAppliesEveryItem(t *testing.T) {
 	}
 }
 
+// listedPredictions opts in listMin functions fn-0, fn-1, … at 1 replica
+// and predicts each at now (10 rps, 55 forecast: 6 replicas), a batch that
+// lists the namespace.
+func listedPredictions(gw *gwtest.Gateway, now time.Time) []chain.Prediction {
+	var preds []chain.Prediction
+	for i := range listMin {
+		name := fmt.Sprintf("fn-%d", i)
+		gw.SetFunction(name, 1, optedIn)
+		preds = append(preds, predictionAt(name, now, 10, 55))
+	}
+	return preds
+}
+
 // A batch naming listMin functions or more of a namespace lists it once,
 // and a function missing from the list is a 404 entry, as alone.
 func TestLargeBatchListsOnce(t *testing.T) {
+	wideStaleWindow(t)
 	gw, _ := chainEnv(t)
-	for i := range listMin {
-		gw.SetFunction(fmt.Sprintf("fn-%d", i), 1, optedIn)
-	}
 	now := time.Now().UTC()
-	var preds []chain.Prediction
-	for i := range listMin {
-		preds = append(preds, predictionAt(fmt.Sprintf("fn-%d", i), now, 10, 55))
-	}
-	preds = append(preds, predictionAt("ghost", now, 10, 55))
+	preds := append(listedPredictions(gw, now), predictionAt("ghost", now, 10, 55))
 	reads := gw.StatusReads()
 	out := batchResult(t, batchBody(t, testKeys, now, "batch-1", preds...))
 	if n := gw.StatusReads() - reads; n != 1 {
@@ -106,6 +142,7 @@ func TestLargeBatchListsOnce(t *testing.T) {
 // prediction is older than its last decision's is ignored while the
 // others are decided.
 func TestBatchOrderingPerItem(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	gw.SetFunction("other", 1, optedIn)
 	t0 := time.Now().UTC().Add(-10 * time.Second)
@@ -134,6 +171,7 @@ func TestBatchOrderingPerItem(t *testing.T) {
 // Forged, tampered, stale, replayed and oversized batches are refused
 // whole: nothing is scaled or logged.
 func TestBatchForgedReplayedOrOversized(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	now := time.Now().UTC()
 	big := predictionAt("hello", now, 1000, 1000)
@@ -167,7 +205,7 @@ func TestBatchForgedReplayedOrOversized(t *testing.T) {
 		"wrong key":        {batchBody(t, chainauth.MustKeys(otherKey), now, "forged-1", big), 401, "does not verify"},
 		"tampered":         {string(mustJSON(t, tampered)), 401, "does not verify"},
 		"single signature": {string(mustJSON(t, asBatch)), 401, "does not verify"},
-		"stale":            {batchBody(t, testKeys, now.Add(-10*time.Minute), "old-1", big), 401, "stale"},
+		"stale":            {batchBody(t, testKeys, now.Add(-2*time.Hour), "old-1", big), 401, "stale"},
 		"replayed":         {good, 401, "replayed"},
 		"over the limit":   {batchBody(t, testKeys, now, "over-1", over...), 413, "batch over 500"},
 	} {
@@ -183,14 +221,123 @@ func TestBatchForgedReplayedOrOversized(t *testing.T) {
 	}
 }
 
-// Items the predictor could not forecast are logged; a batch of nothing
-// else changes nothing.
+// errorsOnly is a batch of nothing but the predictor's errors, signed now
+// with id (unsigned when id is "").
+func errorsOnly(t *testing.T, id string, errs ...chain.ItemError) string {
+	t.Helper()
+	now := time.Now().UTC()
+	b := chain.PredictionBatch{At: now, Predictions: []chain.Prediction{}, Errors: errs}
+	if id != "" {
+		if err := b.Sign(testKeys, now, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return string(mustJSON(t, b))
+}
+
+// A batch of only the predictor's errors is authenticated like any other:
+// unsigned it is refused (401) and nothing of it is logged; signed, its
+// errors are logged (quoted: a message cannot forge a log line) and
+// nothing changes; the same batch again is a replay.
 func TestBatchOfPredictorErrorsOnly(t *testing.T) {
+	wideStaleWindow(t)
 	gw, url := chainEnv(t)
-	b := chain.PredictionBatch{At: time.Now().UTC(), Predictions: []chain.Prediction{}, Errors: []chain.ItemError{{Function: "hello", Error: "empty history"}}}
-	out := batchResult(t, string(mustJSON(t, b)))
-	if len(out.Decisions) != 0 || len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
-		t.Fatalf("result %+v", out)
+	forged := "empty history\nscaler: 00:00:00 hello replicas 1 → 10 forged"
+	var logs logBuffer
+	res, _ := callbackLogged(t, errorsOnly(t, "", chain.ItemError{Function: "hello", Error: forged}), nil, &logs)
+	if res.StatusCode != 401 || !strings.Contains(string(res.Body), "unsigned") || strings.Contains(logs.String(), "empty history") {
+		t.Fatalf("unsigned: %d %s; logged %q", res.StatusCode, res.Body, logs.String())
+	}
+	body := errorsOnly(t, "errs-1", chain.ItemError{Function: "hello", Error: forged})
+	res, _ = callbackLogged(t, body, nil, &logs)
+	var out BatchResult
+	if err := json.Unmarshal(res.Body, &out); err != nil || res.StatusCode != 200 || len(out.Decisions) != 0 {
+		t.Fatalf("signed: %d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	if got := logs.String(); !strings.Contains(got, `predictor could not answer "hello" (item 0), no change: "empty history\nscaler:`) ||
+		strings.Contains(got, "\nscaler: 00:00:00") {
+		t.Fatalf("the error is not logged quoted on one line: %q", got)
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the same errors-only batch again: %d %s", res.StatusCode, res.Body)
+	}
+	if len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
+		t.Fatalf("an errors-only batch changed something: %+v", gw.Scales())
+	}
+}
+
+// The predictor's errors are logged at most maxLoggedErrors of them, each
+// message clipped to maxLogged bytes, then how many more there were.
+func TestBatchPredictorErrorsLoggedBounded(t *testing.T) {
+	chainEnv(t)
+	long := strings.Repeat("x", 5*maxLogged)
+	errs := make([]chain.ItemError, maxLoggedErrors+5)
+	for i := range errs {
+		errs[i] = chain.ItemError{Index: i, Function: fmt.Sprintf("f-%d", i), Error: long}
+	}
+	var logs logBuffer
+	if res, _ := callbackLogged(t, errorsOnly(t, "errs-many", errs...), nil, &logs); res.StatusCode != 200 {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	got := logs.String()
+	if n := strings.Count(got, "predictor could not answer \""); n != maxLoggedErrors {
+		t.Fatalf("%d errors logged, want %d:\n%s", n, maxLoggedErrors, got)
+	}
+	if !strings.Contains(got, "predictor could not answer 5 more items") {
+		t.Fatalf("the rest is not counted:\n%s", got)
+	}
+	if strings.Contains(got, long[:maxLogged+1]) || !strings.Contains(got, long[:maxLogged]+"…") {
+		t.Fatal("a long error message is not clipped")
+	}
+}
+
+// A decision whose scale call fails is in the result's decisions (it was
+// made and logged) and in its errors, with 502 and the call's error.
+func TestBatchScaleFailureIsAnError(t *testing.T) {
+	gw, url := chainEnv(t)
+	gw.SetFunction("other", 1, optedIn)
+	gw.FailScale = true
+	now := time.Now().UTC()
+	out := batchResult(t, batchBody(t, testKeys, now, "fail-1", predictionAt("other", now, 10, 10), predictionAt("hello", now, 10, 55)))
+	if len(out.Decisions) != 2 || out.Decisions[1].Function != "hello" || out.Decisions[1].Applied || out.Decisions[1].Error == "" {
+		t.Fatalf("decisions %+v", out.Decisions)
+	}
+	if len(out.Errors) != 1 {
+		t.Fatalf("errors %+v, want hello's failed scale call alone", out.Errors)
+	}
+	if e := out.Errors[0]; e.Index != 1 || e.Function != "hello" || e.Status != 502 || e.Error != out.Decisions[1].Error || !strings.Contains(e.Error, "500") {
+		t.Fatalf("error %+v, want item 1 (hello) 502 with the scale call's error", e)
+	}
+	if ds, s := decisions(t, url), gw.Scales(); len(ds) != 2 || len(s) != 0 {
+		t.Fatalf("%d decisions logged, scales %+v; want 2 and none", len(ds), s)
+	}
+}
+
+// A batch whose gateway list fails changed nothing: it is answered 502 and
+// its id released, so the very same signed batch sent again is applied
+// (not refused as a replay), once.
+func TestBatchGatewayListFailureCanBeRetried(t *testing.T) {
+	wideStaleWindow(t)
+	gw, url := chainEnv(t)
+	now := time.Now().UTC()
+	body := batchBody(t, testKeys, now, "retry-1", listedPredictions(gw, now)...)
+	gw.FailLists(1)
+	res, _ := callback(t, body, nil)
+	if res.StatusCode != 502 || !strings.Contains(string(res.Body), "list functions") {
+		t.Fatalf("a failed list: %d %s, want 502", res.StatusCode, res.Body)
+	}
+	if len(gw.Scales()) != 0 || len(decisions(t, url)) != 0 {
+		t.Fatalf("a batch answered 502 changed something: %+v", gw.Scales())
+	}
+	out := batchResult(t, body)
+	if len(out.Decisions) != listMin || len(out.Errors) != 0 || len(gw.Scales()) != listMin {
+		t.Fatalf("the batch sent again: %d decisions, errors %+v, %d scale calls", len(out.Decisions), out.Errors, len(gw.Scales()))
+	}
+	if res, _ := callback(t, body, nil); res.StatusCode != 401 || !strings.Contains(string(res.Body), "replayed") {
+		t.Fatalf("the applied batch a third time: %d %s", res.StatusCode, res.Body)
+	}
+	if ds := decisions(t, url); len(ds) != listMin {
+		t.Fatalf("%d decisions logged, want %d", len(ds), listMin)
 	}
 }
 

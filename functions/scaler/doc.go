@@ -13,26 +13,43 @@
 // has accepted before (a replay; the ids are kept in the NATS KV bucket
 // prescale_chain_seen for 2 × stale_after + 1 min, so every scaler replica
 // and restart sees them), is answered 401 with the reason, logged, and
-// touches neither the gateway nor the policy state. Without the secret
-// every prediction is refused (500). The function name is canonicalised
-// first ("hello.openfaas-fn" is "hello" in the default namespace, one
-// policy state), and a prediction not newer than the one the function's
-// last decision was made on (a late or overlapping chain run) is ignored:
-// 200 {"result":"ignored"}, nothing scaled or logged as a decision.
+// touches neither the gateway nor the policy state. A message whose work
+// failed before anything was changed (its function not found or not read
+// through the gateway, bad labels; a batch's gateway list) has its id
+// released (state.Store.Unmark): the same message may be sent again.
+// Without the secret every prediction is refused (500). What a message
+// not (yet) authenticated carries is logged quoted, if at all. The
+// function name is canonicalised first ("hello.openfaas-fn" is "hello" in
+// the default namespace, one policy state), and a prediction not newer
+// than the one the function's last decision was made on (a late or
+// overlapping chain run) is ignored: 200 {"result":"ignored"}, nothing
+// scaled or logged as a decision.
 //
 // Batches. The chain's callback normally carries a chain.PredictionBatch
 // (one per load-probe shard): its one signature, its age and its id's
-// replay are checked once, and a batch that fails is refused whole (401,
-// nothing touched); the gateway is read once per function, or, for a
+// replay are checked once, a batch of only the predictor's errors too, and
+// a batch that fails is refused whole (401, nothing touched, its errors
+// not logged); the gateway is read once per function, or, for a
 // namespace the batch names at least 33 functions of, listed once; then
 // every prediction is applied as a single one would be —
 // its own policy state and "not newer" rule, its own decision in the
 // stream and its own log line — at most 8 at once. The answer
 // (BatchResult) lists the decisions, the predictions ignored and those
-// that failed with the status the single form would answer; it is 200
-// whenever the batch itself was accepted. Items the predictor could not
-// forecast (the batch's "errors") are logged. A batch of more than
-// chain.MaxBatch predictions is refused whole (413).
+// that failed with the status the single form would answer (a decision
+// whose scale call or append failed, or that is invalid, is listed among
+// both, with 502, 503 or 422); it is 200 whenever the batch itself was
+// accepted, 502 when the gateway list failed (nothing applied; the batch
+// may be sent again). Items the predictor could not forecast (the batch's
+// "errors") are logged once the batch is authenticated: quoted, each
+// clipped to 300 bytes, the first 20 and then how many more. A batch of
+// more than chain.MaxBatch items (predictions and errors) is refused whole
+// (413).
+//
+// Timeouts. Each step of a message's work has 30 s of its own: opening the
+// state store, the replay check, a batch's gateway lists, and each
+// prediction (its gateway read, policy compare-and-set, scale call and
+// decision append). A batch as a whole is bounded by the request's context
+// only; at 8 predictions at once it ends within about (⌈n/8⌉ + 4) × 30 s.
 //
 // A callback whose X-Function-Status is not 2xx (predictor failed) is
 // logged and changes nothing. Bad input, an unknown function, bad labels, a

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,11 +65,17 @@ func prediction(fn string, rps, forecast float64) string {
 
 func callback(t *testing.T, body string, hdr map[string]string) (handler.Response, map[string]any) {
 	t.Helper()
+	return callbackLogged(t, body, hdr, os.Stderr)
+}
+
+// callbackLogged is callback with the scaler's log lines written to logw.
+func callbackLogged(t *testing.T, body string, hdr map[string]string, logw io.Writer) (handler.Response, map[string]any) {
+	t.Helper()
 	h := http.Header{}
 	for k, v := range hdr {
 		h.Set(k, v)
 	}
-	res, err := Handle(handler.Request{Body: []byte(body), Header: h, Method: http.MethodPost})
+	res, err := handle(handler.Request{Body: []byte(body), Header: h, Method: http.MethodPost}, logw)
 	if err != nil {
 		t.Fatal(err)
 	}

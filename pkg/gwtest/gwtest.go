@@ -44,6 +44,7 @@ type Gateway struct {
 	maxFlight int // the most answered at once
 	reads     int // GET /system/functions and /system/function/{name}
 	entries   int // function statuses those reads returned
+	failLists int // GET /system/functions still to answer 502 (FailLists)
 	// FailScale makes /system/scale-function answer 500.
 	FailScale bool
 	// CallDelay is how long a sync call takes to answer (set before use).
@@ -57,6 +58,11 @@ func New(t testing.TB) *Gateway {
 	mux.HandleFunc("GET /system/functions", g.auth(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		if g.failLists > 0 {
+			g.failLists--
+			http.Error(w, "provider unavailable", http.StatusBadGateway)
+			return
+		}
 		g.reads++
 		out := []types.FunctionStatus{}
 		for _, f := range g.functions {
@@ -188,6 +194,15 @@ func (g *Gateway) Scales() []types.ScaleServiceRequest {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]types.ScaleServiceRequest(nil), g.scales...)
+}
+
+// FailLists makes the next n function lists (GET /system/functions)
+// answer 502, as a gateway whose provider is briefly down; they are not
+// counted as reads.
+func (g *Gateway) FailLists(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failLists = n
 }
 
 // StatusReads is how many function list and function status reads the

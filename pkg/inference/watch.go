@@ -3,6 +3,7 @@ package inference
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -48,16 +49,27 @@ type Set struct {
 	Forecaster *Forecaster
 }
 
+// ErrUnreadable is wrapped by the error of an object version that cannot be
+// read (deleted, its chunks not matching its digest): Run does not read that
+// version again.
+var ErrUnreadable = errors.New("model object unreadable")
+
 // Watcher holds the current models and replaces them when a new artefact is
 // published to the object store. A corrupt, mismatched or wrong-kind
-// artefact is refused with a logged error and the previous model stays.
+// artefact is refused with a logged error and the previous model stays; so
+// does an object version that cannot be read (ErrUnreadable).
 type Watcher struct {
 	log *slog.Logger
+	// after is the backoff's timer (time.After; a test's fake).
+	after func(time.Duration) <-chan time.Time
 
 	mu      sync.RWMutex
 	set     Set
 	lastErr error
 	applied int
+	// unreadable is, per object name, the NUID of the version Run gave up
+	// reading (ErrUnreadable): a restarted watch's replay of it is skipped.
+	unreadable map[string]string
 }
 
 // NewWatcher starts from the given models (normally the embedded defaults).
@@ -65,7 +77,7 @@ func NewWatcher(initial Set, log *slog.Logger) *Watcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{log: log, set: initial}
+	return &Watcher{log: log, after: time.After, set: initial, unreadable: map[string]string{}}
 }
 
 // Models returns the current models.
@@ -75,7 +87,8 @@ func (w *Watcher) Models() Set {
 	return w.set
 }
 
-// LastError is the error of the last refused artefact (nil if none since the last success).
+// LastError is the error of the last refused artefact or unreadable object
+// version (nil if none since the last success).
 func (w *Watcher) LastError() error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
@@ -167,7 +180,8 @@ func sameFeatures(a, b []string) bool {
 // read gets one object's bytes, retrying a failed read (a timeout on a
 // loaded server, a reconnect) with backoff from 50 ms to 5 s until it
 // succeeds or ctx ends: an update announced by the watch is never lost to
-// one failed read. Each failure is logged.
+// one failed read. Each failure is logged. An error that another read
+// cannot mend (see unreadable) is returned at once, wrapping ErrUnreadable.
 func (w *Watcher) read(ctx context.Context, store jetstream.ObjectStore, name string) ([]byte, error) {
 	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
 		data, err := store.GetBytes(ctx, name)
@@ -177,21 +191,60 @@ func (w *Watcher) read(ctx context.Context, store jetstream.ObjectStore, name st
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if unreadable(err) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUnreadable, name, err)
+		}
 		w.log.Error("read model object; retrying", "object", name, "err", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(delay):
+		case <-w.after(delay):
 		}
 	}
 }
 
+// unreadable: err is a read's failure that stays for the object version
+// read — the object is gone (deleted, or a link to nothing) or its stored
+// bytes or metadata do not check out — so that version is not retried; a
+// version put later is read as usual.
+func unreadable(err error) bool {
+	for _, perm := range []error{jetstream.ErrObjectNotFound, jetstream.ErrDigestMismatch,
+		jetstream.ErrInvalidDigestFormat, jetstream.ErrBadObjectMeta, jetstream.ErrCantGetBucket} {
+		if errors.Is(err, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// skip: the version info announces is one Run gave up reading.
+func (w *Watcher) skip(info *jetstream.ObjectInfo) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return info.NUID != "" && w.unreadable[info.Name] == info.NUID
+}
+
+// giveUp records that the version info announces cannot be read (err wraps
+// ErrUnreadable) and logs it, once: the previous model stays, and the next
+// version put under the name is read.
+func (w *Watcher) giveUp(info *jetstream.ObjectInfo, err error) {
+	w.mu.Lock()
+	w.unreadable[info.Name] = info.NUID
+	w.lastErr = err
+	w.mu.Unlock()
+	w.log.Error("model object version unreadable; not retrying it, keeping the previous model",
+		"object", info.Name, "nuid", info.NUID, "digest", info.Digest, "err", err)
+}
+
 // Run follows the object store until ctx ends, applying every model
 // object already there and every new version put. Deletions are ignored
-// (the current model stays). A watch the server ends (its updates channel
-// closes while ctx lives) is started again after a pause; the new watch
-// replays the latest objects, which Apply ignores when their version is
-// already served. Only the first watch's failure is returned.
+// (the current model stays). A read that fails is retried with backoff,
+// except a version that cannot be read (ErrUnreadable), which is logged
+// once and skipped from then on, replays included. A watch the server
+// ends (its updates channel closes while ctx lives) is started again after
+// a pause; the new watch replays the latest objects, which Apply ignores
+// when their version is already served. Only the first watch's failure is
+// returned.
 func (w *Watcher) Run(ctx context.Context, store jetstream.ObjectStore) error {
 	watcher, err := store.Watch(ctx)
 	if err != nil {
@@ -206,7 +259,7 @@ func (w *Watcher) Run(ctx context.Context, store jetstream.ObjectStore) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(delay):
+			case <-w.after(delay):
 			}
 			if watcher, err = store.Watch(ctx); err == nil {
 				break
@@ -228,10 +281,14 @@ func (w *Watcher) follow(ctx context.Context, store jetstream.ObjectStore, watch
 			if !ok {
 				return ctx.Err() != nil
 			}
-			if info == nil || info.Deleted {
-				continue // nil marks the end of the initial values
+			if info == nil || info.Deleted || w.skip(info) {
+				continue // nil marks the end of the initial values; skip: logged once
 			}
 			data, err := w.read(ctx, store, info.Name)
+			if errors.Is(err, ErrUnreadable) {
+				w.giveUp(info, err)
+				continue
+			}
 			if err != nil {
 				return true // ctx ended
 			}

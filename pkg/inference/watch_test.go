@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,4 +192,131 @@ func retrained(t *testing.T, defaults Set, dk float64) Artefact {
 		t.Fatal(err)
 	}
 	return next
+}
+
+// scriptedStore is an object store whose Watch hands out updates and whose
+// GetBytes answers from reads: per version (the NUID of what it holds under
+// the name), a list of answers, the last one repeated. Only Watch and
+// GetBytes are implemented.
+type scriptedStore struct {
+	jetstream.ObjectStore
+	updates chan *jetstream.ObjectInfo
+
+	mu      sync.Mutex
+	current map[string]string // name → NUID held
+	answers map[string][]readAnswer
+	reads   map[string]int // per NUID
+}
+
+type readAnswer struct {
+	data []byte
+	err  error
+}
+
+func (s *scriptedStore) Watch(context.Context, ...jetstream.WatchOpt) (jetstream.ObjectWatcher, error) {
+	return scriptedWatcher{s.updates}, nil
+}
+
+func (s *scriptedStore) GetBytes(_ context.Context, name string, _ ...jetstream.GetObjectOpt) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nuid := s.current[name]
+	as := s.answers[nuid]
+	a := as[min(s.reads[nuid], len(as)-1)]
+	s.reads[nuid]++
+	return a.data, a.err
+}
+
+// put makes nuid the version held under name, read with answers, and
+// announces it.
+func (s *scriptedStore) put(name, nuid string, answers ...readAnswer) {
+	s.mu.Lock()
+	s.current[name], s.answers[nuid] = nuid, answers
+	s.mu.Unlock()
+	s.updates <- &jetstream.ObjectInfo{ObjectMeta: jetstream.ObjectMeta{Name: name}, NUID: nuid, Digest: "SHA-256=" + nuid}
+}
+
+// settle returns once the watcher has handled every update sent before:
+// updates is unbuffered and handled in order, so the nil marker (ignored)
+// is taken only after them.
+func (s *scriptedStore) settle() { s.updates <- nil }
+
+func (s *scriptedStore) readsOf(nuid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[nuid]
+}
+
+type scriptedWatcher struct{ c chan *jetstream.ObjectInfo }
+
+func (w scriptedWatcher) Updates() <-chan *jetstream.ObjectInfo { return w.c }
+func (w scriptedWatcher) Stop() error                           { return nil }
+
+// A version that cannot be read (its chunks do not match its digest, or it
+// is gone) is read once, logged once, skipped when announced again, and the
+// previous model stays; the next version is read, a transient failure of it
+// retried with the backoff (a fake timer: no wall-clock wait), and served.
+func TestWatcherGivesUpOnAnUnreadableVersionAndLoadsTheNext(t *testing.T) {
+	defaults, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read only between settle()s, while the watcher waits for an update.
+	var logs bytes.Buffer
+	w := NewWatcher(defaults, slog.New(slog.NewTextHandler(&logs, nil)))
+	var waitsMu sync.Mutex
+	var waits []time.Duration
+	w.after = func(d time.Duration) <-chan time.Time {
+		waitsMu.Lock()
+		waits = append(waits, d)
+		waitsMu.Unlock()
+		c := make(chan time.Time, 1)
+		c <- time.Time{}
+		return c
+	}
+	store := &scriptedStore{updates: make(chan *jetstream.ObjectInfo), current: map[string]string{},
+		answers: map[string][]readAnswer{}, reads: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, store) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	name := ObjectName(KindForecaster)
+	for i, bad := range []error{jetstream.ErrDigestMismatch, jetstream.ErrObjectNotFound} {
+		nuid := fmt.Sprintf("bad-%d", i)
+		store.put(name, nuid, readAnswer{err: bad})
+		store.put(name, nuid, readAnswer{err: bad}) // announced again (a restarted watch's replay)
+		store.settle()
+		if n := store.readsOf(nuid); n != 1 {
+			t.Fatalf("%v: the unreadable version was read %d times, want 1", bad, n)
+		}
+		if err := w.LastError(); !errors.Is(err, ErrUnreadable) || !errors.Is(err, bad) {
+			t.Fatalf("%v: last error %v, want ErrUnreadable wrapping it", bad, err)
+		}
+		if n := strings.Count(logs.String(), "nuid="+nuid); n != 1 {
+			t.Fatalf("%v: %d log lines name the version, want 1:\n%s", bad, n, logs.String())
+		}
+		if v := w.Models().Forecaster.Version(); v != defaults.Forecaster.Version() || w.Applied() != 0 {
+			t.Fatalf("%v: serving %s (applied %d), want the previous model", bad, v, w.Applied())
+		}
+	}
+	if len(waits) != 0 {
+		t.Fatalf("an unreadable version was waited on: %v", waits)
+	}
+
+	next := retrained(t, defaults, 0.25)
+	good, err := next.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.put(name, "good", readAnswer{err: nats.ErrTimeout}, readAnswer{err: nats.ErrTimeout}, readAnswer{data: good})
+	store.settle()
+	if v := w.Models().Forecaster.Version(); v != next.Version || w.Applied() != 1 || w.LastError() != nil {
+		t.Fatalf("the next version: serving %s, applied %d, last error %v", v, w.Applied(), w.LastError())
+	}
+	waitsMu.Lock()
+	defer waitsMu.Unlock()
+	if n := store.readsOf("good"); n != 3 || !slices.Equal(waits, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}) {
+		t.Fatalf("a transient failure: %d reads, waits %v; want 3 reads after waits of 50ms and 100ms", n, waits)
+	}
 }

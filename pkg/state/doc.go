@@ -9,7 +9,8 @@
 //     (compare-and-set);
 //   - KV bucket prescale_chain_seen (the scaler's store only): the ids of
 //     the chain messages the scaler accepted, each kept 2 × stale_after + 1
-//     min (bucket TTL) and at most 64 MiB in all, so a replay is refused;
+//     min (bucket TTL) and at most 64 MiB in all, so a replay is refused
+//     (Store.Unmark releases one whose work failed before any change);
 //   - KV bucket prescale_policy: the scaler's stabilization state
 //     (decide.State), updated with compare-and-set;
 //   - stream PRESCALE_DECISIONS (subjects prescale.decisions.<function>):

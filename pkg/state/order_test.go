@@ -123,28 +123,69 @@ func TestSnapshotCompareAndSet(t *testing.T) {
 	}
 }
 
-func TestMarkSeen(t *testing.T) {
+// seenStore is a store with a seen-id bucket (ids kept a minute).
+func seenStore(t *testing.T) *state.Store {
+	t.Helper()
 	cfg := state.DefaultConfig()
 	cfg.SeenTTL = time.Minute
 	s, _ := open(t, cfg)
-	ctx := context.Background()
-	now := time.Now()
-	if err := s.MarkSeen(ctx, "call-1", now); err != nil {
+	return s
+}
+
+func TestMarkSeen(t *testing.T) {
+	s, ctx, now := seenStore(t), context.Background(), time.Now()
+	if _, err := s.MarkSeen(ctx, "call-1", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkSeen(ctx, "call-1", now); !errors.Is(err, state.ErrSeen) {
+	if _, err := s.MarkSeen(ctx, "call-1", now); !errors.Is(err, state.ErrSeen) {
 		t.Fatalf("replayed id: %v", err)
 	}
-	if err := s.MarkSeen(ctx, "call/2 with any characters", now); err != nil {
+	if _, err := s.MarkSeen(ctx, "call/2 with any characters", now); err != nil {
 		t.Fatalf("another id: %v", err)
 	}
 	plain, _ := open(t, state.DefaultConfig())
-	if err := plain.MarkSeen(ctx, "x", now); !errors.Is(err, state.ErrNoSeenBucket) {
+	if _, err := plain.MarkSeen(ctx, "x", now); !errors.Is(err, state.ErrNoSeenBucket) {
 		t.Fatalf("no bucket: %v", err)
+	}
+	if err := plain.Unmark(ctx, state.SeenMark{}); !errors.Is(err, state.ErrNoSeenBucket) {
+		t.Fatalf("unmark without a bucket: %v", err)
 	}
 	bad := state.DefaultConfig()
 	bad.SeenTTL, bad.SeenMaxBytes = time.Minute, 10
 	if err := bad.Validate(); err == nil {
 		t.Fatal("a 10-byte seen bucket validated")
+	}
+}
+
+// Unmark releases the id its mark recorded: the id is accepted again, once;
+// a stale mark (the id released and marked since) removes nothing.
+func TestUnmarkReleasesOnlyItsOwnMark(t *testing.T) {
+	s, ctx, now := seenStore(t), context.Background(), time.Now()
+	first, err := s.MarkSeen(ctx, "call-1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unmark(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.MarkSeen(ctx, "call-1", now)
+	if err != nil {
+		t.Fatalf("marking a released id: %v", err)
+	}
+	if _, err := s.MarkSeen(ctx, "call-1", now); !errors.Is(err, state.ErrSeen) {
+		t.Fatalf("the id marked again is not seen: %v", err)
+	}
+	// The first mark is stale: releasing it again leaves the second.
+	if err := s.Unmark(ctx, first); err != nil {
+		t.Fatalf("a stale mark: %v", err)
+	}
+	if _, err := s.MarkSeen(ctx, "call-1", now); !errors.Is(err, state.ErrSeen) {
+		t.Fatalf("a stale Unmark removed the current mark: %v", err)
+	}
+	if err := s.Unmark(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkSeen(ctx, "call-1", now); err != nil {
+		t.Fatalf("marking after the second release: %v", err)
 	}
 }

@@ -345,23 +345,45 @@ func (s *Store) UpdateSnapshot(ctx context.Context, function string, f func(prev
 	})
 }
 
+// SeenMark is one MarkSeen's record of an id, for Unmark.
+type SeenMark struct {
+	id, key  string
+	revision uint64
+}
+
 // MarkSeen records a chain message's id in the seen-id bucket (kept
 // Config.SeenTTL), atomically: ErrSeen (wrapped) when it was there already.
 // Ids are stored by their SHA-256, so any id is a valid key.
-func (s *Store) MarkSeen(ctx context.Context, id string, at time.Time) error {
+func (s *Store) MarkSeen(ctx context.Context, id string, at time.Time) (SeenMark, error) {
+	if s.seen == nil {
+		return SeenMark{}, ErrNoSeenBucket
+	}
+	sum := sha256.Sum256([]byte(id))
+	key := hex.EncodeToString(sum[:])
+	rev, err := s.seen.Create(ctx, key, []byte(at.UTC().Format(time.RFC3339Nano)))
+	switch {
+	case err == nil:
+		return SeenMark{id: id, key: key, revision: rev}, nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return SeenMark{}, fmt.Errorf("message id %q: %w", id, ErrSeen)
+	default:
+		return SeenMark{}, fmt.Errorf("seen-id bucket %s: %w", s.cfg.SeenBucket, err)
+	}
+}
+
+// Unmark removes m, so m's id may be marked (accepted) again: for a
+// message whose work failed before anything was changed. Only m itself is
+// removed (compare-and-delete on its revision): a mark that has expired,
+// or another caller's mark of the id made since, is left as it is (nil).
+func (s *Store) Unmark(ctx context.Context, m SeenMark) error {
 	if s.seen == nil {
 		return ErrNoSeenBucket
 	}
-	sum := sha256.Sum256([]byte(id))
-	_, err := s.seen.Create(ctx, hex.EncodeToString(sum[:]), []byte(at.UTC().Format(time.RFC3339Nano)))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, jetstream.ErrKeyExists):
-		return fmt.Errorf("message id %q: %w", id, ErrSeen)
-	default:
-		return fmt.Errorf("seen-id bucket %s: %w", s.cfg.SeenBucket, err)
+	err := s.seen.Delete(ctx, m.key, jetstream.LastRevision(m.revision))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("unmark message id %q in seen-id bucket %s: %w", m.id, s.cfg.SeenBucket, err)
 	}
+	return nil
 }
 
 // UpdatePolicy runs f on a function's policy state and stores the result
