@@ -48,8 +48,10 @@
 // Timeouts. Each step of a message's work has 30 s of its own: opening the
 // state store, the replay check, a batch's gateway lists, and each
 // prediction (its gateway read, policy compare-and-set, scale call and
-// decision append). A batch as a whole is bounded by the request's context
-// only; at 8 predictions at once it ends within about (⌈n/8⌉ + 4) × 30 s.
+// decision append). A batch as a whole has no deadline of its own; at 8
+// predictions at once it ends within about (⌈n/8⌉ + 4) × 30 s. Once a
+// message is authenticated its work runs to the end even if the caller
+// goes away, so nothing accepted is half applied.
 //
 // A callback whose X-Function-Status is not 2xx (predictor failed) is
 // logged and changes nothing. Bad input, an unknown function, bad labels, a

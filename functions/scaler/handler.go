@@ -98,10 +98,11 @@ func handle(req handler.Request, logw io.Writer) (handler.Response, error) {
 // its own: opening the state store, the replay check, a batch's gateway
 // lists, and each prediction's apply (a gateway read, the policy
 // compare-and-set, maybe a scale call, the decision append). A batch as a
-// whole is bounded by the request's context only: its predictions are
-// applied at most batchWorkers at once, each within stepTimeout, so a batch
-// of n ends within about (⌈n/batchWorkers⌉ + 4) × stepTimeout, and one
-// slow function cannot use up the time of the others.
+// whole has no deadline of its own: its predictions are applied at most
+// batchWorkers at once, each within stepTimeout, so a batch of n ends
+// within about (⌈n/batchWorkers⌉ + 4) × stepTimeout, and one slow
+// function cannot use up the time of the others. The request's end
+// does not stop the work of a message once authenticated (see begin).
 const stepTimeout = 30 * time.Second
 
 // session is an authenticated message's context: the gateway client and
@@ -109,7 +110,7 @@ const stepTimeout = 30 * time.Second
 // checked, with the message's id recorded as seen (a replay is refused).
 type session struct {
 	scaler
-	ctx   context.Context // the request's; each step adds stepTimeout (see step)
+	ctx   context.Context // the request's values, not its end; each step adds stepTimeout (see step)
 	now   time.Time
 	mark  state.SeenMark // the message's id, marked seen
 	close func()
@@ -127,7 +128,7 @@ func (ss *session) step() (context.Context, context.CancelFunc) {
 // appended. It runs even when the request was cancelled; a failure is
 // logged (a retry of the message is then refused as a replay).
 func (ss *session) release(why error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ss.ctx), stepTimeout)
+	ctx, cancel := ss.step()
 	defer cancel()
 	if err := ss.store.Unmark(ctx, ss.mark); err != nil {
 		fmt.Fprintf(ss.log, "scaler: %v (after %v): a retry of the message will be refused as replayed\n", err, why)
@@ -154,7 +155,10 @@ func begin(req handler.Request, cfg config, logw io.Writer, verify func(chainaut
 	if err != nil {
 		return fail(fnutil.Error(http.StatusInternalServerError, "scaler: %v", err))
 	}
-	ss := &session{ctx: fnutil.Context(req), now: now}
+	// Once authenticated, a message's work is done to its end even if the
+	// caller goes away (the request's context ends): nothing accepted is
+	// half applied and then lost; each step still has stepTimeout.
+	ss := &session{ctx: context.WithoutCancel(fnutil.Context(req)), now: now}
 	connectCtx, cancel := ss.step()
 	store, nc, err := state.Connect(connectCtx, cfg.NATS, stateConfig(cfg))
 	cancel()
