@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +131,7 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboard
 	for _, p := range d.Panels {
 		for _, target := range p.Targets {
 			expr := substitute(t, target.Expr, vars)
-			series, err := instantQuery(ctx, prom, expr, at)
+			series, err := prom.query(ctx, expr, at)
 			if err != nil {
 				t.Errorf("panel %q target %s: %v\n%s", p.Title, target.RefID, err, expr)
 				continue
@@ -140,7 +139,7 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboard
 			n++
 			for _, w := range c.want {
 				if strings.Contains(expr, w) {
-					if series == 0 {
+					if len(series) == 0 {
 						t.Errorf("panel %q target %s returned no series for %s:\n%s", p.Title, target.RefID, label, expr)
 					} else {
 						withData++
@@ -168,39 +167,6 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboard
 		t.Errorf("$function values %v lack %s", values, label)
 	}
 }
-
-func instantQuery(ctx context.Context, prom *Server, expr string, at time.Time) (int, error) {
-	form := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1e3, 'f', 3, 64)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prom.URL+"/api/v1/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string            `json:"resultType"`
-			Result     []json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	if body.Status != "success" {
-		return 0, &queryError{body.Error}
-	}
-	return len(body.Data.Result), nil
-}
-
-type queryError struct{ msg string }
-
-func (e *queryError) Error() string { return "prometheus: " + e.msg }
 
 func labelValues(ctx context.Context, prom *Server, label, match string) ([]string, error) {
 	u := prom.URL + "/api/v1/label/" + label + "/values?" + url.Values{"match[]": {match}}.Encode()

@@ -63,11 +63,11 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	for {
 		missing = missing[:0]
 		for _, m := range metrics {
-			n, err := instantQuery(ctx, prom, fmt.Sprintf("%s{function_name=%q}", m, label), time.Now())
+			v, err := prom.query(ctx, fmt.Sprintf("%s{function_name=%q}", m, label), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n == 0 {
+			if len(v) == 0 {
 				missing = append(missing, m)
 			}
 		}
@@ -82,9 +82,9 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	}
 	t.Logf("all prescale metrics scraped through the gateway %s after start", time.Since(started).Round(time.Millisecond))
 	time.Sleep(2 * ScrapeInterval) // a second scrape, for increase()
-	n, err := instantQuery(ctx, prom, `prescale_scaler_decisions_total{function_name="hello-python",action="forecast_only"}`, time.Now())
-	if err != nil || n != 1 {
-		t.Errorf("forecast-only decisions of hello-python: %d series, err %v; want 1", n, err)
+	v, err := prom.query(ctx, `prescale_scaler_decisions_total{function_name="hello-python",action="forecast_only"}`, time.Now())
+	if err != nil || len(v) != 1 {
+		t.Errorf("forecast-only decisions of hello-python: %d series, err %v; want 1", len(v), err)
 	}
 	checkDashboard(t, ctx, prom, dashboardCheck{labels: []string{label}, horizon: "4s", want: []string{"prescale_"}}, time.Now())
 }

@@ -3,15 +3,18 @@ package promtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +31,8 @@ type Target struct {
 
 // Server is a running Prometheus.
 type Server struct {
-	URL string // base URL, e.g. http://127.0.0.1:43121
+	URL     string // base URL, e.g. http://127.0.0.1:43121
+	targets int    // how many targets it scrapes
 }
 
 // ScrapeInterval is the scrape (and evaluation) interval of a Server.
@@ -54,6 +58,7 @@ func Start(t testing.TB, targets ...Target) *Server {
 		}
 		s, err := run(t, bin, cfgPath, filepath.Join(dir, fmt.Sprintf("data%d", attempt)), port)
 		if err == nil {
+			s.targets = len(targets)
 			return s
 		}
 		if !errors.Is(err, errExitedEarly) {
@@ -193,56 +198,87 @@ func (s *Server) readyAndOurs(ctx context.Context, dataDir string) bool {
 }
 
 // WaitScraped waits until every target has been scraped successfully at
-// least once after since (up == 1 with a later timestamp).
+// least once after since and that scrape is stored, so a query at a time up
+// to since sees every sample scraped until then. The targets API reports a
+// scrape before its samples are committed; the scrape's own up sample is
+// committed with them, so the wait is on up's timestamp.
 func (s *Server) WaitScraped(ctx context.Context, since time.Time) error {
+	const expr = `timestamp(up) and on(job, instance) up == 1`
 	for {
-		ok, err := s.allUpAfter(ctx, since)
+		v, err := s.query(ctx, expr, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("targets scraped after %s: %w", since.Format(time.RFC3339Nano), err)
 		}
-		if ok {
+		n := 0
+		for _, e := range v {
+			if time.UnixMilli(int64(math.Round(e.Value * 1e3))).After(since) {
+				n++
+			}
+		}
+		if n == s.targets {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("targets not scraped after %s: %w", since.Format(time.RFC3339Nano), ctx.Err())
+			return fmt.Errorf("%d of %d targets up and stored from a scrape after %s: %w",
+				n, s.targets, since.Format(time.RFC3339Nano), ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-func (s *Server) allUpAfter(ctx context.Context, since time.Time) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/targets?state=active", nil)
+// sample is one element of an instant query's vector.
+type sample struct {
+	Metric map[string]string
+	Value  float64
+}
+
+// query evaluates the PromQL expr at at; its result must be a vector.
+func (s *Server) query(ctx context.Context, expr string, at time.Time) ([]sample, error) {
+	form := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1e3, 'f', 3, 64)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/api/v1/query", strings.NewReader(form.Encode()))
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("query %s: %w", expr, err)
 	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return false, ctx.Err()
-		}
-		return false, fmt.Errorf("targets: %w", err)
+		return nil, fmt.Errorf("query %s: %w", expr, err)
 	}
 	defer resp.Body.Close()
+	// An invalid expression is a 4xx whose body says why: decode it whatever the status.
 	var body struct {
-		Data struct {
-			ActiveTargets []struct {
-				Health     string    `json:"health"`
-				LastScrape time.Time `json:"lastScrape"`
-				LastError  string    `json:"lastError"`
-			} `json:"activeTargets"`
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"` // [unix seconds, "value"]
+			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := decodeJSON(resp, &body); err != nil {
-		return false, err
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("query %s: %s: %w", expr, resp.Status, err)
 	}
-	if len(body.Data.ActiveTargets) == 0 {
-		return false, nil
+	if body.Status != "success" {
+		return nil, &queryError{body.Error}
 	}
-	for _, tg := range body.Data.ActiveTargets {
-		if tg.Health != "up" || !tg.LastScrape.After(since) {
-			return false, nil
+	if body.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %s: got a %s, want a vector", expr, body.Data.ResultType)
+	}
+	out := make([]sample, 0, len(body.Data.Result))
+	for _, r := range body.Data.Result {
+		str, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: value %v: %w", expr, r.Value[1], err)
 		}
+		out = append(out, sample{Metric: r.Metric, Value: v})
 	}
-	return true, nil
+	return out, nil
 }
+
+type queryError struct{ msg string }
+
+func (e *queryError) Error() string { return "prometheus: " + e.msg }
