@@ -15,9 +15,11 @@ const logTail = 8000
 
 // Start creates cfg's platform on a random loopback port (cfg.Port is
 // forced to 0; an empty DataDir becomes a temp dir — set DataDir when
-// starting from plugin.DefaultConfig, whose DataDir is .prescale), starts it within
-// startTimeout (building and, with cfg.Deploy, deploying its stack) and
-// closes it when the test ends. The returned buffer holds its log.
+// starting from plugin.DefaultConfig, whose DataDir is .prescale), starts it
+// (building and, with cfg.Deploy, deploying its stack) within startTimeout —
+// 0 puts no deadline on the start, which then takes what the build takes
+// (the test's -timeout remains the hang guard) — and closes it when the
+// test ends. The returned buffer holds its log.
 func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin.Platform, *testenv.LogBuffer) {
 	t.Helper()
 	cfg.Port = 0
@@ -40,8 +42,12 @@ func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin
 			t.Logf("platform log (tail):\n%s", tail(logs.String()))
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
+	ctx := context.Background()
+	if startTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+	}
 	if err := p.Start(ctx); err != nil {
 		t.Fatalf("platform start: %v\nplatform log (tail):\n%s", err, tail(logs.String()))
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,11 +110,15 @@ type dashboardCheck struct {
 	want []string
 }
 
-// checkDashboard runs every expression of the dashboard against prom at at;
-// those naming a metric in c.want must return data for the selected functions.
-func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboardCheck, at time.Time) {
+// dashboardQuery is one panel target's expression, its variables substituted.
+type dashboardQuery struct {
+	panel, refID, expr string
+	wanted             bool // names a metric of dashboardCheck.want: must return series
+}
+
+// queries returns every panel target's expression with c's variables substituted.
+func (c dashboardCheck) queries(t *testing.T) []dashboardQuery {
 	d := loadDashboard(t)
-	label := c.labels[0]
 	// The functions selected, as Grafana formats a multi-value variable: (a|b).
 	var sel []string
 	for _, l := range c.labels {
@@ -128,26 +131,49 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboard
 		"__range":         "1m",
 		"horizon":         c.horizon,
 	}
-	n, withData := 0, 0
+	var out []dashboardQuery
 	for _, p := range d.Panels {
 		for _, target := range p.Targets {
-			expr := substitute(t, target.Expr, vars)
-			series, err := instantQuery(ctx, prom, expr, at)
-			if err != nil {
-				t.Errorf("panel %q target %s: %v\n%s", p.Title, target.RefID, err, expr)
-				continue
-			}
-			n++
+			q := dashboardQuery{panel: p.Title, refID: target.RefID, expr: substitute(t, target.Expr, vars)}
 			for _, w := range c.want {
-				if strings.Contains(expr, w) {
-					if series == 0 {
-						t.Errorf("panel %q target %s returned no series for %s:\n%s", p.Title, target.RefID, label, expr)
-					} else {
-						withData++
-					}
-					break
-				}
+				q.wanted = q.wanted || strings.Contains(q.expr, w)
 			}
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// wanted returns the expressions of c that must return series.
+func (c dashboardCheck) wanted(t *testing.T) []string {
+	var out []string
+	for _, q := range c.queries(t) {
+		if q.wanted {
+			out = append(out, q.expr)
+		}
+	}
+	return out
+}
+
+// checkDashboard runs every expression of the dashboard against prom at at;
+// those naming a metric in c.want must return data for the selected functions.
+func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboardCheck, at time.Time) {
+	label := c.labels[0]
+	n, withData := 0, 0
+	for _, q := range c.queries(t) {
+		series, err := prom.query(ctx, q.expr, at)
+		if err != nil {
+			t.Errorf("panel %q target %s: %v\n%s", q.panel, q.refID, err, q.expr)
+			continue
+		}
+		n++
+		if !q.wanted {
+			continue
+		}
+		if len(series) == 0 {
+			t.Errorf("panel %q target %s returned no series for %s:\n%s", q.panel, q.refID, label, q.expr)
+		} else {
+			withData++
 		}
 	}
 	if n == 0 {
@@ -169,38 +195,36 @@ func checkDashboard(t *testing.T, ctx context.Context, prom *Server, c dashboard
 	}
 }
 
-func instantQuery(ctx context.Context, prom *Server, expr string, at time.Time) (int, error) {
-	form := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1e3, 'f', 3, 64)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prom.URL+"/api/v1/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, err
+// waitForData queries exprs every half second until each returns series
+// at one evaluation time, and returns that time: samples up to it can only
+// be added since (a scrape is committed after it started), so a check at
+// it sees them all. It fails the test, naming those still empty, only
+// after the safety net.
+func waitForData(t *testing.T, prom *Server, exprs []string) time.Time {
+	t.Helper()
+	ctx := safetyNet(t)
+	for {
+		at := time.Now()
+		var empty []string
+		for _, e := range exprs {
+			v, err := prom.query(ctx, e, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v) == 0 {
+				empty = append(empty, e)
+			}
+		}
+		if len(empty) == 0 {
+			return at
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no data in Prometheus after %s (safety net) for %q", testenv.SafetyNet, empty)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string            `json:"resultType"`
-			Result     []json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	if body.Status != "success" {
-		return 0, &queryError{body.Error}
-	}
-	return len(body.Data.Result), nil
 }
-
-type queryError struct{ msg string }
-
-func (e *queryError) Error() string { return "prometheus: " + e.msg }
 
 func labelValues(ctx context.Context, prom *Server, label, match string) ([]string, error) {
 	u := prom.URL + "/api/v1/label/" + label + "/values?" + url.Values{"match[]": {match}}.Encode()

@@ -35,9 +35,7 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	cfg.Deploy = true
 	cfg.SkipTests = true
 	started := time.Now()
-	p, _ := platformtest.Start(t, cfg, 100*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
-	defer cancel()
+	p, _ := platformtest.Start(t, cfg, 0) // no deadline: the native build of the stack takes what it takes
 	t.Logf("stack.yml built and deployed in %s", time.Since(started).Round(time.Millisecond))
 	base := p.URL()
 	prom := Start(t,
@@ -46,45 +44,36 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 		Target{Job: "scaler", URL: base + "/function/scaler"},
 	)
 
-	// A light steady load so hello-python has a rate to forecast and to score the forecast against.
-	loadCtx, stopLoad := context.WithCancel(ctx)
+	// A light steady load so hello-python has a rate to forecast and to
+	// score the forecast against, until the test is done (the waits below
+	// end first: each has the safety net).
+	loadCtx, stopLoad := context.WithCancel(t.Context())
 	loadDone := make(chan Load, 1)
 	go func() {
-		loadDone <- Drive(loadCtx, &http.Client{Timeout: 10 * time.Second}, base+"/function/hello-python", "metrics", 1, 80*time.Second)
+		loadDone <- Drive(loadCtx, &http.Client{Timeout: 10 * time.Second}, base+"/function/hello-python", "metrics", 1, 3*testenv.SafetyNet)
 	}()
 	defer func() { stopLoad(); <-loadDone }()
 
 	// Wait for every prescale metric of hello-python, the forecast error last
 	// (a prediction one horizon after an earlier one).
 	const label = "hello-python"
-	metrics := []string{"prescale_forecast_rps", "prescale_recommended_replicas", "prescale_forecast_abs_error_ratio",
-		"prescale_scaler_desired_replicas", "prescale_scaler_decisions_total"}
-	var missing []string
-	for {
-		missing = missing[:0]
-		for _, m := range metrics {
-			n, err := instantQuery(ctx, prom, fmt.Sprintf("%s{function_name=%q}", m, label), time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				missing = append(missing, m)
-			}
-		}
-		if len(missing) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no %v for %s in Prometheus after %s", missing, label, time.Since(started).Round(time.Second))
-		case <-time.After(500 * time.Millisecond):
-		}
+	var metrics []string
+	for _, m := range []string{"prescale_forecast_rps", "prescale_recommended_replicas", "prescale_forecast_abs_error_ratio",
+		"prescale_scaler_desired_replicas", "prescale_scaler_decisions_total"} {
+		metrics = append(metrics, fmt.Sprintf("%s{function_name=%q}", m, label))
 	}
+	waitForData(t, prom, metrics)
 	t.Logf("all prescale metrics scraped through the gateway %s after start", time.Since(started).Round(time.Millisecond))
-	time.Sleep(2 * ScrapeInterval) // a second scrape, for increase()
-	n, err := instantQuery(ctx, prom, `prescale_scaler_decisions_total{function_name="hello-python",action="forecast_only"}`, time.Now())
-	if err != nil || n != 1 {
-		t.Errorf("forecast-only decisions of hello-python: %d series, err %v; want 1", n, err)
+
+	// The dashboard's prescale_* expressions need more than one scrape
+	// (increase() two samples in its range, offset $horizon a sample that
+	// old): wait until they all return data, and check at that time.
+	check := dashboardCheck{labels: []string{label}, horizon: "4s", want: []string{"prescale_"}}
+	at := waitForData(t, prom, check.wanted(t))
+	ctx := safetyNet(t)
+	v, err := prom.query(ctx, `prescale_scaler_decisions_total{function_name="hello-python",action="forecast_only"}`, at)
+	if err != nil || len(v) != 1 {
+		t.Errorf("forecast-only decisions of hello-python: %d series, err %v; want 1", len(v), err)
 	}
-	checkDashboard(t, ctx, prom, dashboardCheck{labels: []string{label}, horizon: "4s", want: []string{"prescale_"}}, time.Now())
+	checkDashboard(t, ctx, prom, check, at)
 }

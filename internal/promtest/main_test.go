@@ -1,6 +1,7 @@
 package promtest
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -12,4 +13,13 @@ import (
 func TestMain(m *testing.M) {
 	testenv.ServeWatchdogIfAsked()
 	os.Exit(m.Run())
+}
+
+// safetyNet is the context of a wait for an event that comes in seconds
+// (a scrape, a query): created when the wait starts, after any build or
+// process start, it only turns a hang into a failure (testenv.SafetyNet).
+func safetyNet(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.SafetyNet)
+	t.Cleanup(cancel)
+	return ctx
 }

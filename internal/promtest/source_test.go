@@ -1,7 +1,6 @@
 package promtest
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -35,39 +34,43 @@ const (
 var defBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 func TestPrometheusSourceAgainstDriver(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
-	defer cancel()
 	tg := startTarget(t)
 	prom := Start(t, Target{Job: "gateway", URL: tg.base})
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	invoke := tg.base + "/function/" + tg.function
 
-	// Warm up so the series exist before the measured window, and let Prometheus scrape them.
-	warm := Drive(ctx, client, invoke, "warm-up", 1, 300*time.Millisecond)
+	// Warm up so the series exist before the measured window, and let
+	// Prometheus store two scrapes of them (the second one started after the
+	// first was stored) before the load. The driver's runs end with their
+	// own durations; the waits on Prometheus have the safety net.
+	warm := Drive(t.Context(), client, invoke, "warm-up", 1, 300*time.Millisecond)
 	if warm.Total() == 0 {
 		t.Fatalf("warm-up got no responses: %s", warm)
 	}
-	if err := prom.WaitScraped(ctx, time.Now()); err != nil {
+	if err := prom.WaitScraped(safetyNet(t), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(ScrapeInterval)
+	if err := prom.WaitScraped(safetyNet(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 
 	// hello-python under load and, alongside, one worker on hello-broken (all 5xx).
 	brokenDone := make(chan Load, 1)
 	go func() {
-		brokenDone <- Drive(ctx, client, tg.base+"/function/"+tg.broken, "fail", 1, loadDuration)
+		brokenDone <- Drive(t.Context(), client, tg.base+"/function/"+tg.broken, "fail", 1, loadDuration)
 	}()
-	load := Drive(ctx, client, invoke, "prescale", concurrency, loadDuration)
+	load := Drive(t.Context(), client, invoke, "prescale", concurrency, loadDuration)
 	broken := <-brokenDone
 	t.Logf("driver: %s", load)
 	t.Logf("driver (%s): %s", tg.broken, broken)
 	if load.Errors > 0 || load.Total() < 30 {
 		t.Fatalf("driver: too few responses or transport errors: %s", load)
 	}
-	if err := prom.WaitScraped(ctx, load.End.Add(ScrapeInterval/2)); err != nil {
+	if err := prom.WaitScraped(safetyNet(t), load.End.Add(ScrapeInterval/2)); err != nil {
 		t.Fatal(err)
 	}
-	after := time.Now() // a scrape after the load has completed
+	after := time.Now() // a stored scrape after the load has completed
+	ctx := safetyNet(t) // the subtests' queries of the stored data
 
 	cfg := promsrc.DefaultConfig()
 	cfg.URL = prom.URL

@@ -1,12 +1,9 @@
 package promtest
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -74,22 +71,17 @@ func startTarget(t *testing.T) target {
 	cfg.StackFile = stackFile
 	cfg.Deploy = true
 	cfg.MetricsNamespaceSuffix = true
-	p, logs := platformtest.Start(t, cfg, 30*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	p, logs := platformtest.Start(t, cfg, 0) // no deadline: build and deploy take what they take
+	ctx := safetyNet(t)                      // the first replica's answer: a hang guard only
 	tg := target{base: p.URL(), function: "hello-python", broken: "hello-broken", suffix: ".openfaas-fn", replicas: 1}
 	for {
-		resp, err := http.Post(tg.base+"/function/"+tg.function, "text/plain", strings.NewReader("ready?"))
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return tg
-			}
+		code := do(ctx, http.DefaultClient, tg.base+"/function/"+tg.function, "ready?")
+		if code == http.StatusOK {
+			return tg
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("hello-python not ready: %v\n%s", err, logs.String())
+			t.Fatalf("hello-python not ready after %s (safety net; last status %d, 0: no answer)\n%s", testenv.SafetyNet, code, logs.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
