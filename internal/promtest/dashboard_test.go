@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 )
 
 type dashboard struct {
@@ -220,7 +221,7 @@ func waitForData(t *testing.T, prom *Server, exprs []string) time.Time {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no data in Prometheus after %s (safety net) for %q", testenv.SafetyNet, empty)
+			t.Fatalf("no data in Prometheus after %s (safety net) for %q", eventually.SafetyNet, empty)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

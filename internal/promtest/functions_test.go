@@ -10,6 +10,7 @@ import (
 
 	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/plugin"
 )
 
@@ -50,7 +51,7 @@ func TestFunctionMetricsThroughGateway(t *testing.T) {
 	loadCtx, stopLoad := context.WithCancel(t.Context())
 	loadDone := make(chan Load, 1)
 	go func() {
-		loadDone <- Drive(loadCtx, &http.Client{Timeout: 10 * time.Second}, base+"/function/hello-python", "metrics", 1, 3*testenv.SafetyNet)
+		loadDone <- Drive(loadCtx, &http.Client{Timeout: 10 * time.Second}, base+"/function/hello-python", "metrics", 1, 3*eventually.SafetyNet)
 	}()
 	defer func() { stopLoad(); <-loadDone }()
 

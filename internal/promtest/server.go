@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 )
 
 // Target is one scrape target: a job name and a base URL whose /metrics is scraped.
@@ -138,7 +139,7 @@ func run(t testing.TB, bin, cfgPath, dataDir string, port int) (*Server, error) 
 	}
 	s := &Server{URL: "http://" + addr}
 	// Ready or exited: the safety net only turns a hang into a failure.
-	ctx, cancel := context.WithTimeout(context.Background(), testenv.SafetyNet)
+	ctx, cancel := context.WithTimeout(context.Background(), eventually.SafetyNet)
 	defer cancel()
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()

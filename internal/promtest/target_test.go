@@ -9,6 +9,7 @@ import (
 
 	"github.com/prescale/prescale/internal/platformtest"
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/plugin"
 	"github.com/prescale/prescale/plugin/build"
 )
@@ -81,7 +82,7 @@ func startTarget(t *testing.T) target {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("hello-python not ready after %s (safety net; last status %d, 0: no answer)\n%s", testenv.SafetyNet, code, logs.String())
+			t.Fatalf("hello-python not ready after %s (safety net; last status %d, 0: no answer)\n%s", eventually.SafetyNet, code, logs.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
