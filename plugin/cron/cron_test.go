@@ -292,7 +292,8 @@ func TestFire(t *testing.T) {
 				}
 			})
 			before := len(g.callsTo(c.wantPath))
-			conn.fire(c.job)
+			conn.start(c.job)
+			conn.invokes.Wait()
 			if c.wantPath != "" && len(g.callsTo(c.wantPath)) != before+1 {
 				t.Errorf("no call to %s", c.wantPath)
 			}
