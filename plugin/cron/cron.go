@@ -19,6 +19,8 @@ import (
 	sdk "github.com/openfaas/go-sdk"
 	"github.com/prometheus/client_golang/prometheus"
 	robfig "github.com/robfig/cron/v3"
+
+	"github.com/prescale/prescale/internal/clock"
 )
 
 // Topic is the annotation value that opts a function in.
@@ -51,6 +53,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Subscriber, if set, receives every invocation's result.
 	Subscriber types.ResponseSubscriber
+	// Clock drives the schedules and the rebuilds (default: the wall
+	// clock; tests give a clock.Fake). The invocations' HTTP timeouts and
+	// durations stay on real time.
+	Clock clock.Clock
 }
 
 func (c Config) withDefaults() Config {
@@ -71,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = log.New(os.Stderr, "cron: ", log.LstdFlags)
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}}
@@ -117,21 +126,33 @@ func (j Job) target() string {
 // Connector schedules cron-annotated functions.
 type Connector struct {
 	cfg    Config
+	clock  clock.Clock
 	client *sdk.Client
 	parser robfig.Parser
-	cron   *robfig.Cron
 
 	fires    *prometheus.CounterVec
 	failures *prometheus.CounterVec
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx     context.Context // cancelled by shutdown: ends the loop and the invocations
+	cancel  context.CancelFunc
+	loop    sync.WaitGroup // the rebuild loop
+	invokes sync.WaitGroup // running invocations
 
 	mu        sync.Mutex
-	jobs      map[Job]robfig.EntryID
+	jobs      map[Job]*entry
 	badLogged map[Job]bool
-	started   bool
+	started   bool // Start was called: jobs are armed
+	closed    bool // shutdown: no job is armed or fires again
+}
+
+// entry is one scheduled job. While the connector runs, an entry in jobs
+// has at most one armed timer; its callback re-arms it, so fires of one
+// job never double up. An entry that left jobs never fires again: its
+// timer is stopped, and a callback already under way sees it gone.
+type entry struct {
+	job   Job
+	sched robfig.Schedule
+	timer clock.Timer // nil: not armed (not started, or never due)
 }
 
 // New validates cfg and builds a connector; Start runs it.
@@ -149,6 +170,7 @@ func New(cfg Config) (*Connector, error) {
 	listClient.Timeout = cfg.RebuildTimeout
 	c := &Connector{
 		cfg:    cfg,
+		clock:  cfg.Clock,
 		client: sdk.NewClient(gw, auth, &listClient),
 		parser: robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor),
 		fires: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -159,17 +181,17 @@ func New(cfg Config) (*Connector, error) {
 			Name: "prescale_cron_failures_total",
 			Help: "Scheduled invocations that failed (connection error or non-2xx).",
 		}, []string{"function_name"}),
-		jobs:      map[Job]robfig.EntryID{},
+		jobs:      map[Job]*entry{},
 		badLogged: map[Job]bool{},
 	}
-	c.cron = robfig.New(robfig.WithLocation(cfg.Location), robfig.WithParser(c.parser))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
 
-// Start reads the function set once, starts the scheduler and re-reads the
-// set every RebuildInterval until ctx is done or Close is called. A failed
-// first listing is logged, not fatal (the gateway may still be starting).
+// Start arms the jobs, reads the function set once, and re-reads it every
+// RebuildInterval of the clock until ctx is done or Close is called; either
+// stops every schedule. A failed first listing is logged, not fatal (the
+// gateway may still be starting).
 func (c *Connector) Start(ctx context.Context) error {
 	c.mu.Lock()
 	if c.started {
@@ -177,43 +199,124 @@ func (c *Connector) Start(ctx context.Context) error {
 		return errors.New("cron connector already started")
 	}
 	c.started = true
+	now := c.clock.Now()
+	for _, e := range c.jobs { // those of a Sync before Start
+		c.armLocked(e, now)
+	}
 	c.mu.Unlock()
 	if err := c.Sync(ctx); err != nil {
 		c.cfg.Logger.Printf("%v", err)
 	}
-	c.cron.Start()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		t := time.NewTicker(c.cfg.RebuildInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				c.cancel()
-				return
-			case <-c.ctx.Done():
-				return
-			case <-t.C:
-				if err := c.Sync(c.ctx); err != nil && c.ctx.Err() == nil {
-					c.cfg.Logger.Printf("%v", err)
-				}
-			}
-		}
-	}()
+	c.loop.Add(1)
+	go c.rebuildLoop(ctx, c.clock.Now().Add(c.cfg.RebuildInterval))
 	return nil
+}
+
+// rebuildLoop runs Sync at next and every RebuildInterval after it; a
+// rebuild that outlasts an interval skips the ticks it missed, as a
+// time.Ticker drops them.
+func (c *Connector) rebuildLoop(ctx context.Context, next time.Time) {
+	defer c.loop.Done()
+	for {
+		t := c.clock.NewTimer(next.Sub(c.clock.Now()))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.shutdown()
+			return
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		if err := c.Sync(c.ctx); err != nil && c.ctx.Err() == nil {
+			c.cfg.Logger.Printf("%v", err)
+		}
+		if now := c.clock.Now(); !next.After(now) {
+			next = next.Add((now.Sub(next)/c.cfg.RebuildInterval + 1) * c.cfg.RebuildInterval)
+		}
+	}
+}
+
+// shutdown stops every schedule and cancels the rebuild loop and the
+// running invocations. It is idempotent.
+func (c *Connector) shutdown() {
+	c.cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for _, e := range c.jobs {
+		c.disarmLocked(e)
+	}
 }
 
 // Close stops scheduling, cancels running invocations and waits for them.
 func (c *Connector) Close(ctx context.Context) error {
-	c.cancel()
-	c.wg.Wait()
+	c.shutdown()
+	c.loop.Wait()
+	done := make(chan struct{})
+	go func() {
+		c.invokes.Wait()
+		close(done)
+	}()
 	select {
-	case <-c.cron.Stop().Done():
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("cron close: invocations still running: %w", ctx.Err())
 	}
+}
+
+// armLocked arms e (unarmed) for its first time after now, unless the
+// connector is not running. A schedule that never falls due (such as
+// "0 0 30 2 *": Next gives the zero time) stays unarmed. Next is strictly
+// after now, so the timer's delay is positive and its callback never runs
+// inside this call (where c.mu is held).
+func (c *Connector) armLocked(e *entry, now time.Time) {
+	if !c.started || c.closed {
+		return
+	}
+	e.timer = nil
+	next := e.sched.Next(now.In(c.cfg.Location))
+	if next.IsZero() {
+		return
+	}
+	e.timer = c.clock.AfterFunc(next.Sub(now), func() { c.due(e, next) })
+}
+
+func (c *Connector) disarmLocked(e *entry) {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+}
+
+// due is e's timer callback for its time at: it re-arms e for its next
+// time after both at and now (a late timer fires once, it does not catch
+// up; a clock set back does not fire at again) and starts the invocation.
+// It returns at once, so a slow invocation delays no other job.
+func (c *Connector) due(e *entry, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.jobs[e.job] != e {
+		return // unscheduled while its timer fired
+	}
+	now := c.clock.Now()
+	if now.Before(at) {
+		now = at
+	}
+	c.armLocked(e, now)
+	c.start(e.job)
+}
+
+// start counts a fire of j and invokes j on a goroutine of its own.
+func (c *Connector) start(j Job) {
+	c.fires.WithLabelValues(j.target()).Inc()
+	c.invokes.Add(1)
+	go func() {
+		defer c.invokes.Done()
+		c.invoke(j)
+	}()
 }
 
 // Jobs returns the scheduled jobs, sorted.
@@ -282,28 +385,37 @@ func (c *Connector) Sync(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for j, id := range c.jobs {
+	c.applyLocked(want, failedNS)
+	return errors.Join(errs...)
+}
+
+// applyLocked makes the jobs those of want, except that the jobs of the
+// namespaces in failedNS are kept: a removed job's timer is stopped, a new
+// one armed.
+func (c *Connector) applyLocked(want map[Job]robfig.Schedule, failedNS map[string]bool) {
+	for j, e := range c.jobs {
 		if _, ok := want[j]; ok || failedNS[j.Namespace] {
 			continue
 		}
-		c.cron.Remove(id)
+		c.disarmLocked(e)
 		delete(c.jobs, j)
 		c.cfg.Logger.Printf("function %s: unscheduled %q", j.target(), j.Schedule)
 	}
+	now := c.clock.Now()
 	for j, sched := range want {
 		if _, ok := c.jobs[j]; ok {
 			continue
 		}
-		c.jobs[j] = c.cron.Schedule(sched, robfig.FuncJob(func() { c.fire(j) }))
+		e := &entry{job: j, sched: sched}
+		c.jobs[j] = e
+		c.armLocked(e, now)
 		c.cfg.Logger.Printf("function %s: scheduled %q", j.target(), j.Schedule)
 	}
-	return errors.Join(errs...)
 }
 
-// fire invokes j once.
-func (c *Connector) fire(j Job) {
+// invoke calls j once and reports the result.
+func (c *Connector) invoke(j Job) {
 	fn := j.target()
-	c.fires.WithLabelValues(fn).Inc()
 	route := "/function/"
 	if c.cfg.Async {
 		route = "/async-function/"

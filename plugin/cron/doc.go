@@ -17,6 +17,18 @@
 // listed, the current jobs are kept until a listing succeeds. Every tick fires
 // (as in cron-connector, runs of one job may overlap).
 //
+// Only the schedule syntax and its Next times come from robfig/cron; the
+// connector runs them itself on Config.Clock (the wall clock by default, a
+// clock.Fake in tests), as it does the rebuilds. Each job has one timer, at
+// its next time after now in Config.Location (unless its schedule has
+// CRON_TZ); when it fires, the job is re-armed for its next time after that
+// and invoked on a goroutine of its own, so a slow invocation delays no other
+// job. A timer that fires late fires once (missed times are not caught up),
+// and a clock set back does not repeat a time. A job removed or re-scheduled
+// by a rebuild never fires again on its old schedule. Jobs fire only between
+// Start and Close (or the end of Start's ctx); a schedule that never falls due
+// (such as "0 0 30 2 *") is kept and never fires.
+//
 // Results go to an optional connector-sdk ResponseSubscriber, and to the
 // metrics prescale_cron_fires_total and prescale_cron_failures_total
 // (by function_name) exposed by the Connector as a prometheus.Collector.
