@@ -414,6 +414,15 @@ type liveResult struct {
 // histogram; see live.WaitHist.Quantile).
 func (r liveResult) waitP99() float64 { return r.waits.Quantile(0.99, float64(r.sum.Scheduled)) }
 
+// gapNote says, for the progress log, how many observations of the run
+// failed and were retried (live.Gap); nothing when none did.
+func (r liveResult) gapNote() string {
+	if r.live.Gaps == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d failed observations retried", r.live.Gaps)
+}
+
 // liveRun is one policy's run of the burst window on a fresh platform.
 func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	chain := lp.policy == "prescale" || lp.policy == "reactive"
@@ -476,8 +485,8 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	if res.waits, err = live.ParseStartWaits(text, "hello-python"); err != nil {
 		return liveResult{}, err
 	}
-	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
-		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
+	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d%s\n",
+		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas, res.gapNote())
 	return res, nil
 }
 

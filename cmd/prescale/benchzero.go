@@ -322,8 +322,8 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 		}
 		r := results[i]
 		out = append(out, r)
-		fmt.Fprintf(zp.log, "  %s: %d responses, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
-			c.fn, r.sum.Completed, r.live.ColdWaits, r.waitP99(), math.Round(r.live.ReplicaSeconds), r.live.PeakReplicas)
+		fmt.Fprintf(zp.log, "  %s: %d responses, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d%s\n",
+			c.fn, r.sum.Completed, r.live.ColdWaits, r.waitP99(), math.Round(r.live.ReplicaSeconds), r.live.PeakReplicas, r.gapNote())
 	}
 	return out, errors.Join(failed...)
 }

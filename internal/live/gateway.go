@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -26,11 +27,16 @@ type Gateway interface {
 // HTTPGateway talks to a gateway over HTTP: /metrics for the counters,
 // /system/function/{name} for replicas, /system/scale-function/{name} to scale.
 type HTTPGateway struct {
-	URL         string // e.g. http://127.0.0.1:8080
-	User, Pass  string // basic auth for /system/*
-	Concurrency int    // max_inflight of the functions (slots per replica), 1 if 0
-	Client      *http.Client
+	URL         string        // e.g. http://127.0.0.1:8080
+	User, Pass  string        // basic auth for /system/*
+	Concurrency int           // max_inflight of the functions (slots per replica), 1 if 0
+	Client      *http.Client  // default http.DefaultClient
+	Timeout     time.Duration // bounds each request (default DefaultRequestTimeout)
 }
+
+// DefaultRequestTimeout is HTTPGateway.Timeout's default: a hung request
+// becomes a failed observation the runner retries, not a stalled run.
+const DefaultRequestTimeout = 10 * time.Second
 
 func (g *HTTPGateway) client() *http.Client {
 	if g.Client != nil {
@@ -40,6 +46,12 @@ func (g *HTTPGateway) client() *http.Client {
 }
 
 func (g *HTTPGateway) do(ctx context.Context, method, path string, body []byte, auth bool) ([]byte, error) {
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
