@@ -449,9 +449,6 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	if err != nil {
 		return liveResult{}, err
 	}
-	if err := gw.waitReady(ctx, "hello-python"); err != nil {
-		return liveResult{}, err
-	}
 	var ctl sim.Controller
 	if !chain {
 		pol, err := autoscaler.New(lp.policy, autoscaler.DefaultOptions())
@@ -729,7 +726,10 @@ func (g liveGateway) waitReady(ctx context.Context, names ...string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not ready within 3 minutes (last: %v)", n, err)
+				if err != nil {
+					return fmt.Errorf("%s not ready within 3 minutes (last: %w)", n, err)
+				}
+				return fmt.Errorf("%s not ready within 3 minutes (last: %d desired, none available)", n, st.Replicas)
 			}
 			select {
 			case <-ctx.Done():
@@ -751,7 +751,10 @@ func (g liveGateway) waitZero(ctx context.Context, names ...string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not at zero replicas within a minute (last: %+v, %v)", n, st.Replicas, err)
+				if err != nil {
+					return fmt.Errorf("%s not at zero replicas within a minute (last: %w)", n, err)
+				}
+				return fmt.Errorf("%s not at zero replicas within a minute (last: %d desired, %d available)", n, st.Replicas, st.AvailableReplicas)
 			}
 			select {
 			case <-ctx.Done():
@@ -787,13 +790,18 @@ func (g liveGateway) metrics(ctx context.Context) ([]byte, error) {
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: HTTP %d, %v", res.StatusCode, err)
+	if err != nil {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d: %w", res.StatusCode, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d", res.StatusCode)
 	}
 	return b, nil
 }
 
-// update redeploys a function as `faas-cli deploy` would after edit.
+// update redeploys a function as `faas-cli deploy` would after edit, and
+// returns once a replica of the new spec is ready and none of the old one
+// serves (the desired replicas kept, at least 1).
 func (g liveGateway) update(ctx context.Context, name string, edit func(*types.FunctionDeployment)) error {
 	st, err := g.status(ctx, name)
 	if err != nil {
@@ -824,6 +832,31 @@ func (g liveGateway) update(ctx context.Context, name string, edit func(*types.F
 	}
 	if code != http.StatusAccepted && code != http.StatusOK {
 		return fmt.Errorf("update %s: HTTP %d", name, code)
+	}
+	// The PUT is a rolling update: the old replica serves until a new one is
+	// ready, and /system/function does not say which spec a ready replica
+	// runs, so waiting for a ready replica would return at once, on the old
+	// spec. Scaling to 0 takes every replica out of routing before the call
+	// answers (runtime.Manager.Scale stops them under its lock); any replica
+	// started after it, by the scale back up, the scaler or a scale from
+	// zero, runs the new spec, and only such a replica can become ready.
+	if err := g.scale(ctx, name, 0); err != nil {
+		return fmt.Errorf("update %s: restart on the new spec: %w", name, err)
+	}
+	if err := g.scale(ctx, name, max(1, int(st.Replicas))); err != nil {
+		return fmt.Errorf("update %s: restart on the new spec: %w", name, err)
+	}
+	return g.waitReady(ctx, name)
+}
+
+// scale posts a function's desired replicas.
+func (g liveGateway) scale(ctx context.Context, name string, replicas int) error {
+	code, err := g.do(ctx, http.MethodPost, "/system/scale-function/"+name, map[string]any{"serviceName": name, "replicas": replicas}, nil)
+	if err != nil {
+		return fmt.Errorf("scale %s to %d: %w", name, replicas, err)
+	}
+	if code/100 != 2 {
+		return fmt.Errorf("scale %s to %d: HTTP %d", name, replicas, code)
 	}
 	return nil
 }

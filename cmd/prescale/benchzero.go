@@ -231,8 +231,8 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 	// com.openfaas.scale.min=0 deploys at zero replicas; the scale call
 	// makes sure of it. Every policy starts at zero.
 	for _, n := range names {
-		if code, err := gw.do(ctx, http.MethodPost, "/system/scale-function/"+n, map[string]any{"serviceName": n, "replicas": 0}, nil); err != nil || code/100 != 2 {
-			return nil, fmt.Errorf("scale %s to zero: HTTP %d, %v", n, code, err)
+		if err := gw.scale(ctx, n, 0); err != nil {
+			return nil, err
 		}
 	}
 	if err := gw.waitZero(ctx, names...); err != nil {
