@@ -578,7 +578,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 		fmt.Fprintf(w, "starts earlier, a ramp or a smaller burst just before, is excluded), with %d minutes before it and %d from it on. Picked: minute %d,\n", o.before, o.after, pl.win.burst)
 		fmt.Fprintf(w, "window %d–%d (trace counts %v), scaled so the peak minute needs %d replicas (%v requests a minute), replayed at speed %g (a trace\n",
 			pl.win.from, pl.win.to-1, pl.raw, o.peak, pl.counts, o.speed)
-		fmt.Fprintf(w, "minute in %.0f s; Poisson arrivals within each minute, the same seed for every run), scale 1..10, one fresh plugin per run; the chain's\n", 60/o.speed)
+		fmt.Fprintf(w, "minute in %.0f s; each minute's exact count, uniform within it, the same seed for every run), scale 1..10, one fresh plugin per run; the chain's\n", 60/o.speed)
 		fmt.Fprintf(w, "load-probe on `%s`. *sim:* each count over %.0f s, 1..10 replicas (the simulator's prescale is pkg/decide in-process with a 5 s\n", o.schedule, 60/o.speed)
 		fmt.Fprintf(w, "period; the chain's reactive mode has no simulator row).\n\n")
 		fmt.Fprintf(w, "![burst window: load and replicas per policy](live_burst.png)\n\n")
