@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/prescale/prescale/pkg/source"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 // Gateway is what the runner needs from an OpenFaaS gateway.
@@ -137,8 +138,8 @@ func ParseMetrics(text []byte, function string) (Sample, error) {
 	s.Started = sum("gateway_function_invocation_started", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	s.Completed = sum("gateway_function_invocation_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	s.LatencySum = sum("gateway_functions_seconds", func(m *dto.Metric) float64 { return m.GetHistogram().GetSampleSum() })
-	s.ColdWaits = sum("prescale_plugin_start_waits_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
-	s.NoneReadyWaits = sum("prescale_plugin_cold_start_waits_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+	s.ColdWaits = sum(runtime.StartWaitsMetric, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+	s.NoneReadyWaits = sum(runtime.ColdStartWaitsMetric, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	return s, nil
 }
 
