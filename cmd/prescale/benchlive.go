@@ -186,7 +186,7 @@ func parseBenchLive(args []string, stderr io.Writer) (benchLiveOpts, error) {
 	fs.StringVar(&o.schedule, "schedule", "@every 5s", "load-probe's cron schedule in the burst window (the chain's control period)")
 	fs.DurationVar(&o.horizon, "horizon", 30*time.Second, "predictor's forecast horizon")
 	fs.StringVar(&o.pols, "policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "burst window's policies: prescale and reactive (the chain) and internal/autoscaler names")
-	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies, ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies, ", "))
+	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies(), ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies(), ", "))
 	fs.Float64Var(&o.knobs.speed, "zero-speed", 30, "zero windows' time compression; one compressed trace minute (60/speed s) is the arrival model's unit and must be >= the zero period")
 	fs.IntVar(&o.knobs.period, "zero-period", 2, "seconds: the chain's schedule and the zero controllers' check interval in the zero windows (1..10)")
 	fs.DurationVar(&o.knobs.lead, "prewarm-lead", 8*time.Second, "prescale.prewarm-lead and the hybrid's lead in the zero windows (a replica start's p95 + a period + the chain)")

@@ -126,7 +126,7 @@ func TestTimerStats(t *testing.T) {
 
 func TestZeroPoliciesCompressed(t *testing.T) {
 	k := zeroKnobs{speed: 30, period: 2, lead: 8 * time.Second}
-	for _, n := range defaultZeroPolicies {
+	for _, n := range defaultZeroPolicies() {
 		p, err := zeroPolicy(n, k)
 		if err != nil {
 			t.Fatalf("%s: %v", n, err)

@@ -27,7 +27,9 @@ import (
 // on; the others are internal/autoscaler's zero-regime policies driven by
 // internal/live, every time constant of theirs compressed by the windows'
 // speed (a 10-minute keep-alive lasts 600/speed s).
-var defaultZeroPolicies = []string{"prescale", "keepalive-5m", "keepalive-10m", "kpa", "hybrid"}
+func defaultZeroPolicies() []string {
+	return []string{"prescale", "keepalive-5m", "keepalive-10m", "kpa", "hybrid"}
+}
 
 // zeroKnobs are the zero windows' settings, shared by the live runs and
 // the simulator.
@@ -111,7 +113,7 @@ func zeroPolicy(name string, k zeroKnobs) (sim.Policy, error) {
 		p.Zero, p.Label = k.zeroSettings(), name
 		return p, nil
 	}
-	return nil, fmt.Errorf("%q is not a zero-mode policy (allowed: %s)", name, strings.Join(defaultZeroPolicies, ", "))
+	return nil, fmt.Errorf("%q is not a zero-mode policy (allowed: %s)", name, strings.Join(defaultZeroPolicies(), ", "))
 }
 
 // zeroWin is one zero window as run: its name (periodic, zero) and calls.
