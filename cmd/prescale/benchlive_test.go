@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/openfaas/faas-provider/types"
+
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 // The live A/B itself takes minutes (two platform runs); `make bench-live`
@@ -31,7 +33,7 @@ func TestBenchLiveRejectsBadInput(t *testing.T) {
 		{"bench-live", "--zero-policies", "prescale,hpa"}, // hpa has no zero mode here
 		{"bench-live", "--prewarm-lead", "-1s"},
 		{"bench-live", "--zero-budget", "5"},
-		{"bench-live", "--plan", "--zero-budget", "10", "--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, // no timer fits in 10 s
+		{"bench-live", "--plan", "--zero-budget", "10", "--trace", testenv.Trace(t, "invitro_azure2021_first998_invocations.csv")}, // no timer fits in 10 s
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code == 0 || stderr.Len() == 0 {
