@@ -75,8 +75,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# The load tests (real hey through the plugin, the end-to-end chain) compare
-# throughput on this 2-core machine, so they run alone after everything else.
+# The load tests (real hey through the plugin, the end-to-end chain, bench-live
+# --quick) load the whole machine and would slow the other packages' tests (and
+# be slowed by them), so they run alone after everything else. They assert no
+# throughput or timing: only what holds on any machine.
 MODULE    := github.com/prescale/prescale
 SOLO_PKGS := plugin/e2e internal/chaine2e internal/livee2e
 test: deps tools cluster-tools build fmt-check vet
@@ -95,7 +97,7 @@ test: deps tools cluster-tools build fmt-check vet
 # and ignored after the corpus replays cleanly.
 # `make test` fuzzes every target for TEST_FUZZTIME (2s) after the suite
 # (`go test` has already replayed each committed corpus): ~2 s of build per
-# target besides, about a minute for the 15 targets on this 2-core machine.
+# target besides, so a few seconds per target on this 2-core machine.
 # An input it finds is a real bug (fix it, commit the input), not noise.
 FUZZTIME ?= 30s
 TEST_FUZZTIME ?= 2s

@@ -186,7 +186,7 @@ func parseBenchLive(args []string, stderr io.Writer) (benchLiveOpts, error) {
 	fs.StringVar(&o.schedule, "schedule", "@every 5s", "load-probe's cron schedule in the burst window (the chain's control period)")
 	fs.DurationVar(&o.horizon, "horizon", 30*time.Second, "predictor's forecast horizon")
 	fs.StringVar(&o.pols, "policies", "prescale,reactive,hpa,kpa,ce-alert,pro-rps", "burst window's policies: prescale and reactive (the chain) and internal/autoscaler names")
-	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies, ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies, ", "))
+	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies(), ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies(), ", "))
 	fs.Float64Var(&o.knobs.speed, "zero-speed", 30, "zero windows' time compression; one compressed trace minute (60/speed s) is the arrival model's unit and must be >= the zero period")
 	fs.IntVar(&o.knobs.period, "zero-period", 2, "seconds: the chain's schedule and the zero controllers' check interval in the zero windows (1..10)")
 	fs.DurationVar(&o.knobs.lead, "prewarm-lead", 8*time.Second, "prescale.prewarm-lead and the hybrid's lead in the zero windows (a replica start's p95 + a period + the chain)")
@@ -414,6 +414,15 @@ type liveResult struct {
 // histogram; see live.WaitHist.Quantile).
 func (r liveResult) waitP99() float64 { return r.waits.Quantile(0.99, float64(r.sum.Scheduled)) }
 
+// gapNote says, for the progress log, how many observations of the run
+// failed and were retried (live.Gap); nothing when none did.
+func (r liveResult) gapNote() string {
+	if r.live.Gaps == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d failed observations retried", r.live.Gaps)
+}
+
 // liveRun is one policy's run of the burst window on a fresh platform.
 func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	chain := lp.policy == "prescale" || lp.policy == "reactive"
@@ -438,9 +447,6 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 		(*fd.Annotations)["prescale.startup-delay"] = lp.delay
 	})
 	if err != nil {
-		return liveResult{}, err
-	}
-	if err := gw.waitReady(ctx, "hello-python"); err != nil {
 		return liveResult{}, err
 	}
 	var ctl sim.Controller
@@ -476,8 +482,8 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	if res.waits, err = live.ParseStartWaits(text, "hello-python"); err != nil {
 		return liveResult{}, err
 	}
-	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
-		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas)
+	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d%s\n",
+		res.name, sum.Completed, sum.Percentile(0.99), res.live.ColdWaits, res.waitP99(), math.Round(res.live.ReplicaSeconds), res.live.PeakReplicas, res.gapNote())
 	return res, nil
 }
 
@@ -572,7 +578,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 		fmt.Fprintf(w, "starts earlier, a ramp or a smaller burst just before, is excluded), with %d minutes before it and %d from it on. Picked: minute %d,\n", o.before, o.after, pl.win.burst)
 		fmt.Fprintf(w, "window %d–%d (trace counts %v), scaled so the peak minute needs %d replicas (%v requests a minute), replayed at speed %g (a trace\n",
 			pl.win.from, pl.win.to-1, pl.raw, o.peak, pl.counts, o.speed)
-		fmt.Fprintf(w, "minute in %.0f s; Poisson arrivals within each minute, the same seed for every run), scale 1..10, one fresh plugin per run; the chain's\n", 60/o.speed)
+		fmt.Fprintf(w, "minute in %.0f s; each minute's exact count, uniform within it, the same seed for every run), scale 1..10, one fresh plugin per run; the chain's\n", 60/o.speed)
 		fmt.Fprintf(w, "load-probe on `%s`. *sim:* each count over %.0f s, 1..10 replicas (the simulator's prescale is pkg/decide in-process with a 5 s\n", o.schedule, 60/o.speed)
 		fmt.Fprintf(w, "period; the chain's reactive mode has no simulator row).\n\n")
 		fmt.Fprintf(w, "![burst window: load and replicas per policy](live_burst.png)\n\n")
@@ -720,7 +726,10 @@ func (g liveGateway) waitReady(ctx context.Context, names ...string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not ready within 3 minutes (last: %v)", n, err)
+				if err != nil {
+					return fmt.Errorf("%s not ready within 3 minutes (last: %w)", n, err)
+				}
+				return fmt.Errorf("%s not ready within 3 minutes (last: %d desired, none available)", n, st.Replicas)
 			}
 			select {
 			case <-ctx.Done():
@@ -742,7 +751,10 @@ func (g liveGateway) waitZero(ctx context.Context, names ...string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not at zero replicas within a minute (last: %+v, %v)", n, st.Replicas, err)
+				if err != nil {
+					return fmt.Errorf("%s not at zero replicas within a minute (last: %w)", n, err)
+				}
+				return fmt.Errorf("%s not at zero replicas within a minute (last: %d desired, %d available)", n, st.Replicas, st.AvailableReplicas)
 			}
 			select {
 			case <-ctx.Done():
@@ -778,13 +790,18 @@ func (g liveGateway) metrics(ctx context.Context) ([]byte, error) {
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: HTTP %d, %v", res.StatusCode, err)
+	if err != nil {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d: %w", res.StatusCode, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: HTTP %d", res.StatusCode)
 	}
 	return b, nil
 }
 
-// update redeploys a function as `faas-cli deploy` would after edit.
+// update redeploys a function as `faas-cli deploy` would after edit, and
+// returns once a replica of the new spec is ready and none of the old one
+// serves (the desired replicas kept, at least 1).
 func (g liveGateway) update(ctx context.Context, name string, edit func(*types.FunctionDeployment)) error {
 	st, err := g.status(ctx, name)
 	if err != nil {
@@ -815,6 +832,31 @@ func (g liveGateway) update(ctx context.Context, name string, edit func(*types.F
 	}
 	if code != http.StatusAccepted && code != http.StatusOK {
 		return fmt.Errorf("update %s: HTTP %d", name, code)
+	}
+	// The PUT is a rolling update: the old replica serves until a new one is
+	// ready, and /system/function does not say which spec a ready replica
+	// runs, so waiting for a ready replica would return at once, on the old
+	// spec. Scaling to 0 takes every replica out of routing before the call
+	// answers (runtime.Manager.Scale stops them under its lock); any replica
+	// started after it, by the scale back up, the scaler or a scale from
+	// zero, runs the new spec, and only such a replica can become ready.
+	if err := g.scale(ctx, name, 0); err != nil {
+		return fmt.Errorf("update %s: restart on the new spec: %w", name, err)
+	}
+	if err := g.scale(ctx, name, max(1, int(st.Replicas))); err != nil {
+		return fmt.Errorf("update %s: restart on the new spec: %w", name, err)
+	}
+	return g.waitReady(ctx, name)
+}
+
+// scale posts a function's desired replicas.
+func (g liveGateway) scale(ctx context.Context, name string, replicas int) error {
+	code, err := g.do(ctx, http.MethodPost, "/system/scale-function/"+name, map[string]any{"serviceName": name, "replicas": replicas}, nil)
+	if err != nil {
+		return fmt.Errorf("scale %s to %d: %w", name, replicas, err)
+	}
+	if code/100 != 2 {
+		return fmt.Errorf("scale %s to %d: HTTP %d", name, replicas, code)
 	}
 	return nil
 }

@@ -3,7 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
+
+	"github.com/openfaas/faas-provider/types"
+
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 // The live A/B itself takes minutes (two platform runs); `make bench-live`
@@ -23,7 +33,7 @@ func TestBenchLiveRejectsBadInput(t *testing.T) {
 		{"bench-live", "--zero-policies", "prescale,hpa"}, // hpa has no zero mode here
 		{"bench-live", "--prewarm-lead", "-1s"},
 		{"bench-live", "--zero-budget", "5"},
-		{"bench-live", "--plan", "--zero-budget", "10", "--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, // no timer fits in 10 s
+		{"bench-live", "--plan", "--zero-budget", "10", "--trace", testenv.Trace(t, "invitro_azure2021_first998_invocations.csv")}, // no timer fits in 10 s
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code == 0 || stderr.Len() == 0 {
@@ -57,5 +67,72 @@ func TestSpread(t *testing.T) {
 	}
 	if s := spread([]float64{4, 4}, "%.0f"); s != "4" {
 		t.Fatalf("spread %q", s)
+	}
+}
+
+// rollingGateway is a gateway whose PUT is a rolling update, as the
+// plugin's: the old replica serves until the function is scaled; a replica
+// started by a scale runs the spec of the moment.
+type rollingGateway struct {
+	mu      sync.Mutex
+	calls   []string
+	env     map[string]string
+	gen     int // spec generation, 1 at deploy
+	desired int
+	serving []int // the generation of each ready replica
+}
+
+func (g *rollingGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/system/function/f":
+		g.calls = append(g.calls, "status")
+		json.NewEncoder(w).Encode(types.FunctionStatus{Name: "f", EnvVars: g.env, Labels: &map[string]string{"l": "v"},
+			Replicas: uint64(g.desired), AvailableReplicas: uint64(len(g.serving))})
+	case r.Method == http.MethodPut && r.URL.Path == "/system/functions":
+		var fd types.FunctionDeployment
+		if err := json.NewDecoder(r.Body).Decode(&fd); err != nil || fd.Labels == nil || (*fd.Labels)["l"] != "v" {
+			http.Error(w, fmt.Sprintf("bad update %+v: %v", fd, err), http.StatusBadRequest)
+			return
+		}
+		g.calls = append(g.calls, "update")
+		g.env, g.gen = fd.EnvVars, g.gen+1 // the old replica keeps serving
+		w.WriteHeader(http.StatusAccepted)
+	case r.Method == http.MethodPost && r.URL.Path == "/system/scale-function/f":
+		var req struct{ Replicas int }
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		g.calls = append(g.calls, fmt.Sprintf("scale %d", req.Replicas))
+		g.desired = req.Replicas
+		for len(g.serving) > g.desired {
+			g.serving = g.serving[1:]
+		}
+		for len(g.serving) < g.desired {
+			g.serving = append(g.serving, g.gen)
+		}
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestUpdateReturnsWhenTheNewSpecServes(t *testing.T) {
+	fake := &rollingGateway{env: map[string]string{"a": "1"}, gen: 1, desired: 1, serving: []int{1}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	gw := liveGateway{url: srv.URL}
+	if err := gw.update(context.Background(), "f", func(fd *types.FunctionDeployment) { fd.EnvVars["a"] = "2" }); err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if !slices.Equal(fake.serving, []int{2}) || fake.env["a"] != "2" {
+		t.Fatalf("after update: replicas of generations %v serve, env %v; want one of generation 2, a=2", fake.serving, fake.env)
+	}
+	if want := []string{"status", "update", "scale 0", "scale 1", "status"}; !slices.Equal(fake.calls, want) {
+		t.Fatalf("calls %q, want %q", fake.calls, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prescale/prescale/internal/live"
 	"github.com/prescale/prescale/internal/replay"
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/internal/trace"
 	"github.com/prescale/prescale/pkg/decide"
 )
@@ -126,7 +127,7 @@ func TestTimerStats(t *testing.T) {
 
 func TestZeroPoliciesCompressed(t *testing.T) {
 	k := zeroKnobs{speed: 30, period: 2, lead: 8 * time.Second}
-	for _, n := range defaultZeroPolicies {
+	for _, n := range defaultZeroPolicies() {
 		p, err := zeroPolicy(n, k)
 		if err != nil {
 			t.Fatalf("%s: %v", n, err)
@@ -200,8 +201,9 @@ func TestZeroCopiesAndPlan(t *testing.T) {
 
 // The shipped trace: the plan the lead runs, within the 30 minutes.
 func TestBenchLivePlanOnShippedTrace(t *testing.T) {
+	trace := testenv.Trace(t, "invitro_azure2021_first998_invocations.csv")
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"bench-live", "--plan", "--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"bench-live", "--plan", "--trace", trace}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	out := stderr.String()
@@ -210,7 +212,7 @@ func TestBenchLivePlanOnShippedTrace(t *testing.T) {
 			t.Errorf("plan does not say %q:\n%s", want, out)
 		}
 	}
-	o, err := parseBenchLive([]string{"--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, &stderr)
+	o, err := parseBenchLive([]string{"--trace", trace}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +223,7 @@ func TestBenchLivePlanOnShippedTrace(t *testing.T) {
 	if pl.estimate > 30*60 {
 		t.Errorf("the full plan is estimated at %.0f s, over the 30 minutes", pl.estimate)
 	}
-	q, _ := parseBenchLive([]string{"--quick", "--trace", "../../traces/invitro_azure2021_first998_invocations.csv"}, &stderr)
+	q, _ := parseBenchLive([]string{"--quick", "--trace", trace}, &stderr)
 	qp, err := planBenchLive(q)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,9 @@ import (
 // on; the others are internal/autoscaler's zero-regime policies driven by
 // internal/live, every time constant of theirs compressed by the windows'
 // speed (a 10-minute keep-alive lasts 600/speed s).
-var defaultZeroPolicies = []string{"prescale", "keepalive-5m", "keepalive-10m", "kpa", "hybrid"}
+func defaultZeroPolicies() []string {
+	return []string{"prescale", "keepalive-5m", "keepalive-10m", "kpa", "hybrid"}
+}
 
 // zeroKnobs are the zero windows' settings, shared by the live runs and
 // the simulator.
@@ -111,7 +113,7 @@ func zeroPolicy(name string, k zeroKnobs) (sim.Policy, error) {
 		p.Zero, p.Label = k.zeroSettings(), name
 		return p, nil
 	}
-	return nil, fmt.Errorf("%q is not a zero-mode policy (allowed: %s)", name, strings.Join(defaultZeroPolicies, ", "))
+	return nil, fmt.Errorf("%q is not a zero-mode policy (allowed: %s)", name, strings.Join(defaultZeroPolicies(), ", "))
 }
 
 // zeroWin is one zero window as run: its name (periodic, zero) and calls.
@@ -231,8 +233,8 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 	// com.openfaas.scale.min=0 deploys at zero replicas; the scale call
 	// makes sure of it. Every policy starts at zero.
 	for _, n := range names {
-		if code, err := gw.do(ctx, http.MethodPost, "/system/scale-function/"+n, map[string]any{"serviceName": n, "replicas": 0}, nil); err != nil || code/100 != 2 {
-			return nil, fmt.Errorf("scale %s to zero: HTTP %d, %v", n, code, err)
+		if err := gw.scale(ctx, n, 0); err != nil {
+			return nil, err
 		}
 	}
 	if err := gw.waitZero(ctx, names...); err != nil {
@@ -322,8 +324,8 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 		}
 		r := results[i]
 		out = append(out, r)
-		fmt.Fprintf(zp.log, "  %s: %d responses, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d\n",
-			c.fn, r.sum.Completed, r.live.ColdWaits, r.waitP99(), math.Round(r.live.ReplicaSeconds), r.live.PeakReplicas)
+		fmt.Fprintf(zp.log, "  %s: %d responses, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d%s\n",
+			c.fn, r.sum.Completed, r.live.ColdWaits, r.waitP99(), math.Round(r.live.ReplicaSeconds), r.live.PeakReplicas, r.gapNote())
 	}
 	return out, errors.Join(failed...)
 }

@@ -18,15 +18,18 @@ import (
 	"github.com/prescale/prescale/pkg/state"
 )
 
-// decisionColumns: autoscaler_log.csv's columns first (timestamp, function,
-// predicted replicas, current replicas, new replicas, latency features,
-// error rate, status counts, failure ratio), then prescale's own.
-var decisionColumns = []string{
-	"timestamp", "function", "predicted_replicas", "current_replicas", "new_replicas",
-	"p50", "p90", "p99", "error_rate", "status_200", "status_500", "failure_ratio",
-	"rps", "in_flight", "service_time", "forecast_rps", "forecast_state", "model", "model_version",
-	"reactive_replicas", "desired_replicas", "stabilized_replicas", "min", "max",
-	"scaled", "applied", "forecast_only", "reason", "error",
+// decisionColumns are the CSV's columns: autoscaler_log.csv's first
+// (timestamp, function, predicted replicas, current replicas, new replicas,
+// latency features, error rate, status counts, failure ratio), then
+// prescale's own.
+func decisionColumns() []string {
+	return []string{
+		"timestamp", "function", "predicted_replicas", "current_replicas", "new_replicas",
+		"p50", "p90", "p99", "error_rate", "status_200", "status_500", "failure_ratio",
+		"rps", "in_flight", "service_time", "forecast_rps", "forecast_state", "model", "model_version",
+		"reactive_replicas", "desired_replicas", "stabilized_replicas", "min", "max",
+		"scaled", "applied", "forecast_only", "reason", "error",
+	}
 }
 
 func decisionRow(d decide.Decision) []string {
@@ -73,7 +76,7 @@ func printDecisions(ctx context.Context, nc *nats.Conn, stream, only string, asC
 	var cw *csv.Writer
 	if asCSV {
 		cw = csv.NewWriter(w)
-		if err := cw.Write(decisionColumns); err != nil {
+		if err := cw.Write(decisionColumns()); err != nil {
 			return err
 		}
 	}
@@ -102,7 +105,7 @@ func printDecisions(ctx context.Context, nc *nats.Conn, stream, only string, asC
 		}
 	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("no decision log yet (stream %s not found): has the scaler run?", stream)
+		return fmt.Errorf("no decision log yet (has the scaler run?): %w", err)
 	}
 	if err == nil && n == 0 && !asCSV && !follow {
 		fmt.Fprintln(w, "no decisions")

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/natstest"
@@ -20,6 +23,9 @@ func TestDecisionsCommand(t *testing.T) {
 	// Before the scaler ever ran: a clear error.
 	if code := run(ctx, []string{"decisions", "--nats", srv.ClientURL()}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "has the scaler run") {
 		t.Fatalf("empty log: code %d stderr %q", code, errb.String())
+	}
+	if err := runDecisions(ctx, []string{"--nats", srv.ClientURL()}, &out, &errb); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("empty log: %v, want it to wrap jetstream.ErrStreamNotFound", err)
 	}
 	st, nc, err := state.Connect(ctx, srv.ClientURL(), state.DefaultConfig())
 	if err != nil {

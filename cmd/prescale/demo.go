@@ -18,6 +18,7 @@ import (
 	"github.com/prescale/prescale/pkg/state"
 	"github.com/prescale/prescale/plugin"
 	"github.com/prescale/prescale/plugin/async"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 // demoConfig is `prescale up --demo`: a short, scaled-down, time-compressed
@@ -215,27 +216,12 @@ func demoSummary(s replay.Summary, waits, replicaSeconds float64) string {
 		1000*s.Percentile(0.5), 1000*s.Percentile(0.99), replicaSeconds, avg)
 }
 
-// coldStartWaits reads the runtime's prescale_plugin_cold_start_waits_total
-// for fn from the platform's metrics registry.
+// coldStartWaits reads the runtime's cold-start waits of fn from the
+// platform's metrics registry (0 if it cannot be gathered: the summary
+// line then says 0).
 func coldStartWaits(p *plugin.Platform, fn string) float64 {
-	mfs, err := p.Registry().Gather()
-	if err != nil {
-		return 0
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != "prescale_plugin_cold_start_waits_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "function_name" && l.GetValue() == fn {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
+	waits, _ := runtime.ColdStartWaits(p.Registry())
+	return waits[fn]
 }
 
 // startReplicaSeconds integrates fn's replica count over time (sampled every

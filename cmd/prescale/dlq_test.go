@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/plugin/async"
 )
 
@@ -49,15 +54,28 @@ func deadLetterOne(t *testing.T, dataDir string, enqueue bool) *async.Queue {
 			t.Fatalf("enqueue: %d %s", rec.Code, rec.Body)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if es, err := q.DLQ().List(context.Background()); err == nil && len(es) == 1 {
-			return q
+	var last error // the last List error, reported if the wait fails
+	defer func() {
+		if t.Failed() && last != nil {
+			t.Logf("last dead-letter List error: %v", last)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	}()
+	testenv.Eventually(t, "one dead letter", 20*time.Millisecond, func() bool {
+		es, err := q.DLQ().List(context.Background())
+		last = err
+		return err == nil && len(es) == 1
+	})
+	return q
+}
+
+// closeQueue closes q with a context of its own: Close is bounded work
+// (the workers stop on cancel), the safety net only turns a hang into a failure.
+func closeQueue(t *testing.T, q *async.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.SafetyNet)
+	defer cancel()
+	if err := q.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -77,30 +95,35 @@ func TestDLQCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "fails") || !strings.Contains(out, "cli-call-1") || !strings.Contains(out, "1 dead letters") {
 		t.Fatalf("list (running): err %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := q.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeQueue(t, q)
 
 	// no plugin running: the CLI opens the store itself
+	// wantIs: a sentinel the error wraps; wantErr: a text it holds (the
+	// CLI's own usage errors have no sentinel)
 	steps := []struct {
 		args    []string
 		wantErr string
+		wantIs  error
 		want    []string
 	}{
-		{[]string{"--data", dir, "show", "1"}, "", []string{`"callId": "cli-call-1"`, `"lastStatus": 500`, "the-body"}},
-		{[]string{"--data", dir, "show", "x"}, "positive integer", nil},
-		{[]string{"--data", dir, "bogus"}, "unknown command", nil},
-		{[]string{"--data", dir, "replay"}, "--all", nil},
-		{[]string{"--data", dir, "replay", "1"}, "", []string{"replayed 1: fails call cli-call-1"}},
-		{[]string{"--data", dir, "list"}, "", []string{"0 dead letters"}},
-		{[]string{"--data", dir, "show", "1"}, "not found", nil},
-		{[]string{"--data", filepath.Join(dir, "nope"), "list"}, "no NATS store", nil},
+		{[]string{"--data", dir, "show", "1"}, "", nil, []string{`"callId": "cli-call-1"`, `"lastStatus": 500`, "the-body"}},
+		{[]string{"--data", dir, "show", "x"}, "positive integer", nil, nil},
+		{[]string{"--data", dir, "bogus"}, "unknown command", nil, nil},
+		{[]string{"--data", dir, "replay"}, "--all", nil, nil},
+		{[]string{"--data", dir, "replay", "1"}, "", nil, []string{"replayed 1: fails call cli-call-1"}},
+		{[]string{"--data", dir, "list"}, "", nil, []string{"0 dead letters"}},
+		{[]string{"--data", dir, "show", "1"}, "", jetstream.ErrMsgNotFound, nil},
+		{[]string{"--data", filepath.Join(dir, "nope"), "list"}, "", fs.ErrNotExist, nil},
 	}
 	for _, s := range steps {
 		t.Run(strings.Join(s.args[2:], " "), func(t *testing.T) {
 			out, err := dlq(t, s.args...)
+			if s.wantIs != nil {
+				if !errors.Is(err, s.wantIs) {
+					t.Fatalf("err %v, want one wrapping %v\n%s", err, s.wantIs, out)
+				}
+				return
+			}
 			if s.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), s.wantErr) {
 					t.Fatalf("err %v, want %q\n%s", err, s.wantErr, out)
@@ -120,10 +143,7 @@ func TestDLQCommand(t *testing.T) {
 
 	// the replayed request is back on the work stream: a queue on the same
 	// store processes it (and dead-letters it again); then purge
-	q2 := deadLetterOne(t, dir, false)
-	if err := q2.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeQueue(t, deadLetterOne(t, dir, false))
 	out, err = dlq(t, "--data", dir, "purge")
 	if err != nil || !strings.Contains(out, "purged 1 dead letters") {
 		t.Fatalf("purge: %v %s", err, out)

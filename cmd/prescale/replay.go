@@ -30,7 +30,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	from := fs.Int("from", 0, "first minute (0-based offset into the trace)")
 	to := fs.Int("to", 0, "end minute, exclusive (0 = end of trace)")
 	speed := fs.Float64("speed", 1, "time compression: a trace minute lasts 60/speed seconds")
-	seed := fs.Uint64("seed", 1, "seed of the Poisson arrivals (per-minute traces)")
+	seed := fs.Uint64("seed", 1, "seed of the arrival instants (per-minute traces: each minute's exact count, uniform within the minute)")
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request timeout")
 	maxInFlight := fs.Int("max-inflight", 1000, "concurrent requests at most; later arrivals are dropped and counted")
 	body := fs.String("body", "prescale", "request body")

@@ -67,7 +67,7 @@ func testUpRunAs(t *testing.T, runAs string) {
 	data := filepath.Join(base, "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr upBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runUp(ctx, []string{"-f", filepath.Join(src, "stack.yml"), "--port", "0", "--data", data, "--run-as", runAs}, &stdout, &stderr)
@@ -136,12 +136,9 @@ func testUpRunAs(t *testing.T, runAs string) {
 		t.Errorf("envProcess cat of the password file: %d %q; want a failure without the password", res.StatusCode, body)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("prescale up: %v", err)
-		}
-	case <-time.After(2 * time.Minute): // stopping is bounded work: a hang detector
-		t.Fatal("prescale up did not stop within 2 minutes of cancel")
+	if stopped, err := waitStopped(done); !stopped {
+		t.Fatalf("prescale up did not stop within %s of cancel", stopWait)
+	} else if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("prescale up: %v", err)
 	}
 }

@@ -33,13 +33,20 @@ func TestSimCommandPrintsEveryPolicy(t *testing.T) {
 }
 
 func TestSimCommandRejectsBadInput(t *testing.T) {
+	// A valid trace and an empty trace directory: each case's one bad value
+	// is all that is wrong, whichever order the command checks things in.
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "ok.csv")
+	if err := os.WriteFile(trace, []byte("count\n3\n5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"sim"},
-		{"sim", "--trace", "/nonexistent.csv"},
-		{"sim", "--trace", "x.csv", "--cold-start", "gamma:1"},
-		{"sim", "--trace", "x.csv", "--policies", "hpa,unknown"},
-		{"sim", "--trace", "x.csv", "--concurrency", "0"},
-		{"sim", "--all-traces", "/tmp"},
+		{"sim", "--trace", filepath.Join(dir, "absent.csv")},
+		{"sim", "--trace", trace, "--cold-start", "gamma:1"},
+		{"sim", "--trace", trace, "--policies", "hpa,unknown"},
+		{"sim", "--trace", trace, "--concurrency", "0"},
+		{"sim", "--all-traces", t.TempDir()}, // without --out
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code == 0 || stderr.Len() == 0 {

@@ -7,14 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/pkg/inference"
+	"github.com/prescale/prescale/pkg/natstest"
 )
 
 // TestTrainCommandWritesAndPublishes trains on one small trace and the
@@ -28,18 +27,10 @@ func TestTrainCommandWritesAndPublishes(t *testing.T) {
 	if err := os.Symlink(filepath.Join(testenv.Root(t), "model", "data"), filepath.Join(out, "data")); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded NATS did not start")
-	}
-	t.Cleanup(s.Shutdown)
+	s := natstest.Start(t)
 
 	var stdout, stderr bytes.Buffer
-	err = runTrain(context.Background(), []string{"--traces", traces, "--out", out, "--publish", s.ClientURL()}, &stdout, &stderr)
+	err := runTrain(context.Background(), []string{"--traces", traces, "--out", out, "--publish", s.ClientURL()}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}

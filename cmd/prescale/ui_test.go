@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,8 +28,8 @@ type uiCounts struct {
 // checkUI opens the gateway's / in headless Chromium with the gateway's
 // basic auth and checks that it lands on /ui/, lists wantFns and that
 // chartFn's chart has forecast and replica points and its decision log rows.
-// It writes a full-page screenshot to $PRESCALE_UI_SCREENSHOT (e.g.
-// docs/ui.png) or into the test's temp dir. Every wait is on the page's
+// It writes a full-page screenshot to $PRESCALE_UI_SCREENSHOT (a relative
+// path is the repository root's, e.g. docs/ui.png) or into the test's temp dir. Every wait is on the page's
 // state; the test's own timeout bounds them.
 func checkUI(t *testing.T, gateway, user, password, chartFn string, wantFns []string) {
 	t.Helper()
@@ -79,7 +80,7 @@ func checkUI(t *testing.T, gateway, user, password, chartFn string, wantFns []st
 	}
 	t.Logf("page: %+v", got)
 	for _, fn := range wantFns {
-		if !contains(got.Functions, fn) {
+		if !slices.Contains(got.Functions, fn) {
 			t.Errorf("function list %v lacks %s", got.Functions, fn)
 		}
 	}
@@ -91,8 +92,11 @@ func checkUI(t *testing.T, gateway, user, password, chartFn string, wantFns []st
 		t.Fatal(err)
 	}
 	out := os.Getenv("PRESCALE_UI_SCREENSHOT")
-	if out == "" {
+	switch {
+	case out == "":
 		out = filepath.Join(t.TempDir(), "ui.png")
+	case !filepath.IsAbs(out): // go test runs in cmd/prescale: the path is the root's
+		out = filepath.Join(testenv.Root(t), out)
 	}
 	if err := os.WriteFile(out, png, 0o644); err != nil {
 		t.Fatal(err)
@@ -101,13 +105,4 @@ func checkUI(t *testing.T, gateway, user, password, chartFn string, wantFns []st
 		t.Errorf("screenshot is not a PNG (%d bytes)", len(png))
 	}
 	t.Logf("screenshot: %s (%d bytes)", out, len(png))
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

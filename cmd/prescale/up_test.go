@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -10,29 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/internal/textutil"
 )
-
-type upBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *upBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *upBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // descendants lists the live processes below this test process (/proc).
 func descendants(t *testing.T) []string {
@@ -95,7 +77,7 @@ func TestUpDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr upBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	// A data directory other users can reach (t.TempDir's parents are
 	// 0700): as root, --run-as auto runs every replica as nobody, so the
@@ -111,12 +93,19 @@ func TestUpDemo(t *testing.T) {
 	// replay has ended and 3 decisions under load (rps > 0) are printed, or
 	// the loop has decided 3 more times after the end (then the loop ran
 	// through the whole burst: fewer than 3 busy decisions is a failure).
+	// A demo that failed (no replay, a replay or decision-follower error)
+	// never gets there: fail at once, not at the package's -timeout.
 	busy, finished := 0, false
 	for busy < 3 || !finished {
 		select {
 		case err := <-done:
 			t.Fatalf("prescale up ended early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 		case <-time.After(200 * time.Millisecond):
+		}
+		if what := demoFailure(stdout.String(), stderr.String()); what != "" {
+			cancel() // and wait for the stop, so that no process outlives the test
+			waitStopped(done)
+			t.Fatalf("the demo failed: %s\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
 		}
 		out := stdout.String()
 		finished = strings.Contains(out, "demo: replay finished")
@@ -143,19 +132,14 @@ func TestUpDemo(t *testing.T) {
 	checkUI(t, m[1], m[2], strings.TrimSpace(string(pw)), "hello-python", []string{"hello-python", "load-probe", "predictor", "scaler"})
 
 	cancel() // Ctrl-C
-	// Stopping is bounded work (SIGTERM, a drain grace, SIGKILL), so this
-	// wait is a hang detector, not a deadline on unbounded work.
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("prescale up: %v", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("prescale up did not stop within 2 minutes of cancel")
+	if stopped, err := waitStopped(done); !stopped {
+		t.Fatalf("prescale up did not stop within %s of cancel", stopWait)
+	} else if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("prescale up: %v", err)
 	}
 	out = stdout.String()
 	if busy < 3 {
-		t.Fatalf("%d decision lines under load, want >= 3\nstdout:\n%s\nstderr tail:\n%s", busy, out, tail(stderr.String(), 3000))
+		t.Fatalf("%d decision lines under load, want >= 3\nstdout:\n%s\nstderr tail:\n%s", busy, out, textutil.Tail(stderr.String(), 3000))
 	}
 	for _, want := range []string{"NATS: nats://127.0.0.1:", "prescale decisions --nats \"$(cat " + filepath.Join(data, "secrets", "nats-url") + ")\" --follow", "demo: replaying function e72c1540681c",
 		"to a 4.0 req/s peak, 1 trace minute = 2.0s", "prescale up: stopped", "platform log: " + filepath.Join(data, "prescale.log"),
@@ -175,7 +159,7 @@ func TestUpDemo(t *testing.T) {
 		t.Errorf("platform log file: %v, want the gateway's INFO lines", err)
 	}
 	if os.Geteuid() == 0 && !strings.Contains(string(log), `msg="replicas run as unprivileged users, one uid per function"`) {
-		t.Errorf("as root with a reachable data directory each function's replicas should run as a uid of their own (--run-as auto); the platform log says:\n%s", tail(string(log), 2000))
+		t.Errorf("as root with a reachable data directory each function's replicas should run as a uid of their own (--run-as auto); the platform log says:\n%s", textutil.Tail(string(log), 2000))
 	}
 	if i := strings.Index(out, "demo: replay finished"); i >= 0 {
 		if !regexp.MustCompile(`demo summary: \d+ requests in \d+s \(\d+ ok, \d+ errors, \d+ failed, \d+ dropped\) · cold-start waits \d+ · p50 \d+ ms, p99 \d+ ms · \d+ replica-seconds`).MatchString(out[i:]) {
@@ -198,11 +182,49 @@ func TestUpDemo(t *testing.T) {
 	}
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
+// stopWait bounds the wait for `prescale up` to end after its context is
+// cancelled. Stopping is bounded work (SIGTERM, a drain grace, SIGKILL), so
+// it is a hang detector, not a deadline on unbounded work.
+const stopWait = 2 * time.Minute
+
+// waitStopped waits up to stopWait for runUp's result on done; stopped is
+// false when it did not come.
+func waitStopped(done <-chan error) (stopped bool, err error) {
+	select {
+	case err := <-done:
+		return true, err
+	case <-time.After(stopWait):
+		return false, nil
 	}
-	return s[len(s)-n:]
+}
+
+// demoFailure is the line with which `prescale up --demo` said its demo
+// failed (demo.go: the replay could not start or failed, or following the
+// decisions failed), or "".
+func demoFailure(stdout, stderr string) string {
+	for _, c := range []struct{ text, marker string }{
+		{stderr, "demo: replay: "}, {stderr, "demo: following decisions: "}, {stdout, "serving without the replay"},
+	} {
+		if i := strings.Index(c.text, c.marker); i >= 0 {
+			line, _, _ := strings.Cut(c.text[strings.LastIndexByte(c.text[:i], '\n')+1:], "\n")
+			return line
+		}
+	}
+	return ""
+}
+
+func TestDemoFailure(t *testing.T) {
+	for _, c := range []struct{ stdout, stderr, want string }{
+		{"demo: replay started\n", "", ""},
+		{"", "x\ndemo: replay: connection refused\ny\n", "demo: replay: connection refused"},
+		{"", "demo: following decisions: nats: closed\n", "demo: following decisions: nats: closed"},
+		{"a\ndemo: trace t.csv not found (run from the repository root?); serving without the replay\n", "",
+			"demo: trace t.csv not found (run from the repository root?); serving without the replay"},
+	} {
+		if got := demoFailure(c.stdout, c.stderr); got != c.want {
+			t.Errorf("demoFailure(%q, %q) = %q, want %q", c.stdout, c.stderr, got, c.want)
+		}
+	}
 }
 
 func TestDemoConfig(t *testing.T) {

@@ -16,6 +16,10 @@
 // since the previous sample, at that sample. ParseStartWaits reads the
 // plugin's start-wait histogram for a run's wait percentiles.
 //
+// A failed observation (each request is bounded by HTTPGateway.Timeout) is
+// retried after a short backoff and recorded as a Gap in the History;
+// Config.FailAfter failures in a row end the run.
+//
 // The loop takes a clock.Clock; the gateway is an interface, so tests run
 // the loop on a fake clock against a fake gateway.
 package live

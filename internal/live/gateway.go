@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/prescale/prescale/pkg/source"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 // Gateway is what the runner needs from an OpenFaaS gateway.
@@ -26,11 +28,16 @@ type Gateway interface {
 // HTTPGateway talks to a gateway over HTTP: /metrics for the counters,
 // /system/function/{name} for replicas, /system/scale-function/{name} to scale.
 type HTTPGateway struct {
-	URL         string // e.g. http://127.0.0.1:8080
-	User, Pass  string // basic auth for /system/*
-	Concurrency int    // max_inflight of the functions (slots per replica), 1 if 0
-	Client      *http.Client
+	URL         string        // e.g. http://127.0.0.1:8080
+	User, Pass  string        // basic auth for /system/*
+	Concurrency int           // max_inflight of the functions (slots per replica), 1 if 0
+	Client      *http.Client  // default http.DefaultClient
+	Timeout     time.Duration // bounds each request (default DefaultRequestTimeout)
 }
+
+// DefaultRequestTimeout is HTTPGateway.Timeout's default: a hung request
+// becomes a failed observation the runner retries, not a stalled run.
+const DefaultRequestTimeout = 10 * time.Second
 
 func (g *HTTPGateway) client() *http.Client {
 	if g.Client != nil {
@@ -40,6 +47,12 @@ func (g *HTTPGateway) client() *http.Client {
 }
 
 func (g *HTTPGateway) do(ctx context.Context, method, path string, body []byte, auth bool) ([]byte, error) {
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.URL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
@@ -125,8 +138,8 @@ func ParseMetrics(text []byte, function string) (Sample, error) {
 	s.Started = sum("gateway_function_invocation_started", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	s.Completed = sum("gateway_function_invocation_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	s.LatencySum = sum("gateway_functions_seconds", func(m *dto.Metric) float64 { return m.GetHistogram().GetSampleSum() })
-	s.ColdWaits = sum("prescale_plugin_start_waits_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
-	s.NoneReadyWaits = sum("prescale_plugin_cold_start_waits_total", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+	s.ColdWaits = sum(runtime.StartWaitsMetric, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+	s.NoneReadyWaits = sum(runtime.ColdStartWaitsMetric, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 	return s, nil
 }
 

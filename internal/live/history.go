@@ -29,10 +29,19 @@ func (s Sample) InFlight() int { return max(0, int(math.Round(s.Started-s.Comple
 // Starting is desired replicas not yet ready.
 func (s Sample) Starting() int { return max(0, s.Replicas-s.Ready) }
 
+// Gap is an observation that failed (and was retried) at T, seconds since
+// the run began: the History has no sample there, the previous one holds
+// until the next.
+type Gap struct {
+	T   float64
+	Err error
+}
+
 // History is a function's samples in time order, with the integrals the
 // View needs (trapezoid-free: each sample's value holds until the next).
 type History struct {
-	s []Sample
+	s    []Sample
+	gaps []Gap
 	// cumulative integrals at each sample, from the first sample
 	readyS, busyS, inflightS []float64
 }
@@ -68,6 +77,9 @@ func (h *History) Last() Sample {
 
 // Samples returns the samples (not a copy: do not modify).
 func (h *History) Samples() []Sample { return h.s }
+
+// Gaps returns the failed observations in time order (not a copy: do not modify).
+func (h *History) Gaps() []Gap { return h.gaps }
 
 // at is the index of the newest sample at or before t (0 when t is before
 // the first: windows are clamped to the start).

@@ -2,9 +2,13 @@ package live
 
 import (
 	"context"
+	"errors"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/internal/testenv"
 )
 
 const metricsText = `# HELP gateway_function_invocation_started The total number of function HTTP requests started.
@@ -147,12 +152,7 @@ func TestRunDecidesOnPeriodAndAppliesAfterLag(t *testing.T) {
 		h, err = Run(context.Background(), g, ctl, cfg)
 		done <- err
 	}()
-	for range 12 {
-		if err := clk.BlockUntil(context.Background(), clock.Has(time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		clk.Advance(time.Second)
-	}
+	step(t, clk, repeat(12, time.Second)...)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -169,20 +169,135 @@ func TestRunDecidesOnPeriodAndAppliesAfterLag(t *testing.T) {
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
-	err := Config{Duration: time.Hour * 48, Observe: time.Millisecond, Max: 0}.Validate()
-	if err == nil {
-		t.Fatal("bad config accepted")
+// step waits, for each d in turn, until the runner has armed a timer of d
+// and steps the clock past it (the safety net turns a runner that ended
+// early, so never arms it, into a failure).
+func step(t *testing.T, clk *clock.Fake, ds ...time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.SafetyNet)
+	defer cancel()
+	for _, d := range ds {
+		if err := clk.BlockUntil(ctx, clock.Has(d)); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(d)
 	}
-	for _, want := range []string{"function is empty", "allowed 1s..24h", "allowed 100ms..10s", "1 <= max <= 100"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%v does not state %q", err, want)
+}
+
+func repeat(n int, d time.Duration) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
+	}
+	return out
+}
+
+var errFlaky = errors.New("connection reset (scripted)")
+
+// flakyGateway fails the observations whose number (from 0) fail says.
+type flakyGateway struct {
+	fakeGateway
+	calls int
+	fail  func(call int) bool
+}
+
+func (g *flakyGateway) Observe(ctx context.Context, fn string) (Sample, error) {
+	g.calls++
+	if g.fail(g.calls - 1) {
+		return Sample{}, errFlaky
+	}
+	return g.fakeGateway.Observe(ctx, fn)
+}
+
+func sampleTimes(h *History) []float64 {
+	var out []float64
+	for _, s := range h.Samples() {
+		out = append(out, s.T)
+	}
+	return out
+}
+
+func TestRunRetriesAFailedObservation(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	g := &flakyGateway{fakeGateway: fakeGateway{clk: clk, start: clk.Now(), rate: 1, replicas: 1},
+		fail: func(call int) bool { return call == 2 }}
+	done := make(chan error, 1)
+	var h *History
+	go func() {
+		var err error
+		h, err = Run(context.Background(), g, nil, Config{Function: "f", Duration: 5 * time.Second, Max: 1, Clock: clk})
+		done <- err
+	}()
+	// samples at 0 and 1 s; the 2 s one fails and is retried 100 ms later; then every second until 5 s
+	step(t, clk, time.Second, time.Second, 100*time.Millisecond, time.Second, time.Second, time.Second)
+	if err := <-done; err != nil {
+		t.Fatalf("one failed observation ended the run: %v", err)
+	}
+	if got, want := sampleTimes(h), []float64{0, 1, 2.1, 3.1, 4.1, 5.1}; !slices.EqualFunc(got, want, func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }) {
+		t.Errorf("samples at %v, want %v", got, want)
+	}
+	if gaps := h.Gaps(); len(gaps) != 1 || gaps[0].T != 2 || !errors.Is(gaps[0].Err, errFlaky) {
+		t.Errorf("gaps %+v, want the one at 2 s", gaps)
+	}
+	if s := Summarize(h); s.Gaps != 1 || math.Abs(s.Requests-5.1) > 1e-9 {
+		t.Errorf("summary %+v, want 1 gap, 5.1 requests", s)
+	}
+}
+
+func TestRunEndsAfterFailAfterFailuresInARow(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	g := &flakyGateway{fakeGateway: fakeGateway{clk: clk, start: clk.Now(), rate: 1, replicas: 1},
+		fail: func(call int) bool { return call >= 1 }}
+	done := make(chan error, 1)
+	var h *History
+	go func() {
+		var err error
+		h, err = Run(context.Background(), g, nil, Config{Function: "f", Duration: time.Minute, Max: 1, FailAfter: 3, Clock: clk})
+		done <- err
+	}()
+	// the 1 s observation fails, then its retries after 100 ms and 200 ms: the third ends the run
+	step(t, clk, time.Second, 100*time.Millisecond, 200*time.Millisecond)
+	err := <-done
+	if !errors.Is(err, errFlaky) || !strings.Contains(err.Error(), "3 observations in a row failed") {
+		t.Fatalf("err %v, want the third failure in a row to end the run", err)
+	}
+	if h.Len() != 1 || len(h.Gaps()) != 3 || g.calls != 4 {
+		t.Errorf("%d samples, %d gaps, %d calls; want 1, 3, 4", h.Len(), len(h.Gaps()), g.calls)
+	}
+}
+
+func TestRetryAfterDoublesUpToTheObservePeriod(t *testing.T) {
+	for _, c := range []struct {
+		failed int
+		want   time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {4, 800 * time.Millisecond}, {5, time.Second}, {100, time.Second}} {
+		if got := retryAfter(c.failed, time.Second); got != c.want {
+			t.Errorf("retryAfter(%d, 1s) = %s, want %s", c.failed, got, c.want)
 		}
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+func TestHTTPGatewayTimesOutARequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // hangs until the client gives up
+	}))
+	defer srv.Close()
+	g := &HTTPGateway{URL: srv.URL, Timeout: 50 * time.Millisecond}
+	if _, err := g.Observe(context.Background(), "f"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the request's deadline", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := Config{Duration: time.Hour * 48, Observe: time.Millisecond, Max: 0, FailAfter: -1}.Validate()
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{"function is empty", "allowed 1s..24h", "allowed 100ms..10s", "1 <= max <= 100", "allowed 1..100 consecutive"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v does not state %q", err, want)
+		}
+	}
 }
 
 func TestPlotWritesPNG(t *testing.T) {

@@ -11,6 +11,13 @@ import (
 	"github.com/prescale/prescale/internal/sim"
 )
 
+// DefaultFailAfter is Config.FailAfter's default.
+const DefaultFailAfter = 5
+
+// retryFirst is the backoff after a first failed observation; it doubles
+// with each further one, up to Config.Observe.
+const retryFirst = 100 * time.Millisecond
+
 // Config configures one run of one Controller against one function.
 type Config struct {
 	Function string
@@ -21,7 +28,11 @@ type Config struct {
 	Observe time.Duration
 	// Min, Max bound the replicas the runner posts (Max 1..100, Min 0..Max).
 	Min, Max int
-	Clock    clock.Clock // default: the wall clock
+	// FailAfter is how many observations in a row may fail before the run
+	// ends (default 5; 1..100). A failed one is retried after a short
+	// backoff (100 ms, doubling, at most Observe) and recorded as a Gap.
+	FailAfter int
+	Clock     clock.Clock // default: the wall clock
 	// OnSample, when set, sees every sample (progress, plots).
 	OnSample func(Sample)
 	// OnDecision, when set, sees every applied scale call.
@@ -31,6 +42,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Observe == 0 {
 		c.Observe = time.Second
+	}
+	if c.FailAfter == 0 {
+		c.FailAfter = DefaultFailAfter
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real()
@@ -50,6 +64,9 @@ func (c Config) Validate() error {
 	if c.Observe < 100*time.Millisecond || c.Observe > 10*time.Second {
 		errs = append(errs, fmt.Errorf("observe %s out of range (allowed 100ms..10s)", c.Observe))
 	}
+	if c.FailAfter < 1 || c.FailAfter > 100 {
+		errs = append(errs, fmt.Errorf("fail-after %d out of range (allowed 1..100 consecutive failed observations)", c.FailAfter))
+	}
 	if c.Max < 1 || c.Max > 100 || c.Min < 0 || c.Min > c.Max {
 		errs = append(errs, fmt.Errorf("min %d, max %d out of range (allowed 0 <= min <= max, 1 <= max <= 100)", c.Min, c.Max))
 	}
@@ -60,7 +77,9 @@ func (c Config) Validate() error {
 // Controller that is a sim.ArrivalObserver gets Arrived once per request
 // started since the previous sample, at the sample (before Decide). A
 // Controller with Period 0 never decides (the run only observes: prescale's
-// own chain, or a static deployment). Observation errors end the run.
+// own chain, or a static deployment). A failed observation is retried after
+// a short backoff and recorded in the History as a Gap; cfg.FailAfter
+// failures in a row, or ctx's end, end the run.
 func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*History, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -77,12 +96,25 @@ func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*Histo
 	if ctl != nil && ctl.Period() > 0 {
 		nextDecide = float64(ctl.Period())
 	}
+	failed := 0 // observations failed in a row
 	for {
 		now := cfg.Clock.Now().Sub(start).Seconds()
 		s, err := g.Observe(ctx, cfg.Function)
 		if err != nil {
-			return h, fmt.Errorf("live run at %.1fs: %w", now, err)
+			if ctx.Err() != nil {
+				return h, ctx.Err()
+			}
+			failed++
+			h.gaps = append(h.gaps, Gap{T: now, Err: err})
+			if failed >= cfg.FailAfter {
+				return h, fmt.Errorf("live run at %.1fs: %d observations in a row failed, the last: %w", now, failed, err)
+			}
+			if err := sleep(ctx, cfg.Clock, retryAfter(failed, cfg.Observe)); err != nil {
+				return h, err
+			}
+			continue
 		}
+		failed = 0
 		s.T = now
 		prevStarted := h.Last().Started
 		first := h.Len() == 0
@@ -126,12 +158,30 @@ func Run(ctx context.Context, g Gateway, ctl sim.Controller, cfg Config) (*Histo
 		if now >= cfg.Duration.Seconds() {
 			return h, nil
 		}
-		t := cfg.Clock.NewTimer(cfg.Observe)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return h, ctx.Err()
-		case <-t.C():
+		if err := sleep(ctx, cfg.Clock, cfg.Observe); err != nil {
+			return h, err
 		}
+	}
+}
+
+// retryAfter is the backoff after the failed-th failure in a row:
+// retryFirst doubled failed-1 times, at most observe.
+func retryAfter(failed int, observe time.Duration) time.Duration {
+	d := retryFirst
+	for i := 1; i < failed && d < observe; i++ {
+		d *= 2
+	}
+	return min(d, observe)
+}
+
+// sleep waits d on c, or returns ctx's error when it ends first.
+func sleep(ctx context.Context, c clock.Clock, d time.Duration) error {
+	t := c.NewTimer(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	case <-t.C():
+		return nil
 	}
 }

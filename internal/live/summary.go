@@ -7,11 +7,12 @@ type Summary struct {
 	ReplicaSeconds float64 // ∫ desired replicas dt
 	PeakReplicas   int
 	MeanLatency    float64 // seconds, gateway sum / completions
+	Gaps           int     // failed (retried) observations
 }
 
 // Summarize reduces a History (counters relative to its first sample).
 func Summarize(h *History) Summary {
-	var s Summary
+	s := Summary{Gaps: len(h.gaps)}
 	if h.Len() == 0 {
 		return s
 	}

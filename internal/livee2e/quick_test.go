@@ -8,26 +8,52 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
 )
 
+// stopMargin is how long before the test's deadline bench-live is
+// interrupted; stopWait is how long it then has to close its platform
+// (Platform.Close is bounded at 30 s) before it is killed.
+const (
+	stopMargin = 2 * time.Minute
+	stopWait   = time.Minute
+)
+
 func TestBenchLiveQuick(t *testing.T) {
 	if os.Getenv("PRESCALE_REQUIRE_TOOLS") == "" && os.Getenv("PRESCALE_LIVE_QUICK") == "" {
-		t.Skip("a load test (two platform runs): set PRESCALE_LIVE_QUICK=1 or run make test")
+		t.Skip("a load test (three short platform runs): set PRESCALE_LIVE_QUICK=1 or run make test")
 	}
 	root := testenv.Root(t)
 	bin := filepath.Join(t.TempDir(), "prescale")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/prescale/prescale/cmd/prescale").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// The run ends before the test binary's -timeout would: SIGINT, on which
+	// bench-live closes its platform (replicas and all) and removes its
+	// directory, with WaitDelay for that cleanup before a SIGKILL, so the
+	// test reports the run's output instead of panicking with the platform
+	// still running. Pdeathsig does the same if the test binary dies first.
+	ctx := t.Context()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-stopMargin))
+		defer cancel()
+	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(context.Background(), bin, "bench-live", "--quick", "-f", filepath.Join(root, "stack.yml"))
+	cmd := exec.CommandContext(ctx, bin, "bench-live", "--quick", "-f", filepath.Join(root, "stack.yml"))
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = stopWait
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGINT}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("bench-live --quick interrupted %s before the test's deadline: %v\n%s", stopMargin, err, stderr.String())
+		}
 		t.Fatalf("bench-live --quick: %v\n%s", err, stderr.String())
 	}
 	rows := map[string][]string{}

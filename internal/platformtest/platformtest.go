@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/internal/textutil"
 	"github.com/prescale/prescale/plugin"
 )
 
@@ -54,4 +55,4 @@ func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin
 	return p, logs
 }
 
-func tail(s string) string { return s[max(0, len(s)-logTail):] }
+func tail(s string) string { return textutil.Tail(s, logTail) }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prescale/prescale/internal/textutil"
 	"github.com/prescale/prescale/plugin/runtime"
 	"github.com/prescale/prescale/plugin/stack"
 )
@@ -309,7 +310,7 @@ func (b *Builder) run(ctx context.Context, dir string, extra []string, name stri
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	err := cmd.Run()
-	return tail(out.String(), 64<<10), err
+	return textutil.Tail(out.String(), 64<<10), err
 }
 
 // goEnv is the builder's environment with VCS stamping off (the build
@@ -336,13 +337,6 @@ func (b *Builder) goEnv() []string {
 		path = filepath.Dir(b.opts.Go) + string(os.PathListSeparator) + path
 	}
 	return append(out, "GOFLAGS="+flags, "PATH="+path)
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
 
 // goFiles lists the .go files under dir (relative), skipping vendor trees,

@@ -1,8 +1,40 @@
 package runtime
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// The names of the waiting counters others read (the demo, the dashboard,
+// internal/live): requests that arrived with no replica ready, and requests
+// served by a replica that became ready after they arrived.
+const (
+	ColdStartWaitsMetric = "prescale_plugin_cold_start_waits_total"
+	StartWaitsMetric     = "prescale_plugin_start_waits_total"
+)
+
+// ColdStartWaits reads ColdStartWaitsMetric from g: the count per function.
+func ColdStartWaits(g prometheus.Gatherer) (map[string]float64, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather %s: %w", ColdStartWaitsMetric, err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != ColdStartWaitsMetric {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "function_name" {
+					out[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out, nil
+}
 
 var (
 	descDesired = prometheus.NewDesc("prescale_plugin_replicas_desired",
@@ -19,11 +51,11 @@ var (
 		"Requests waiting for a replica slot.", []string{"function_name"}, nil)
 	descRestarts = prometheus.NewDesc("prescale_plugin_replica_restarts_total",
 		"Replica processes that exited unexpectedly (or failed to start) and were restarted.", []string{"function_name"}, nil)
-	descColdWaits = prometheus.NewDesc("prescale_plugin_cold_start_waits_total",
+	descColdWaits = prometheus.NewDesc(ColdStartWaitsMetric,
 		"Requests that had to wait because no replica was ready.", []string{"function_name"}, nil)
 	descColdWaitSeconds = prometheus.NewDesc("prescale_plugin_cold_start_wait_seconds_total",
 		"Total seconds requests waited because no replica was ready.", []string{"function_name"}, nil)
-	descStartWaits = prometheus.NewDesc("prescale_plugin_start_waits_total",
+	descStartWaits = prometheus.NewDesc(StartWaitsMetric,
 		"Requests served by a replica that became ready after they arrived (they waited for a replica start; the simulator's cold-start delayed).", []string{"function_name"}, nil)
 	descStartWaitSeconds = prometheus.NewDesc("prescale_plugin_start_wait_seconds",
 		"Seconds each request counted in prescale_plugin_start_waits_total waited, from its arrival to the replica that started after it taking it (histogram; buckets StartWaitBuckets).", []string{"function_name"}, nil)

@@ -1,10 +1,14 @@
 package runtime
 
 import (
+	"errors"
+	"maps"
 	"strings"
+	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // gaugeFor collects one of the manager's metrics for one function.
@@ -60,4 +64,21 @@ func histogramFor(m *Manager, metric, fn string) *dtoMetric {
 		}
 	}
 	return nil
+}
+
+func TestColdStartWaitsPerFunction(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectorFunc(func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(descColdWaits, prometheus.CounterValue, 3, "a")
+		ch <- prometheus.MustNewConstMetric(descColdWaits, prometheus.CounterValue, 2, "b")
+		ch <- prometheus.MustNewConstMetric(descStartWaits, prometheus.CounterValue, 7, "a") // another counter
+	}))
+	got, err := ColdStartWaits(reg)
+	if err != nil || !maps.Equal(got, map[string]float64{"a": 3, "b": 2}) {
+		t.Fatalf("ColdStartWaits: %v, %v; want a 3, b 2", got, err)
+	}
+	broken := errors.New("gather failed")
+	if _, err := ColdStartWaits(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return nil, broken })); !errors.Is(err, broken) {
+		t.Fatalf("a failing gatherer: %v, want it wrapped", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prescale/prescale/pkg/decide"
 	"github.com/prescale/prescale/pkg/state"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 //go:embed assets
@@ -264,28 +265,17 @@ func (s *Server) Sample(now time.Time) {
 	}
 }
 
+// coldWaits is each function's cold-start waits so far (none without a
+// Gatherer, or when it fails: the sample then shows 0, sampling goes on).
 func (s *Server) coldWaits() map[string]float64 {
-	out := map[string]float64{}
 	if s.cfg.Gatherer == nil {
-		return out
+		return nil
 	}
-	mfs, err := s.cfg.Gatherer.Gather()
+	waits, err := runtime.ColdStartWaits(s.cfg.Gatherer)
 	if err != nil {
-		return out
+		return nil
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "prescale_plugin_cold_start_waits_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "function_name" {
-					out[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return out
+	return waits
 }
 
 // State is what the page polls.
