@@ -16,7 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/plugin/async"
 )
 
@@ -60,7 +60,7 @@ func deadLetterOne(t *testing.T, dataDir string, enqueue bool) *async.Queue {
 			t.Logf("last dead-letter List error: %v", last)
 		}
 	}()
-	testenv.Eventually(t, "one dead letter", 20*time.Millisecond, func() bool {
+	eventually.True(t, "one dead letter", 20*time.Millisecond, func() bool {
 		es, err := q.DLQ().List(context.Background())
 		last = err
 		return err == nil && len(es) == 1
@@ -72,7 +72,7 @@ func deadLetterOne(t *testing.T, dataDir string, enqueue bool) *async.Queue {
 // (the workers stop on cancel), the safety net only turns a hang into a failure.
 func closeQueue(t *testing.T, q *async.Queue) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testenv.SafetyNet)
+	ctx, cancel := context.WithTimeout(context.Background(), eventually.SafetyNet)
 	defer cancel()
 	if err := q.Close(ctx); err != nil {
 		t.Fatal(err)

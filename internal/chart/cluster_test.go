@@ -265,7 +265,7 @@ func (k *release) checkManifestServed(t *testing.T) {
 		}
 		path := apiPath(o.APIVersion, ns, resourceOf(o.Kind), o.Metadata.Name)
 		var got map[string]any
-		if err := k.c.Get(context.Background(), path, &got); err != nil {
+		if err := k.c.Read(context.Background(), path, &got); err != nil {
 			t.Errorf("%s %s/%s of the manifest: %v", o.Kind, ns, o.Metadata.Name, err)
 		}
 	}
@@ -288,7 +288,7 @@ func apiPath(apiVersion, ns, resource, name string) string {
 func (k *release) secret(t *testing.T, ns, name string) map[string][]byte {
 	t.Helper()
 	var s struct{ Data map[string][]byte }
-	if err := k.c.Get(context.Background(), "/api/v1/namespaces/"+ns+"/secrets/"+name, &s); err != nil {
+	if err := k.c.Read(context.Background(), "/api/v1/namespaces/"+ns+"/secrets/"+name, &s); err != nil {
 		t.Fatalf("secret %s/%s: %v", ns, name, err)
 	}
 	return s.Data
@@ -311,8 +311,7 @@ type leftover struct {
 
 // released lists what is left with the release's instance label, and the
 // helm release records, in both namespaces.
-func (k *release) released(t *testing.T) []leftover {
-	t.Helper()
+func (k *release) released(ctx context.Context) ([]leftover, error) {
 	var left []leftover
 	kinds := []struct{ api, resource, kind string }{
 		{"v1", "secrets", "Secret"}, {"v1", "configmaps", "ConfigMap"}, {"v1", "services", "Service"},
@@ -333,12 +332,12 @@ func (k *release) released(t *testing.T) []leftover {
 						}
 					}
 				}
-				err := k.c.Get(context.Background(), apiPath(kd.api, ns, kd.resource, "")+"?labelSelector="+sel, &list)
+				err := k.c.Get(ctx, apiPath(kd.api, ns, kd.resource, "")+"?labelSelector="+sel, &list)
 				if clustertest.IsNotFound(err) { // the CRD is not installed
 					continue
 				}
 				if err != nil {
-					t.Fatalf("list %s in %s: %v", kd.resource, ns, err)
+					return nil, fmt.Errorf("list %s in %s: %w", kd.resource, ns, err)
 				}
 				for _, it := range list.Items {
 					name := kd.kind + " " + ns + "/" + it.Metadata.Name
@@ -351,7 +350,7 @@ func (k *release) released(t *testing.T) []leftover {
 		}
 	}
 	slices.SortFunc(left, func(a, b leftover) int { return strings.Compare(a.name, b.name) })
-	return left
+	return left, nil
 }
 
 // waitGone checks that exactly keep is left of the release once the
@@ -363,22 +362,21 @@ func (k *release) released(t *testing.T) []leftover {
 func (k *release) waitGone(t *testing.T, keep []string) {
 	t.Helper()
 	slices.Sort(keep)
-	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
-		left := k.released(t)
-		if !slices.ContainsFunc(left, func(l leftover) bool { return l.settling }) {
-			var names []string
-			for _, l := range left {
-				names = append(names, l.name)
-			}
-			if !slices.Equal(names, keep) {
-				t.Errorf("after helm uninstall, left of the release: %v; want only %v", names, keep)
-			}
-			return
-		}
-		if err := k.c.Exited(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
+	var left []leftover
+	err := k.c.Poll(context.Background(), func(ctx context.Context) (bool, error) {
+		var err error
+		left, err = k.released(ctx)
+		return err == nil && !slices.ContainsFunc(left, func(l leftover) bool { return l.settling }), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range left {
+		names = append(names, l.name)
+	}
+	if !slices.Equal(names, keep) {
+		t.Errorf("after helm uninstall, left of the release: %v; want only %v", names, keep)
 	}
 }
 
@@ -401,19 +399,19 @@ func (k *release) applyCRD(t *testing.T, file string) {
 		js, _ := json.Marshal(crd)
 		mustCreate(t, k.c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", js)
 		name := crd["metadata"].(map[string]any)["name"].(string)
-		for delay := 20 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		err := k.c.Poll(context.Background(), func(ctx context.Context) (bool, error) {
 			var got struct {
 				Status struct {
 					Conditions []struct{ Type, Status string }
 				}
 			}
-			if err := k.c.Get(context.Background(), "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"+name, &got); err != nil {
-				t.Fatal(err)
+			if err := k.c.Get(ctx, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"+name, &got); err != nil {
+				return false, err
 			}
-			if slices.ContainsFunc(got.Status.Conditions, func(c struct{ Type, Status string }) bool { return c.Type == "Established" && c.Status == "True" }) {
-				break
-			}
-			time.Sleep(delay)
+			return slices.ContainsFunc(got.Status.Conditions, func(c struct{ Type, Status string }) bool { return c.Type == "Established" && c.Status == "True" }), nil
+		})
+		if err != nil {
+			t.Fatalf("CRD %s: %v", name, err)
 		}
 	}
 }

@@ -130,17 +130,21 @@ func start(t testing.TB, bins Binaries) (c *Cluster, err error) {
 		return c, err
 	}
 
+	// A name of this start only: another package's etcd may come to hold
+	// the port freePorts released, and the health of the one that answers
+	// is not enough (see etcdIs).
+	etcdName := fmt.Sprintf("test-%d-%d", os.Getpid(), ports[0])
 	etcd, err := c.run("etcd", bins.Etcd,
-		"--name", "default", "--data-dir", filepath.Join(dir, "etcd"),
+		"--name", etcdName, "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
-		"--initial-cluster", fmt.Sprintf("default=http://127.0.0.1:%d", ports[1]),
+		"--initial-cluster", fmt.Sprintf("%s=http://127.0.0.1:%d", etcdName, ports[1]),
 		"--unsafe-no-fsync", "--log-level", "warn")
 	if err != nil {
 		return c, err
 	}
-	if err := c.waitReady(etcd, func() bool { return c.plainOK(etcdURL + "/health") }); err != nil {
+	if err := c.waitReady(etcd, func() bool { return c.plainOK(etcdURL+"/health") && c.etcdIs(etcdURL, etcdName) }); err != nil {
 		return c, err
 	}
 	api, err := c.run("kube-apiserver", bins.APIServer,
@@ -319,6 +323,24 @@ func (c *Cluster) plainOK(url string) bool {
 	return resp.StatusCode == 200
 }
 
+// etcdIs reports whether the etcd answering at url is the one named name
+// (its member list, through etcd's JSON gateway): the apiserver must not
+// be pointed at another test's etcd that took the port first.
+func (c *Cluster) etcdIs(url, name string) bool {
+	resp, err := http.Post(url+"/v3/cluster/member/list", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Members []struct{ Name string }
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
+		return false
+	}
+	return len(list.Members) == 1 && list.Members[0].Name == name
+}
+
 // Do sends one request to the API server as the admin; body, if not nil,
 // is JSON-encoded unless it is already []byte.
 func (c *Cluster) Do(ctx context.Context, method, path string, body any) ([]byte, int, error) {
@@ -367,16 +389,27 @@ func (c *Cluster) Get(ctx context.Context, path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// Create posts obj to path and fails on anything but 201.
+// Read is Get tried again while its error is Transient (see Poll).
+func (c *Cluster) Read(ctx context.Context, path string, v any) error {
+	return c.Poll(ctx, func(ctx context.Context) (bool, error) { return true, c.Get(ctx, path, v) })
+}
+
+// Create posts obj to path and fails on anything but 201. A Transient
+// failure is tried again; a 409 on a retry means the earlier try created it.
 func (c *Cluster) Create(ctx context.Context, path string, obj any) error {
-	b, code, err := c.Do(ctx, http.MethodPost, path, obj)
-	if err != nil {
-		return err
-	}
-	if code != http.StatusCreated {
-		return &StatusError{Code: code, Body: string(b)}
-	}
-	return nil
+	retried := false
+	return c.Poll(ctx, func(ctx context.Context) (bool, error) {
+		b, code, err := c.Do(ctx, http.MethodPost, path, obj)
+		switch {
+		case err != nil:
+		case code == http.StatusCreated, code == http.StatusConflict && retried:
+			return true, nil
+		default:
+			err = &StatusError{Code: code, Body: string(b)}
+		}
+		retried = true
+		return false, err
+	})
 }
 
 // StatusError is an API answer other than the one wanted.
@@ -448,12 +481,53 @@ func (c *Cluster) versions(bins Binaries) error {
 	return nil
 }
 
+// Transient reports an error worth another try: no answer (refused,
+// reset, timed out) or an answer of 429 or 5xx, which an API server under
+// load or starting its controllers gives for a while.
+func Transient(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code == http.StatusTooManyRequests || se.Code >= 500
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// Poll calls check until it reports done, returns an error that is not
+// Transient, a component exits or ctx ends; between tries it waits 20 ms,
+// doubling up to 1 s. It is how the tests wait on the cluster's state:
+// on the state itself, with no deadline but ctx's.
+func (c *Cluster) Poll(ctx context.Context, check func(context.Context) (bool, error)) error {
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		done, err := check(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		}
+		if err != nil && !Transient(err) {
+			return err
+		}
+		if done && err == nil {
+			return nil
+		}
+		if err := c.Exited(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
 // WaitAvailable waits until the Deployment or StatefulSet has all its
 // replicas ready and updated (what `kubectl rollout status` waits for), or
 // a component exits.
 func (c *Cluster) WaitAvailable(ctx context.Context, apiVersion, ns, resource, name string) error {
 	path := fmt.Sprintf("/apis/%s/namespaces/%s/%s/%s", apiVersion, ns, resource, name)
-	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+	var last any
+	err := c.Poll(ctx, func(ctx context.Context) (bool, error) {
 		var o struct {
 			Metadata struct{ Generation int64 }
 			Spec     struct{ Replicas *int32 }
@@ -463,26 +537,25 @@ func (c *Cluster) WaitAvailable(ctx context.Context, apiVersion, ns, resource, n
 				AvailableReplicas                        int32
 			}
 		}
-		if err := c.Get(ctx, path, &o); err != nil && !IsNotFound(err) {
-			return err
+		if err := c.Get(ctx, path, &o); err != nil {
+			if IsNotFound(err) {
+				return false, nil
+			}
+			return false, err
 		}
 		want := int32(1)
 		if o.Spec.Replicas != nil {
 			want = *o.Spec.Replicas
 		}
 		s := o.Status
-		if o.Metadata.Generation > 0 && s.ObservedGeneration >= o.Metadata.Generation && s.ReadyReplicas == want && s.UpdatedReplicas == want && s.Replicas == want {
-			return nil
-		}
-		if err := c.Exited(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s %s/%s: %w (status %+v)", resource, ns, name, ctx.Err(), s)
-		case <-time.After(delay):
-		}
+		last = s
+		return o.Metadata.Generation > 0 && s.ObservedGeneration >= o.Metadata.Generation &&
+			s.ReadyReplicas == want && s.UpdatedReplicas == want && s.Replicas == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s/%s: %w (status %+v)", resource, ns, name, err, last)
 	}
+	return nil
 }
 
 // Logs is the end of every component's log, for a failing test's report.

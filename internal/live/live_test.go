@@ -16,7 +16,7 @@ import (
 
 	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/sim"
-	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 )
 
 const metricsText = `# HELP gateway_function_invocation_started The total number of function HTTP requests started.
@@ -174,7 +174,7 @@ func TestRunDecidesOnPeriodAndAppliesAfterLag(t *testing.T) {
 // early, so never arms it, into a failure).
 func step(t *testing.T, clk *clock.Fake, ds ...time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testenv.SafetyNet)
+	ctx, cancel := context.WithTimeout(context.Background(), eventually.SafetyNet)
 	defer cancel()
 	for _, d := range ds {
 		if err := clk.BlockUntil(ctx, clock.Has(d)); err != nil {
