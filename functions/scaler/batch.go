@@ -62,11 +62,7 @@ func handleBatch(req handler.Request, cfg config, m *metrics, logw io.Writer) (h
 	// Its items are its predictions and the predictor's errors (one of the
 	// two per item of the probe batch).
 	if err := chain.CheckSize(len(b.Predictions) + len(b.Errors)); err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, chain.ErrBatchTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return fnutil.Error(status, "scaler: prediction batch, no change: %v", err)
+		return fnutil.Error(chain.SizeStatus(err), "scaler: prediction batch, no change: %v", err)
 	}
 	ss, resp, err := begin(req, cfg, logw, func(k chainauth.Keys, now time.Time) error { return b.Verify(k, now, cfg.policy.StaleAfter) },
 		func() string { return b.Auth.ID }, func(why error) (handler.Response, error) { return rejectBatch(b, why) })
