@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/testlog"
 	"github.com/prescale/prescale/plugin/build"
 )
 
@@ -67,7 +68,7 @@ func testUpRunAs(t *testing.T, runAs string) {
 	data := filepath.Join(base, "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr testenv.LogBuffer
+	var stdout, stderr testlog.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runUp(ctx, []string{"-f", filepath.Join(src, "stack.yml"), "--port", "0", "--data", data, "--run-as", runAs}, &stdout, &stderr)

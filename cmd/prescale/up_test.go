@@ -14,6 +14,7 @@ import (
 
 	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/internal/textutil"
+	"github.com/prescale/prescale/pkg/testlog"
 )
 
 // descendants lists the live processes below this test process (/proc).
@@ -77,7 +78,7 @@ func TestUpDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr testenv.LogBuffer
+	var stdout, stderr testlog.Buffer
 	done := make(chan error, 1)
 	// A data directory other users can reach (t.TempDir's parents are
 	// 0700): as root, --run-as auto runs every replica as nobody, so the

@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/pkg/chain"
 	"github.com/prescale/prescale/pkg/chainauth"
 	"github.com/prescale/prescale/pkg/gwtest"
+	"github.com/prescale/prescale/pkg/testlog"
 )
 
 // batchBody is preds as a batch signed by keys at signedAt with id (no
@@ -37,24 +37,6 @@ func batchBody(t *testing.T, keys chainauth.Keys, signedAt time.Time, id string,
 // window is tested with bodies signed as they are sent
 // (TestForgedCallsScaleNothing).
 func wideStaleWindow(t *testing.T) { t.Setenv(envStaleAfter, "1h") }
-
-// logBuffer collects the scaler's log lines (a batch's workers write at once).
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func batchResult(t *testing.T, body string) BatchResult {
 	t.Helper()
@@ -243,7 +225,7 @@ func TestBatchOfPredictorErrorsOnly(t *testing.T) {
 	wideStaleWindow(t)
 	gw, url := chainEnv(t)
 	forged := "empty history\nscaler: 00:00:00 hello replicas 1 → 10 forged"
-	var logs logBuffer
+	var logs testlog.Buffer
 	res, _ := callbackLogged(t, errorsOnly(t, "", chain.ItemError{Function: "hello", Error: forged}), nil, &logs)
 	if res.StatusCode != 401 || !strings.Contains(string(res.Body), "unsigned") || strings.Contains(logs.String(), "empty history") {
 		t.Fatalf("unsigned: %d %s; logged %q", res.StatusCode, res.Body, logs.String())
@@ -275,7 +257,7 @@ func TestBatchPredictorErrorsLoggedBounded(t *testing.T) {
 	for i := range errs {
 		errs[i] = chain.ItemError{Index: i, Function: fmt.Sprintf("f-%d", i), Error: long}
 	}
-	var logs logBuffer
+	var logs testlog.Buffer
 	if res, _ := callbackLogged(t, errorsOnly(t, "errs-many", errs...), nil, &logs); res.StatusCode != 200 {
 		t.Fatalf("%d %s", res.StatusCode, res.Body)
 	}

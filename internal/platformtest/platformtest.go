@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prescale/prescale/internal/testenv"
 	"github.com/prescale/prescale/internal/textutil"
+	"github.com/prescale/prescale/pkg/testlog"
 	"github.com/prescale/prescale/plugin"
 )
 
@@ -21,13 +21,13 @@ const logTail = 8000
 // 0 puts no deadline on the start, which then takes what the build takes
 // (the test's -timeout remains the hang guard) — and closes it when the
 // test ends. The returned buffer holds its log.
-func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin.Platform, *testenv.LogBuffer) {
+func Start(t testing.TB, cfg plugin.Config, startTimeout time.Duration) (*plugin.Platform, *testlog.Buffer) {
 	t.Helper()
 	cfg.Port = 0
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	logs := &testenv.LogBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	p, err := plugin.New(cfg, logger)
 	if err != nil {

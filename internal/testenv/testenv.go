@@ -1,11 +1,9 @@
 package testenv
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -101,24 +99,6 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// LogBuffer is an io.Writer safe for concurrent use that keeps everything
-// written to it: give it to a platform's logger and print it when a test fails.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *LogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *LogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Chrome is a headless-capable Chromium: $PRESCALE_CHROME, else Debian's
 // chromium (installed by `make deps`) on $PATH.

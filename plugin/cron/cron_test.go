@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/prescale/prescale/internal/clock"
+	"github.com/prescale/prescale/pkg/testlog"
 )
 
 // t0 is the fake clock's start: a whole hour, in UTC (the tests' Location).
@@ -171,29 +172,11 @@ func (g *fakeGateway) waitCalls(t *testing.T, path string, n int) {
 	waitUntil(t, g.arrived, fmt.Sprintf("%d calls to %s", n, path), func() bool { return len(g.callsTo(path)) >= n })
 }
 
-// logBuf collects log lines.
-type logBuf struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sb.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sb.String()
-}
-
 // newConnector builds a connector on a fake clock at t0, in UTC, that
 // rebuilds every hour unless mutate says otherwise; Cleanup closes it.
-func newConnector(t *testing.T, g *fakeGateway, mutate func(*Config)) (*Connector, *clock.Fake, *logBuf) {
+func newConnector(t *testing.T, g *fakeGateway, mutate func(*Config)) (*Connector, *clock.Fake, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &testlog.Buffer{}
 	clk := clock.NewFake(t0)
 	cfg := Config{
 		GatewayURL:      g.srv.URL,
