@@ -99,7 +99,6 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-
 // Chrome is a headless-capable Chromium: $PRESCALE_CHROME, else Debian's
 // chromium (installed by `make deps`) on $PATH.
 func Chrome(t testing.TB) string {
