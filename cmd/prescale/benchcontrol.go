@@ -35,7 +35,7 @@ const (
 	minControlTicks     = 2
 	maxControlTicks     = 120
 	maxControlWarm      = 100
-	defaultBatchSize    = 50 // load-probe's default batch_size, for the report
+	defaultBatchSize    = chain.DefaultBatchSize // load-probe's default batch_size, for the report
 )
 
 type controlParams struct {
@@ -388,7 +388,7 @@ func idleSamples(fn string, k, replicas int, period time.Duration, now time.Time
 }
 
 // controlBatchMaxBytes is load-probe's default batch_max_bytes.
-const controlBatchMaxBytes = 250000
+const controlBatchMaxBytes = chain.DefaultBatchMaxBytes
 
 // idlePayloadBytes is the JSON size of the payload load-probe sends for a
 // function at zero with k idle samples of history (its name as the
@@ -614,7 +614,7 @@ func writeControlReport(w io.Writer, r controlReport) {
 	fmt.Fprintf(w, "`prescale bench-control`: per N a fresh plugin runs stack.yml with load-probe on `@every %s`, hello-python opted out and N copies\n", r.period)
 	fmt.Fprintf(w, "of it opted in (%d at one replica, the rest at zero; never invoked, so the chain's own cost is what is measured). load-probe\n", r.warm)
 	fmt.Fprintf(w, "observes them 8 at once and sends one signed batch of at most %d functions per predictor call; the scaler reads each of a batch's\n", r.batchSize)
-	fmt.Fprintf(w, "functions from the gateway (a batch of 33 or more lists the namespace once; load-probe's batch_max_bytes, 250,000, also bounds a batch). Each function's history is pre-filled with %d idle\n", r.prefill)
+	fmt.Fprintf(w, "functions from the gateway (a batch of %d or more lists the namespace once; load-probe's batch_max_bytes, %d, also bounds a batch). Each function's history is pre-filled with %d idle\n", chain.ListMin, controlBatchMaxBytes, r.prefill)
 	fmt.Fprintf(w, "samples before it is deployed, so payloads have the size they have on a platform that has run for a while. After the chain\n")
 	fmt.Fprintf(w, "has decided on every function, %d ticks are measured. *tick → decided*: the\n", r.ticks)
 	fmt.Fprintf(w, "observation time (load-probe's run) to the scaler's decision time; *→ stored*: to the decision's storing in PRESCALE_DECISIONS,\n")

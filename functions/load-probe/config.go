@@ -60,9 +60,9 @@ const (
 	// One predictor call per run per shard of at most batch_size functions
 	// (chain.MaxBatch at most) and batch_max_bytes of body: the async
 	// queue's default body limit is 256,000 bytes (plugin and OpenFaaS).
-	defaultBatchSize     = 50
+	defaultBatchSize     = chain.DefaultBatchSize
 	minBatchSize         = 1
-	defaultBatchMaxBytes = 250000
+	defaultBatchMaxBytes = chain.DefaultBatchMaxBytes
 	minBatchMaxBytes     = 4096
 	maxBatchMaxBytes     = 4 << 20
 	// workers observe and record functions at once (KV round trips).

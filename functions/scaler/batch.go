@@ -113,14 +113,8 @@ func rejectBatch(b chain.PredictionBatch, why error) (handler.Response, error) {
 		len(b.Predictions), len(b.Errors), id, why, chainauth.SecretName)
 }
 
-// listMin is the fewest functions of one namespace in a batch for which
-// the scaler lists the namespace once instead of reading each function.
-// A list returns every function of the namespace: with N functions in
-// batches of k, listing costs N/k statuses per function and tick (at 500
-// functions in batches of ~8, about 62 times the single reads), so small
-// batches read their functions one by one (each read still fresh, as in
-// the single form) and only large ones list.
-const listMin = 33
+// listMin: see chain.ListMin.
+const listMin = chain.ListMin
 
 // view is what a batch read from the gateway: the statuses of each listed
 // namespace, keyed as policy state is (faas.Canonical). A function of a

@@ -14,6 +14,26 @@ import (
 // a receiver refuses a larger batch whole (ErrBatchTooLarge).
 const MaxBatch = 500
 
+// The chain's batching defaults, one copy for the functions and the
+// benchmark that reports on them.
+const (
+	// DefaultBatchSize is load-probe's batch_size: functions per predictor
+	// call (one shard of a run).
+	DefaultBatchSize = 50
+	// DefaultBatchMaxBytes is load-probe's batch_max_bytes: a shard's body
+	// stays under the async queue's default 256,000-byte limit (the plugin
+	// and OpenFaaS).
+	DefaultBatchMaxBytes = 250000
+	// ListMin is the fewest functions of one namespace in a batch for
+	// which the scaler lists the namespace once instead of reading each
+	// function. A list returns every function of the namespace: with N
+	// functions in batches of k, listing costs N/k statuses per function
+	// and tick (at 500 functions in batches of ~8, about 62 times the
+	// single reads), so small batches read their functions one by one and
+	// only large ones list.
+	ListMin = 33
+)
+
 // Batch errors, compared with errors.Is.
 var (
 	ErrBatchTooLarge = fmt.Errorf("batch over %d items", MaxBatch)
