@@ -113,6 +113,7 @@
 // The Manager is also a prometheus.Collector (prescale_plugin_* metrics,
 // among them the prescale_plugin_start_wait_seconds histogram: one
 // observation per request counted in prescale_plugin_start_waits_total, its
-// wait on the Manager's clock) and
+// wait on the Manager's clock, and prescale_plugin_replica_start_seconds:
+// one observation per replica, from its creation to its first ready) and
 // a faas-provider logs.Requester (Logs: replica stdout/stderr lines).
 package runtime

@@ -108,16 +108,17 @@ func (m *Manager) startReplicaLocked(fn *function) *replica {
 	r := &replica{
 		// Unguessable: with RunAs every replica is the same user, and the run
 		// dir lets it traverse but not list, so a replica cannot name another's.
-		dir:     filepath.Join(m.runDir, fmt.Sprintf("%s-%d-%d-%s", fn.name, fn.nextID, m.dirSeq, randomSuffix())),
-		fn:      fn,
-		seq:     fn.nextID,
-		id:      id,
-		gen:     fn.gen,
-		spec:    fn.spec,
-		slot:    &slot{id: id, max: fn.spec.MaxInflight, timeout: requestTimeout(fn.spec), recheck: recheck},
-		state:   stStarting,
-		stopCh:  make(chan struct{}),
-		recheck: recheck,
+		dir:       filepath.Join(m.runDir, fmt.Sprintf("%s-%d-%d-%s", fn.name, fn.nextID, m.dirSeq, randomSuffix())),
+		fn:        fn,
+		seq:       fn.nextID,
+		id:        id,
+		gen:       fn.gen,
+		spec:      fn.spec,
+		slot:      &slot{id: id, max: fn.spec.MaxInflight, timeout: requestTimeout(fn.spec), recheck: recheck},
+		state:     stStarting,
+		stopCh:    make(chan struct{}),
+		recheck:   recheck,
+		createdAt: m.clk.Now(),
 	}
 	fn.replicas = append(fn.replicas, r)
 	m.wg.Add(1)

@@ -251,6 +251,15 @@ func TestStartupDelay(t *testing.T) {
 	if d := rs[0].ReadyAt.Sub(rs[0].StartedAt); d != s.StartupDelay {
 		t.Errorf("ready %s after start, want the %s startup delay", d, s.StartupDelay)
 	}
+	// The start, from the scale-up to ready, in the replica-start histogram
+	// (the fake clock moved only by the delay).
+	h := histogramFor(m, ReplicaStartMetric, "delayed")
+	if h == nil {
+		t.Fatalf("no %s histogram for delayed", ReplicaStartMetric)
+	}
+	if hg := h.GetHistogram(); hg.GetSampleCount() != 1 || hg.GetSampleSum() != s.StartupDelay.Seconds() {
+		t.Errorf("replica starts: %d observations, sum %v s; want 1 of %v s", hg.GetSampleCount(), hg.GetSampleSum(), s.StartupDelay.Seconds())
+	}
 }
 
 // TestStartupDist: with Spec.StartupDist each replica start draws its delay
@@ -398,6 +407,11 @@ func TestCrashLoop(t *testing.T) {
 	}
 	step(t, clk, 50*time.Millisecond) // a new replica's first backoff
 	waitAvailable(t, m, "crashy", 1)
+	// One replica start: the crash loop's replica never became ready, and
+	// a restart after a crash is not a start.
+	if h := histogramFor(m, ReplicaStartMetric, "crashy"); h == nil || h.GetHistogram().GetSampleCount() != 1 {
+		t.Errorf("replica starts: %v, want 1 observation", h)
+	}
 	if err := m.Remove(context.Background(), "crashy"); err != nil {
 		t.Fatal(err)
 	}

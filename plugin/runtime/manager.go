@@ -79,6 +79,8 @@ type function struct {
 
 	restarts        float64
 	scaleFromZeroes float64
+	// startHist: seconds from each replica's creation to its first ready.
+	startHist waitHistogram
 
 	pool *pool
 	logs *logBuffer

@@ -12,6 +12,9 @@ import (
 const (
 	ColdStartWaitsMetric = "prescale_plugin_cold_start_waits_total"
 	StartWaitsMetric     = "prescale_plugin_start_waits_total"
+	// ReplicaStartMetric is the histogram of replica starts: a scale-up to
+	// the replica's first ready (what the simulator draws as a cold start).
+	ReplicaStartMetric = "prescale_plugin_replica_start_seconds"
 )
 
 // ColdStartWaits reads ColdStartWaitsMetric from g: the count per function.
@@ -59,6 +62,8 @@ var (
 		"Requests served by a replica that became ready after they arrived (they waited for a replica start; the simulator's cold-start delayed).", []string{"function_name"}, nil)
 	descStartWaitSeconds = prometheus.NewDesc("prescale_plugin_start_wait_seconds",
 		"Seconds each request counted in prescale_plugin_start_waits_total waited, from its arrival to the replica that started after it taking it (histogram; buckets StartWaitBuckets).", []string{"function_name"}, nil)
+	descReplicaStart = prometheus.NewDesc(ReplicaStartMetric,
+		"Seconds from a replica's creation (a scale-up) to its first ready: process spawn, health probe and startup delay; a restart after a crash is not counted (histogram; buckets StartWaitBuckets).", []string{"function_name"}, nil)
 	descQueueTimeouts = prometheus.NewDesc("prescale_plugin_queue_timeouts_total",
 		"Requests that got 503 after waiting ColdStartWait for a replica slot.", []string{"function_name"}, nil)
 	descQueueRejected = prometheus.NewDesc("prescale_plugin_queue_rejected_total",
@@ -70,7 +75,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDesired, descAvailable, descStarting, descDraining, descInflight,
-		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descStartWaitSeconds, descQueueTimeouts, descQueueRejected, descScaleFromZero} {
+		descQueue, descRestarts, descColdWaits, descColdWaitSeconds, descStartWaits, descStartWaitSeconds, descReplicaStart, descQueueTimeouts, descQueueRejected, descScaleFromZero} {
 		ch <- d
 	}
 }
@@ -82,7 +87,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		desired, avail, starting, draining, inflight  float64
 		queue, restarts, cold, coldS, timeouts, fromZ float64
 		startWaits, rejected                          float64
-		startWait                                     waitHistogram
+		startWait, replicaStart                       waitHistogram
 	}
 	m.mu.Lock()
 	rows := make([]row, 0, len(m.fns))
@@ -90,7 +95,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		pc := fn.pool.counters()
 		r := row{name: fn.name, desired: float64(fn.desired), queue: pc.queue,
 			restarts: fn.restarts, cold: pc.coldStartWaits, coldS: pc.coldStartWaitS,
-			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits, rejected: pc.queueRejected, startWait: pc.startWait}
+			timeouts: pc.queueTimeouts, fromZ: fn.scaleFromZeroes, startWaits: pc.startWaits, rejected: pc.queueRejected, startWait: pc.startWait, replicaStart: fn.startHist.clone()}
 		for _, x := range fn.replicas {
 			st := fn.pool.stats(x.slot)
 			r.inflight += float64(st.inflight)
@@ -128,6 +133,9 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, descColdWaitSeconds, c, r.coldS, r.name)
 		emit(ch, descStartWaits, c, r.startWaits, r.name)
 		if mt, err := prometheus.NewConstHistogram(descStartWaitSeconds, r.startWait.n, r.startWait.sum, r.startWait.cumulative(), r.name); err == nil {
+			ch <- mt
+		}
+		if mt, err := prometheus.NewConstHistogram(descReplicaStart, r.replicaStart.n, r.replicaStart.sum, r.replicaStart.cumulative(), r.name); err == nil {
 			ch <- mt
 		}
 		emit(ch, descQueueTimeouts, c, r.timeouts, r.name)

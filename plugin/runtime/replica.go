@@ -32,6 +32,10 @@ type replica struct {
 	delay     time.Duration // the backoff before the next start
 	startedAt time.Time
 	readyAt   time.Time
+	createdAt time.Time // the scale-up that made it (startReplicaLocked)
+	// startTimed: its first ready was observed in the function's
+	// replica-start histogram (a restart after a crash is not a start).
+	startTimed bool
 }
 
 // transitionRecord is one step of a replica's state machine, as logged and
@@ -82,6 +86,10 @@ func (m *Manager) transition(r *replica, from state, ev event, d *driver) state 
 		if !r.stopping {
 			if r.readyAt.IsZero() {
 				r.readyAt = now
+			}
+			if !r.startTimed {
+				r.startTimed = true
+				fn.startHist.observe(now.Sub(r.createdAt).Seconds())
 			}
 			fn.pool.add(r.slot, r.port)
 		}
