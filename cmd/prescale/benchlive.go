@@ -407,6 +407,18 @@ type liveResult struct {
 	live         live.Summary
 	history      *live.History
 	waits        live.WaitHist // the plugin's start-wait histogram of the run's function
+	starts       live.WaitHist // its replica starts, scale-up to ready (runtime.ReplicaStartMetric)
+}
+
+// readHists fills the run's start-wait and replica-start histograms for fn
+// from the gateway's /metrics text.
+func (r *liveResult) readHists(text []byte, fn string) error {
+	var err error
+	if r.waits, err = live.ParseStartWaits(text, fn); err != nil {
+		return err
+	}
+	r.starts, err = live.ParseReplicaStarts(text, fn)
+	return err
 }
 
 // waitP99 is the 99th percentile of the wait for a replica start over the
@@ -479,7 +491,7 @@ func liveRun(ctx context.Context, lp liveParams) (liveResult, error) {
 	if err != nil {
 		return liveResult{}, err
 	}
-	if res.waits, err = live.ParseStartWaits(text, "hello-python"); err != nil {
+	if err := res.readHists(text, "hello-python"); err != nil {
 		return liveResult{}, err
 	}
 	fmt.Fprintf(lp.log, "  %s: %d responses, p99 %.3fs, %.0f cold-start waits (wait p99 %.2fs), %.0f replica-seconds, peak %d%s\n",
@@ -569,7 +581,9 @@ func writeLiveReport(w io.Writer, r liveReport) {
 	fmt.Fprintf(w, "arrived: the simulator's definition); *wait p99* = the 99th percentile over all requests of the wait for a replica start, from the\n")
 	fmt.Fprintf(w, "plugin's prescale_plugin_start_wait_seconds histogram (requests that did not wait count 0 s; interpolated within a bucket as\n")
 	fmt.Fprintf(w, "histogram_quantile does); *non-200* = 503s after the plugin's 30 s cold-start wait or client timeouts; *replica-seconds* = ∫ desired\n")
-	fmt.Fprintf(w, "replicas dt; latencies from the replay driver. Median [min–max] over the repeats. *sim:* internal/sim on the same arrivals, fixed\n")
+	fmt.Fprintf(w, "replicas dt; *replica starts* = the starts in the run and their p50 / p95 from scale-up to ready (the plugin's\n")
+	fmt.Fprintf(w, "prescale_plugin_replica_start_seconds: process spawn, health probe and the drawn delay; the simulator's cold start is the drawn\n")
+	fmt.Fprintf(w, "delay alone); latencies from the replay driver. Median [min–max] over the repeats. *sim:* internal/sim on the same arrivals, fixed\n")
 	fmt.Fprintf(w, "%d ms service, the same cold-start distribution, one slot per replica (*sim: cold-start waits* is its ColdDelayed).\n\n", o.sleepMS)
 	if pl.burst {
 		fmt.Fprintf(w, "### Burst window\n\n")
@@ -627,10 +641,10 @@ func writeLiveReport(w io.Writer, r liveReport) {
 
 // writeLiveTable is one window's table.
 func writeLiveTable(w io.Writer, window string, names []string, r liveReport) {
-	fmt.Fprintf(w, "| policy | requests | non-200 | cold-start waits | wait p99 | p50 | p95 | p99 | replica-seconds | peak replicas | sim: cold-start waits | sim: p99 | sim: replica-seconds |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| policy | requests | non-200 | cold-start waits | wait p99 | p50 | p95 | p99 | replica-seconds | peak replicas | replica starts (p50 / p95) | sim: cold-start waits | sim: p99 | sim: replica-seconds |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range names {
-		var req, bad, cold, wp99, p50, p95, p99, rs, pk []float64
+		var req, bad, cold, wp99, p50, p95, p99, rs, pk, ns, s50, s95 []float64
 		for _, x := range r.results {
 			if x.name != n || x.window != window {
 				continue
@@ -644,13 +658,21 @@ func writeLiveTable(w io.Writer, window string, names []string, r liveReport) {
 			p99 = append(p99, x.sum.Percentile(0.99))
 			rs = append(rs, x.live.ReplicaSeconds)
 			pk = append(pk, float64(x.live.PeakReplicas))
+			ns = append(ns, x.starts.Count)
+			if x.starts.Count > 0 {
+				s50, s95 = append(s50, x.starts.Of(0.5)), append(s95, x.starts.Of(0.95))
+			}
+		}
+		starts := spread(ns, "%.0f")
+		if len(s50) > 0 {
+			starts += " (" + spread(s50, "%.1fs") + " / " + spread(s95, "%.1fs") + ")"
 		}
 		simCols := "– | – | –"
 		if m, ok := r.sims[window+"/"+n]; ok {
 			simCols = fmt.Sprintf("%d | %.2fs | %.0f", m.ColdDelayed, m.Latency.Quantile(0.99), m.ReplicaSeconds)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, spread(req, "%.0f"), spread(bad, "%.0f"), spread(cold, "%.0f"),
-			spread(wp99, "%.2fs"), spread(p50, "%.2fs"), spread(p95, "%.2fs"), spread(p99, "%.2fs"), spread(rs, "%.0f"), spread(pk, "%.0f"), simCols)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, spread(req, "%.0f"), spread(bad, "%.0f"), spread(cold, "%.0f"),
+			spread(wp99, "%.2fs"), spread(p50, "%.2fs"), spread(p95, "%.2fs"), spread(p99, "%.2fs"), spread(rs, "%.0f"), spread(pk, "%.0f"), starts, simCols)
 	}
 	fmt.Fprintln(w)
 }

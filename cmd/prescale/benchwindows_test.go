@@ -283,7 +283,7 @@ func TestWriteLiveReport(t *testing.T) {
 			{"zero", timedWindow{fn: "653cdbc3", calls: 12, longGaps: 3, span: 5661, times: make([]float64, 12)}}}}
 	res := func(win, name string, cold float64, rs float64, waits live.WaitHist) liveResult {
 		return liveResult{name: name, window: win, sum: replay.Summary{Scheduled: 100, Completed: 100, Status: map[int]int{200: 100}, Latencies: []float64{1, 1, 2}},
-			live: live.Summary{ColdWaits: cold, ReplicaSeconds: rs, PeakReplicas: 3}, waits: waits}
+			live: live.Summary{ColdWaits: cold, ReplicaSeconds: rs, PeakReplicas: 3}, waits: waits, starts: waits}
 	}
 	two := live.WaitHist{Bounds: []float64{1, 5, math.Inf(1)}, Cum: []float64{0, 2, 2}, Count: 2, Sum: 6}
 	r := liveReport{o: o, pl: pl, sims: map[string]sim.Metrics{"burst/hpa": {ColdDelayed: 4, ReplicaSeconds: 300}},
@@ -295,7 +295,9 @@ func TestWriteLiveReport(t *testing.T) {
 	for _, want := range []string{
 		"### Burst window", "minute 60", "window 58–62", "### Periodic / timer window", "function cad5438d…", "### Scale-from-zero window",
 		"function 653cdbc3…", "3 such gaps", "| prescale | 100 | 0 | 4 [3–5] | 3.00s |", // median of 3 and 5; p99 of 100 requests, 2 waits in (1, 5]: rank 1 → 3 s
-		"| hpa | 100 | 0 | 9 | 0.00s |", "| 4 | ", "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
+		"| hpa | 100 | 0 | 9 | 0.00s |", "| 4 | ",
+		"| 3 | 2 (3.0s / 4.8s) |", // the replica starts: 2 in (1, 5], p50 rank 1 → 3 s, p95 rank 1.9 → 4.8 s
+		"| 3 | 0 | 4 | ",          // hpa: no start measured, no p50 / p95 "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report does not contain %q:\n%s", want, md)

@@ -319,7 +319,7 @@ func runZeroStage(ctx context.Context, zp zeroParams) ([]liveResult, error) {
 		if errs[i] != nil {
 			continue
 		}
-		if results[i].waits, err = live.ParseStartWaits(text, c.fn); err != nil {
+		if err := results[i].readHists(text, c.fn); err != nil {
 			return nil, err
 		}
 		r := results[i]

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/prescale/prescale/pkg/source"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 // StartWaitMetric is the plugin's histogram of each start-waited request's
@@ -26,12 +27,25 @@ type WaitHist struct {
 // from a gateway's /metrics text (empty, not an error, when absent: no
 // request has waited or the platform is not the plugin).
 func ParseStartWaits(text []byte, function string) (WaitHist, error) {
+	return ParseHistogram(text, StartWaitMetric, function)
+}
+
+// ParseReplicaStarts reads a function's replica-start histogram
+// (runtime.ReplicaStartMetric: each replica's scale-up to first ready)
+// from a gateway's /metrics text; empty when absent.
+func ParseReplicaStarts(text []byte, function string) (WaitHist, error) {
+	return ParseHistogram(text, runtime.ReplicaStartMetric, function)
+}
+
+// ParseHistogram reads the histogram metric of function (its series
+// summed) from a gateway's /metrics text; empty, not an error, when absent.
+func ParseHistogram(text []byte, metric, function string) (WaitHist, error) {
 	fams, err := source.ParseText(bytes.NewReader(text))
 	if err != nil {
 		return WaitHist{}, fmt.Errorf("gateway metrics: %w", err)
 	}
 	var w WaitHist
-	fam, ok := fams[StartWaitMetric]
+	fam, ok := fams[metric]
 	if !ok {
 		return w, nil
 	}
@@ -59,6 +73,10 @@ func ParseStartWaits(text []byte, function string) (WaitHist, error) {
 	}
 	return w, nil
 }
+
+// Of is the q-quantile of the histogram's own observations (0 when it
+// has none): e.g. the median replica start.
+func (w WaitHist) Of(q float64) float64 { return w.Quantile(q, w.Count) }
 
 // Quantile is the q-quantile of the wait over total requests, those that
 // did not wait for a replica start counting 0 s (total below Count is

@@ -3,11 +3,13 @@ package live
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prescale/prescale/internal/clock"
 	"github.com/prescale/prescale/internal/sim"
+	"github.com/prescale/prescale/plugin/runtime"
 )
 
 const waitsText = `# HELP prescale_plugin_start_wait_seconds x
@@ -55,6 +57,20 @@ func TestParseStartWaitsAndQuantile(t *testing.T) {
 	}
 	if _, err := ParseStartWaits([]byte("not { metrics"), "f"); err == nil {
 		t.Fatal("bad text accepted")
+	}
+	if got := w.Of(0.5); got != 3 { // rank 2 of f's own 4
+		t.Errorf("Of(0.5) = %v, want 3", got)
+	}
+}
+
+func TestParseReplicaStarts(t *testing.T) {
+	text := strings.ReplaceAll(waitsText, "prescale_plugin_start_wait_seconds", runtime.ReplicaStartMetric)
+	r, err := ParseReplicaStarts([]byte(text), "g")
+	if err != nil || r.Count != 9 || r.Of(0.5) != 0.5 {
+		t.Fatalf("replica starts of g: %+v (median %v), %v; want 9, median 0.5 (rank 4.5 of 9 in (0, 1])", r, r.Of(0.5), err)
+	}
+	if w, _ := ParseStartWaits([]byte(text), "g"); w.Count != 0 {
+		t.Fatalf("start waits read from the replica-start metric: %+v", w)
 	}
 }
 
