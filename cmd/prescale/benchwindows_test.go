@@ -287,6 +287,7 @@ func TestWriteLiveReport(t *testing.T) {
 	}
 	two := live.WaitHist{Bounds: []float64{1, 5, math.Inf(1)}, Cum: []float64{0, 2, 2}, Count: 2, Sum: 6}
 	r := liveReport{o: o, pl: pl, sims: map[string]sim.Metrics{"burst/hpa": {ColdDelayed: 4, ReplicaSeconds: 300}},
+		simsMeasured: map[string]sim.Metrics{"burst/hpa": {ColdDelayed: 6, ReplicaSeconds: 320}}, starts: two,
 		results: []liveResult{res("burst", "prescale", 3, 500, two), res("burst", "prescale", 5, 520, two), res("burst", "hpa", 9, 340, live.WaitHist{}),
 			res("periodic", "prescale", 1, 150, two), res("zero", "keepalive-5m", 12, 100, two)}}
 	var b bytes.Buffer
@@ -297,7 +298,9 @@ func TestWriteLiveReport(t *testing.T) {
 		"function 653cdbc3…", "3 such gaps", "| prescale | 100 | 0 | 4 [3–5] | 3.00s |", // median of 3 and 5; p99 of 100 requests, 2 waits in (1, 5]: rank 1 → 3 s
 		"| hpa | 100 | 0 | 9 | 0.00s |", "| 4 | ",
 		"| 3 | 2 (3.0s / 4.8s) |", // the replica starts: 2 in (1, 5], p50 rank 1 → 3 s, p95 rank 1.9 → 4.8 s
-		"| 3 | 0 | 4 | ",          // hpa: no start measured, no p50 / p95 "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
+		"| 3 | 0 | 4 | ",          // hpa: no start measured, no p50 / p95
+		"| 300 | 6 | 320 |",       // hpa's simulation with the measured starts
+		"(2 starts\npooled over every run: p50 3.00 s, p95 4.80 s", "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report does not contain %q:\n%s", want, md)

@@ -60,18 +60,29 @@ func ParseHistogram(text []byte, metric, function string) (WaitHist, error) {
 		if !match || h == nil {
 			continue
 		}
-		w.Count += float64(h.GetSampleCount())
-		w.Sum += h.GetSampleSum()
+		one := WaitHist{Count: float64(h.GetSampleCount()), Sum: h.GetSampleSum()}
 		for _, b := range h.GetBucket() {
-			i := sort.SearchFloat64s(w.Bounds, b.GetUpperBound())
-			if i == len(w.Bounds) || w.Bounds[i] != b.GetUpperBound() {
-				w.Bounds = append(w.Bounds[:i], append([]float64{b.GetUpperBound()}, w.Bounds[i:]...)...)
-				w.Cum = append(w.Cum[:i], append([]float64{0}, w.Cum[i:]...)...)
-			}
-			w.Cum[i] += float64(b.GetCumulativeCount())
+			one.Bounds = append(one.Bounds, b.GetUpperBound())
+			one.Cum = append(one.Cum, float64(b.GetCumulativeCount()))
 		}
+		w.Add(one)
 	}
 	return w, nil
+}
+
+// Add adds o's observations to w (histograms of the same buckets, as one
+// platform's are; a bound only one of them has is added as it comes).
+func (w *WaitHist) Add(o WaitHist) {
+	w.Count += o.Count
+	w.Sum += o.Sum
+	for k, ub := range o.Bounds {
+		i := sort.SearchFloat64s(w.Bounds, ub)
+		if i == len(w.Bounds) || w.Bounds[i] != ub {
+			w.Bounds = append(w.Bounds[:i], append([]float64{ub}, w.Bounds[i:]...)...)
+			w.Cum = append(w.Cum[:i], append([]float64{0}, w.Cum[i:]...)...)
+		}
+		w.Cum[i] += o.Cum[k]
+	}
 }
 
 // Of is the q-quantile of the histogram's own observations (0 when it

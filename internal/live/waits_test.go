@@ -139,3 +139,12 @@ func TestViewIntegralsAreExactOverTheWindow(t *testing.T) {
 		t.Error("an empty history integrates to non-zero")
 	}
 }
+
+func TestWaitHistAdd(t *testing.T) {
+	var w WaitHist
+	w.Add(WaitHist{Bounds: []float64{1, 4, math.Inf(1)}, Cum: []float64{1, 3, 4}, Count: 4, Sum: 9})
+	w.Add(WaitHist{Bounds: []float64{1, 4, math.Inf(1)}, Cum: []float64{0, 2, 2}, Count: 2, Sum: 5})
+	if w.Count != 6 || w.Sum != 14 || len(w.Bounds) != 3 || w.Cum[0] != 1 || w.Cum[1] != 5 || w.Cum[2] != 6 {
+		t.Fatalf("sum of two histograms: %+v", w)
+	}
+}
