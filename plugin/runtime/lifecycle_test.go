@@ -80,8 +80,8 @@ func TestReplicaLifecycle(t *testing.T) {
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 14 {
-		t.Errorf("gathered %d series (err %v), want 14 for one function (13 series and the start-wait histogram)", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 15 {
+		t.Errorf("gathered %d series (err %v), want 15 for one function (13 series, the start-wait and the replica-start histograms)", n, err)
 	}
 }
 
