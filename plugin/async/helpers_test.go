@@ -88,15 +88,18 @@ func (rec *recorder) all() []received {
 	return append([]received(nil), rec.reqs...)
 }
 
-// testConfig is a fast configuration for tests.
+// testConfig is a fast configuration for tests: short retry and fetch
+// waits; the function and callback timeouts and the ack wait are long
+// enough that a loaded machine's stall never turns a slow local call into
+// a retry (which would change the counts the tests check).
 func testConfig(t testing.TB, gateway string, fns Functions) Config {
 	return Config{
 		StoreDir:         t.TempDir(),
 		GatewayURL:       gateway,
 		Functions:        fns,
-		FunctionTimeout:  2 * time.Second,
-		CallbackTimeout:  time.Second,
-		AckWait:          4 * time.Second,
+		FunctionTimeout:  30 * time.Second,
+		CallbackTimeout:  10 * time.Second,
+		AckWait:          time.Minute,
 		InitialRetryWait: 20 * time.Millisecond,
 		MaxRetryWait:     100 * time.Millisecond,
 		FetchWait:        200 * time.Millisecond,

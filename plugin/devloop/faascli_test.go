@@ -84,7 +84,7 @@ func TestFaasCLIInnerLoop(t *testing.T) {
 	cfg := plugin.DefaultConfig()
 	cfg.StackFile, cfg.Deploy, cfg.DataDir = "", false, ""
 	cfg.BuildFrom = []string{cli.dir}
-	p, logs := platformtest.Start(t, cfg, 2*time.Minute)
+	p, logs := platformtest.Start(t, cfg, 0)
 	gw := p.URL()
 	defer func() {
 		if t.Failed() {

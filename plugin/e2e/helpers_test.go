@@ -44,7 +44,7 @@ func project(t *testing.T) string {
 // startPlatform starts a real Platform on a random port for dir/stack.yml.
 func startPlatform(t *testing.T, dir string, deploy bool) *plugin.Platform {
 	t.Helper()
-	p, _ := platformtest.Start(t, plugin.Config{StackFile: filepath.Join(dir, "stack.yml"), Deploy: deploy}, 3*time.Minute)
+	p, _ := platformtest.Start(t, plugin.Config{StackFile: filepath.Join(dir, "stack.yml"), Deploy: deploy}, 0)
 	return p
 }
 
