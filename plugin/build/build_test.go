@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/internal/testenv"
+	"github.com/prescale/prescale/pkg/eventually"
 	"github.com/prescale/prescale/plugin/runtime"
 	"github.com/prescale/prescale/plugin/stack"
 )
@@ -293,7 +294,7 @@ func startHandler(t *testing.T, a Artifact, env ...string) (string, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(eventually.SafetyNet) // a hang guard: the start takes what it takes
 	for {
 		res, err := http.Get("http://" + addr + "/_/health")
 		if err == nil {
@@ -418,8 +419,8 @@ func Handle(req handler.Request) (handler.Response, error) {
 			if err != nil {
 				t.Errorf("exit after SIGTERM: %v", err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("handler did not exit after SIGTERM")
+		case <-time.After(eventually.SafetyNet):
+			t.Errorf("handler did not exit after SIGTERM (safety net %s)", eventually.SafetyNet)
 		}
 	})
 
