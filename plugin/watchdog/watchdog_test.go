@@ -94,6 +94,28 @@ func call(t *testing.T, method, url, body string, hdr map[string]string) res {
 	return res{resp.StatusCode, string(b), resp.Header}
 }
 
+// heldResult is the answer to a call that lasts until the test releases
+// its function, however long the test takes to get there.
+type heldResult struct {
+	code int
+	body string
+	err  error
+}
+
+// callHeld POSTs to url with no client timeout (the test decides when the
+// function ends) and sends the answer to out; the test goroutine reports
+// its error.
+func callHeld(url string, out chan<- heldResult) {
+	resp, err := http.Post(url, "text/plain", nil)
+	if err != nil {
+		out <- heldResult{err: err}
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	out <- heldResult{resp.StatusCode, string(b), err}
+}
+
 func TestInvoke(t *testing.T) {
 	cases := []struct {
 		name, script, method, path, body string
@@ -160,9 +182,9 @@ func TestMaxInflight(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(dir, "started.*"))
 		return len(m)
 	}
-	held := make(chan res, 2)
+	held := make(chan heldResult, 2)
 	for i := 0; i < 2; i++ {
-		go func() { held <- call(t, "POST", url, "", nil) }()
+		go callHeld(url, held)
 	}
 	eventually.True(t, "two invocations running", 5*time.Millisecond, func() bool { return startedFiles() == 2 })
 	for i := 0; i < 3; i++ {
@@ -175,8 +197,8 @@ func TestMaxInflight(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if r := <-held; r.code != 200 || r.body != "done\n" {
-			t.Errorf("held invocation: %d %q, want 200 \"done\\n\"", r.code, r.body)
+		if r := <-held; r.err != nil || r.code != 200 || r.body != "done\n" {
+			t.Errorf("held invocation: %d %q %v, want 200 \"done\\n\"", r.code, r.body, r.err)
 		}
 	}
 	if n := startedFiles(); n != 2 {
@@ -297,8 +319,8 @@ func TestSIGTERMDrain(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ".lock")); err != nil {
 		t.Fatalf("lock file missing while healthy: %v", err)
 	}
-	got := make(chan res, 1)
-	go func() { got <- call(t, "POST", url, "", nil) }()
+	got := make(chan heldResult, 1)
+	go callHeld(url, got)
 	if _, err := os.ReadFile(filepath.Join(dir, "started")); err != nil { // the request is in flight
 		t.Fatal(err)
 	}
@@ -312,15 +334,15 @@ func TestSIGTERMDrain(t *testing.T) {
 	})
 	select {
 	case r := <-got:
-		t.Fatalf("the in-flight request ended before its function did: %d %q", r.code, r.body)
+		t.Fatalf("the in-flight request ended before its function did: %d %q %v", r.code, r.body, r.err)
 	default:
 	}
 	if err := os.WriteFile(filepath.Join(dir, "release"), []byte("go\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := <-got
-	if r.code != 200 || r.body != "finished\n" {
-		t.Errorf("in-flight request during drain: %d %q", r.code, r.body)
+	if r.err != nil || r.code != 200 || r.body != "finished\n" {
+		t.Errorf("in-flight request during drain: %d %q %v", r.code, r.body, r.err)
 	}
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
