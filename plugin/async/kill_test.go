@@ -101,8 +101,8 @@ func startChild(t *testing.T, store, gateway string) *child {
 	}()
 	select {
 	case c.addr = <-lines:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("child did not start: %s", c.stderr)
+	case <-time.After(eventually.SafetyNet):
+		t.Fatalf("child did not start (safety net %s): %s", eventually.SafetyNet, c.stderr)
 	}
 	return c
 }

@@ -44,8 +44,8 @@ func TestCallbackDeliversBodyAndHeaders(t *testing.T) {
 	var got received
 	select {
 	case got = <-cb.notify:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no callback within 10s")
+	case <-time.After(eventually.SafetyNet):
+		t.Fatalf("no callback (safety net %s)", eventually.SafetyNet)
 	}
 	invoked := fn.all()
 	if len(invoked) != 1 {
@@ -306,7 +306,7 @@ func TestThousandRequestsWithConcurrencyTwo(t *testing.T) {
 	}
 	wg.Wait()
 	seen := map[string]int{}
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(eventually.SafetyNet)
 	for len(seen) < total {
 		select {
 		case r := <-cb.notify:
@@ -425,8 +425,8 @@ func TestWaitsForAFunctionNotYetDeployed(t *testing.T) {
 		if r.Header.Get("X-Function-Status") != "200" || string(r.Body) != "late ok" {
 			t.Errorf("callback %s %q", r.Header.Get("X-Function-Status"), r.Body)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("not delivered after the function was deployed")
+	case <-time.After(eventually.SafetyNet):
+		t.Fatalf("not delivered after the function was deployed (safety net %s)", eventually.SafetyNet)
 	}
 }
 
@@ -465,11 +465,22 @@ func TestRecoversFromADeletedConsumer(t *testing.T) {
 	if err := q.stream.DeleteConsumer(ctx, consumerName("f")); err != nil {
 		t.Fatal(err)
 	}
-	// published straight to the subject: no handler recreates the consumer
-	if _, err := q.js.Publish(ctx, q.names.subject("f"), []byte(`{"callId":"direct","function":"f","method":"POST"}`)); err != nil {
+	// Published straight to the subject: no handler recreates the consumer.
+	// (The first call may be delivered again too: its ack can meet the
+	// deleted consumer, and at-least-once redelivers it. So the test waits
+	// for this message by its body, not for a count.)
+	if _, err := q.js.Publish(ctx, q.names.subject("f"), []byte(`{"callId":"direct","function":"f","method":"POST","body":"ZGlyZWN0"}`)); err != nil {
 		t.Fatal(err)
 	}
-	eventually.True(t, "delivery through a recreated consumer", 20*time.Millisecond, func() bool { return fn.count() == 2 })
+	eventually.True(t, "delivery through a recreated consumer", 20*time.Millisecond, func() bool {
+		for _, r := range fn.all() {
+			if string(r.Body) == "direct" {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("%d invocations (the first one's redelivery counts when its ack met the deleted consumer)", fn.count())
 }
 
 func TestConsumerNamesAreDistinct(t *testing.T) {
