@@ -137,9 +137,9 @@ bench-plugin:
 bench-live: build deps tools
 	$(BIN)/prescale bench-live -f stack.yml --out bench
 
-# The chain's control plane at 10, 100 and 500 opted-in functions (a few minutes): bench/control.md.
+# The chain's control plane at 10, 100, 200, 300 and 500 opted-in functions (~10 minutes): bench/control.md.
 bench-control: build
-	$(BIN)/prescale bench-control -f stack.yml --functions 10,100,500 --out bench
+	$(BIN)/prescale bench-control -f stack.yml --functions 10,100,200,300,500 --out bench
 
 train: build
 	$(BIN)/prescale train --traces traces --out model
