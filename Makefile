@@ -137,7 +137,7 @@ bench-plugin:
 bench-live: build deps tools
 	$(BIN)/prescale bench-live -f stack.yml --out bench
 
-# The chain's control plane at 10, 100, 200, 300 and 500 opted-in functions (~10 minutes): bench/control.md.
+# The chain's control plane at 10, 100, 200, 300 and 500 opted-in functions (~8 minutes): bench/control.md.
 bench-control: build
 	$(BIN)/prescale bench-control -f stack.yml --functions 10,100,200,300,500 --out bench
 
