@@ -130,6 +130,19 @@ func TestCommittedReportMatchesTheCode(t *testing.T) {
 		if !strings.Contains(rep, want) || !strings.Contains(rep, lc.SHA256[:16]) {
 			t.Errorf("REPORT.md lacks the recomputed %q for dataset %.16s", want, lc.SHA256)
 		}
+		if distinctRates(lc.Windows) < MinMeasuredRates {
+			return
+		}
+		// The variants retrained on the measured sweep: deterministic for the seed.
+		ms, err := RunSeed(lc.Windows, SeedVariants(1), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := ms.Chosen
+		want = fmt.Sprintf("**Measured held-out: %s exact**, %s within ±1 replica, MAE %.3f replicas, R² %.3f", pct(ms.Test[c].Exact), pct(ms.Test[c].Within), ms.Test[c].MAE, ms.Test[c].R2)
+		if !strings.Contains(rep, want) {
+			t.Errorf("REPORT.md lacks the recomputed %q", want)
+		}
 	})
 
 	t.Run("forecaster test table", func(t *testing.T) {

@@ -36,17 +36,8 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 	}
 	w("Parameters: %s. Label: the fewest replicas whose windows met the SLO (p99 ≤ %.3g s and error rate ≤ %.3g) in the majority of repeats at that offered rate.\n\n", strings.Join(ps, ", "), m.SLO.P99, m.SLO.MaxError)
 	w("**Split**: by whole offered rate (sorted rate index mod 4: 0,1 → training %d windows, 2 → validation %d, 3 → test %d), so the test rates were never seen in training. The variant is chosen on validation; every variant is then refitted on training+validation and scored on test.\n\n", sr.Rows[0], sr.Rows[1], sr.Rows[2])
-	w("| variant | features | validation exact | test exact | test within ±1 | test MAE (replicas) | test R² |\n|---|---|---|---|---|---|---|\n")
-	for i, v := range sr.Variants {
-		mark := ""
-		if i == sr.Chosen {
-			mark = " **(chosen)**"
-		}
-		w("| %s%s | %d | %s | %s | %s | %.3f | %.3f |\n", v.Name, mark, len(v.Features), pct(sr.Validation[i].Exact), pct(sr.Test[i].Exact), pct(sr.Test[i].Within), sr.Test[i].MAE, sr.Test[i].R2)
-	}
+	seedTable(&b, sr)
 	c := sr.Chosen
-	w("\nChosen: **%s**, because it has the highest validation exact-replica accuracy (ties broken by MAE). ", sr.Variants[c].Name)
-	w("Held-out: **%s exact**, %s within ±1 replica, MAE %.3f replicas, R² %.3f.\n\n", pct(sr.Test[c].Exact), pct(sr.Test[c].Within), sr.Test[c].MAE, sr.Test[c].R2)
 	w("**Against the original's \"93.1%% accuracy\"**: the original never defined it; for sklearn's RandomForestRegressor, `score()` is R², so 93.1%% was most likely R² = 0.931 on its own split. ")
 	w("Ours, on held-out offered rates: R² %.3f, exact-replica accuracy %s (prediction rounded to a whole replica equals the label), within ±1 %s. ", sr.Test[c].R2, pct(sr.Test[c].Exact), pct(sr.Test[c].Within))
 	w("Exact accuracy is the stricter figure and the one the predictor's answer depends on.\n\n")
@@ -57,17 +48,36 @@ func Report(res *TrainResult, cfg TrainConfig, plots []string) string {
 		lm := lc.Manifest
 		w("### Live sweep on the plugin (`%s`)\n\n", filepath.Base(lc.Dir))
 		w("Generator `%s`, %d windows, sha256 `%.16s…`, measured on %s. %s SLO for its labels: p99 ≤ %.3g s, error rate ≤ %.3g.\n\n", lm.Generator, len(lc.Windows), lc.SHA256, lm.Machine, lm.Description, lm.SLO.P99, lm.SLO.MaxError)
-		w("| offered rps | replicas | p50 s | p90 s | p99 s | error rate | measured rps | label | seed model says |\n|---|---|---|---|---|---|---|---|---|\n")
-		for i, x := range lc.Windows {
-			w("| %g | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %d | %d |\n", x.Rate, x.Replicas, x.P50, x.P90, x.P99, x.ErrorRate, x.RPS, x.Label, lc.Predicted[i])
-		}
 		ceiling := 0
 		for _, x := range lc.Windows {
 			ceiling = max(ceiling, x.Replicas)
 		}
-		w("\nA label of %d (the most replicas swept) means no swept replica count met the SLO at that rate: on this machine more local processes do not add CPU.\n", ceiling)
+		if len(lc.Windows) <= maxWindowRows {
+			w("| offered rps | replicas | p50 s | p90 s | p99 s | error rate | measured rps | label | seed model says |\n|---|---|---|---|---|---|---|---|---|\n")
+			for i, x := range lc.Windows {
+				w("| %g | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %d | %d |\n", x.Rate, x.Replicas, x.P50, x.P90, x.P99, x.ErrorRate, x.RPS, x.Label, lc.Predicted[i])
+			}
+		} else {
+			liveSummary(&b, lc, ceiling)
+		}
+		w("\nA label of %d (the most replicas swept) means no swept replica count met the SLO at that rate.\n", ceiling)
 		w("\nThe seed model (trained on the queueing-model dataset) on these live windows: exact %s, within ±1 %s, MAE %.3f replicas. ", pct(lc.Scores.Exact), pct(lc.Scores.Within), lc.Scores.MAE)
-		w("The live labels use this machine's SLO and this machine's hello-python (a python process per request on 2 shared cores), so this measures transfer to another service time and machine, not the model's held-out accuracy above.\n\n")
+		work := "a python process per request on 2 shared cores"
+		if lm.Params["lang"] == "python3-http" {
+			work = "one python3 process per replica"
+			if ms := lm.Params["sleep_ms"]; ms != "" {
+				work += ", waiting " + ms + " ms per request"
+			}
+		}
+		w("The live labels use this machine's SLO and this machine's hello-python (%s), so this measures transfer to another service time and machine, not the model's held-out accuracy above.\n\n", work)
+		if ms := res.Measured; ms != nil {
+			w("#### The seed-parity variants trained on this sweep\n\n")
+			w("The same variants, split and choice rule as above, on the measured windows (training %d, validation %d, test %d; the test rates never seen in training). Not shipped: the artefact above stays the queueing model's, which does not describe one machine.\n\n", ms.Rows[0], ms.Rows[1], ms.Rows[2])
+			seedTable(&b, ms)
+			mc := ms.Chosen
+			w("\n**Measured held-out: %s exact**, %s within ±1 replica, MAE %.3f replicas, R² %.3f — against the original's \"93.1%% accuracy\" (most likely R² = 0.931; the issue's target: ≥ 93.1 %% exact, ≥ 99 %% within ±1).\n\n",
+				pct(ms.Test[mc].Exact), pct(ms.Test[mc].Within), ms.Test[mc].MAE, ms.Test[mc].R2)
+		}
 	}
 
 	// Forecaster.
@@ -224,4 +234,68 @@ func maseNote(fr *ForecastResult) string {
 	}
 	return "MASE divides by each function's last-value training error, so nearly constant functions weigh heavily: " + strings.Join(parts, "; ") +
 		". Being off by even one request per minute on such a function is a MASE of 30 or more there, which is what inflates the forest on lag features (it predicts ratios to the recent mean, never exactly the last value); MAE and the under-forecast rate do not have this effect."
+}
+
+// maxWindowRows is the largest live sweep the report lists window by window;
+// a larger one is summarised per offered rate.
+const maxWindowRows = 60
+
+// seedTable writes the variants' table and the chosen variant's line.
+func seedTable(b *strings.Builder, sr *SeedResult) {
+	fmt.Fprintf(b, "| variant | features | validation exact | test exact | test within ±1 | test MAE (replicas) | test R² |\n|---|---|---|---|---|---|---|\n")
+	for i, v := range sr.Variants {
+		mark := ""
+		if i == sr.Chosen {
+			mark = " **(chosen)**"
+		}
+		fmt.Fprintf(b, "| %s%s | %d | %s | %s | %s | %.3f | %.3f |\n", v.Name, mark, len(v.Features), pct(sr.Validation[i].Exact), pct(sr.Test[i].Exact), pct(sr.Test[i].Within), sr.Test[i].MAE, sr.Test[i].R2)
+	}
+	c := sr.Chosen
+	fmt.Fprintf(b, "\nChosen: **%s**, because it has the highest validation exact-replica accuracy (ties broken by MAE). ", sr.Variants[c].Name)
+	fmt.Fprintf(b, "Held-out: **%s exact**, %s within ±1 replica, MAE %.3f replicas, R² %.3f.\n\n", pct(sr.Test[c].Exact), pct(sr.Test[c].Within), sr.Test[c].MAE, sr.Test[c].R2)
+}
+
+// liveSummary writes one row per offered rate: its label, the seed model's
+// most frequent answer, and the median p99 at each swept replica count.
+func liveSummary(b *strings.Builder, lc *LiveCheck, ceiling int) {
+	type key struct {
+		rate float64
+		reps int
+	}
+	p99 := map[key][]float64{}
+	label, says := map[float64]int{}, map[float64]map[int]int{}
+	var rates []float64
+	for i, x := range lc.Windows {
+		if _, ok := label[x.Rate]; !ok {
+			rates = append(rates, x.Rate)
+			says[x.Rate] = map[int]int{}
+		}
+		label[x.Rate] = x.Label
+		says[x.Rate][lc.Predicted[i]]++
+		p99[key{x.Rate, x.Replicas}] = append(p99[key{x.Rate, x.Replicas}], x.P99)
+	}
+	sort.Float64s(rates)
+	fmt.Fprintf(b, "One row per offered rate (every window is in the dataset): the label, the seed model's most frequent answer over that rate's windows, and the median p99 (s) of the repeats at each replica count.\n\n| offered rps | label | seed model says |")
+	for r := 1; r <= ceiling; r++ {
+		fmt.Fprintf(b, " p99 @%d |", r)
+	}
+	fmt.Fprintf(b, "\n|---|---|---|%s\n", strings.Repeat("---|", ceiling))
+	for _, rate := range rates {
+		best, bestN := 0, -1
+		for v, n := range says[rate] {
+			if n > bestN || n == bestN && v < best {
+				best, bestN = v, n
+			}
+		}
+		fmt.Fprintf(b, "| %g | %d | %d |", rate, label[rate], best)
+		for r := 1; r <= ceiling; r++ {
+			if v := p99[key{rate, r}]; len(v) > 0 {
+				sort.Float64s(v)
+				fmt.Fprintf(b, " %.3f |", v[len(v)/2])
+			} else {
+				fmt.Fprintf(b, " — |")
+			}
+		}
+		fmt.Fprintf(b, "\n")
+	}
 }

@@ -22,6 +22,11 @@ type TrainConfig struct {
 	// (`prescale gen --generator plugin`); the report scores the seed model
 	// on it. Empty or missing: no such section.
 	PluginDataDir string
+	// TrainMeasured also trains and scores the seed-parity variants on the
+	// live sweep itself (same split, same variants): set by
+	// DefaultTrainConfig when the sweep has at least MinMeasuredRates
+	// offered rates, so that every split holds whole rates.
+	TrainMeasured bool
 	// Out receives artefacts/*.json, plots/*.png and REPORT.md.
 	Out string
 	// TracesLabel is how the report names the traces directory.
@@ -42,9 +47,25 @@ func DefaultTrainConfig(tracesDir, dataDir, out string) (TrainConfig, error) {
 	if err != nil {
 		return TrainConfig{}, err
 	}
-	return TrainConfig{TraceFiles: files, DataDir: dataDir, Out: out, TracesLabel: tracesDir,
+	cfg := TrainConfig{TraceFiles: files, DataDir: dataDir, Out: out, TracesLabel: tracesDir,
 		PluginDataDir: filepath.Join(filepath.Dir(dataDir), "data-plugin"),
-		Series:        DefaultSeriesOptions(), Forecast: DefaultForecastConfig(), Seed: SeedVariants(1)}, nil
+		Series:        DefaultSeriesOptions(), Forecast: DefaultForecastConfig(), Seed: SeedVariants(1)}
+	if ws, _, err := ReadDataset(cfg.PluginDataDir); err == nil && distinctRates(ws) >= MinMeasuredRates {
+		cfg.TrainMeasured = true
+	}
+	return cfg, nil
+}
+
+// MinMeasuredRates is the fewest offered rates a measured sweep needs to be
+// trained on: two per split of the rate-index-mod-4 split.
+const MinMeasuredRates = 8
+
+func distinctRates(ws []Window) int {
+	set := map[float64]bool{}
+	for _, w := range ws {
+		set[w.Rate] = true
+	}
+	return len(set)
 }
 
 // Steps is the number of Tick calls a run makes.
@@ -52,6 +73,9 @@ func (c TrainConfig) Steps() int {
 	n := 7 // forecaster stages + writing
 	for _, v := range c.Seed {
 		n += 2 * v.Params.Trees
+		if c.TrainMeasured {
+			n += 2 * v.Params.Trees
+		}
 	}
 	return n
 }
@@ -66,8 +90,11 @@ type TrainResult struct {
 	SeedForest *inference.Artefact
 	Report     string
 	// Live is the plugin sweep and the seed model's answers on it (if any).
-	Live  *LiveCheck
-	Files []string // written, relative to Out
+	Live *LiveCheck
+	// Measured is the seed-parity variants trained and scored on the live
+	// sweep itself (TrainConfig.TrainMeasured); not shipped as an artefact.
+	Measured *SeedResult
+	Files    []string // written, relative to Out
 }
 
 // Train runs both experiments, writes the artefacts, plots and REPORT.md.
@@ -179,6 +206,15 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 				return nil, err
 			}
 			res.Live = lc
+			if cfg.TrainMeasured {
+				if n := distinctRates(lc.Windows); n < MinMeasuredRates {
+					return nil, fmt.Errorf("measured sweep %s: %d offered rates, training on it needs at least %d", cfg.PluginDataDir, n, MinMeasuredRates)
+				}
+				say("seed-parity forests on the measured sweep")
+				if res.Measured, err = RunSeed(lc.Windows, cfg.Seed, tick); err != nil {
+					return nil, fmt.Errorf("measured sweep: %w", err)
+				}
+			}
 		}
 	}
 

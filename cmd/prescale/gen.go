@@ -45,8 +45,15 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sloP99 := fs.Duration("slo-p99", 500*time.Millisecond, "SLO: p99 latency at most this")
 	sloErr := fs.Float64("slo-errors", 0.01, "SLO: error rate at most this (0..1)")
 	sleepMS := fs.Int("sleep-ms", 0, "plugin: hello-python's workload: 0 = its default CPU burn; 1..60000 = sleep_ms per request with cpu_ms 0 and max_inflight 1 (capacity per replica, bench-live's workload)")
+	lang := fs.String("lang", "python3", "plugin: hello-python's template: python3 (classic watchdog, a process per request) or python3-http (one process per replica, no fork per request: the CPU per request is hey's, the gateway's and the handler's only)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *lang != "python3" && *lang != "python3-http" {
+		return fmt.Errorf("--lang %q: want python3 or python3-http", *lang)
+	}
+	if *lang != "python3" && *gen != "plugin" {
+		return fmt.Errorf("--lang applies to --generator plugin only (got %q)", *gen)
 	}
 	rs, err := parseRates(*rates)
 	if err != nil {
@@ -109,14 +116,14 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"Poisson arrivals, 5 s gateway timeout → 5xx, %.0f s warm-up per window) with service times drawn from the Azure 2019 durations of function %.12s… "+
 			"in %s (median %.0f ms, mean %.1f ms). Used for training because a sweep large enough to train on cannot be measured on this "+
 			"shared 2-core machine, where every replica is a local process (this one stands for %s of load); `prescale gen --generator plugin` "+
-			"measures the real hello-python on the embedded plugin (a small sweep is in model/data-plugin).", qc.Warmup, pick[0].Hash, baseName(*durations), pick[0].P50, st.Mean()*1000,
+			"measures the real hello-python on the embedded plugin (its sweep is in model/data-plugin).", qc.Warmup, pick[0].Hash, baseName(*durations), pick[0].P50, st.Mean()*1000,
 			time.Duration(float64(total)*window.Seconds())*time.Second)
 		man.Params["durations"] = baseName(*durations)
 		man.Params["function_hash"] = pick[0].Hash
 		man.Params["seed"] = strconv.FormatInt(*seed, 10)
 		man.Params["timeout_seconds"] = "5"
 	case "plugin":
-		p, stop, err := startPluginForGen(ctx, *root, *sleepMS, stderr)
+		p, stop, err := startPluginForGen(ctx, *root, *lang, *sleepMS, stderr)
 		if err != nil {
 			return err
 		}
@@ -132,7 +139,12 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			work = fmt.Sprintf("sleep_ms %d, cpu_ms 0, max_inflight 1: each replica serves one request at a time and waits, so N replicas serve N× the load (bench-live's workload)", *sleepMS)
 			man.Params["sleep_ms"] = strconv.Itoa(*sleepMS)
 		}
-		man.Description = "Measured live on the embedded plugin: hello-python (classic python3 template, " + work + ") deployed alone; " +
+		tmpl := "classic python3 template: a python3 process per request"
+		if *lang == "python3-http" {
+			tmpl = "python3-http template: one python3 process per replica, no fork per request"
+		}
+		man.Params["lang"] = *lang
+		man.Description = "Measured live on the embedded plugin: hello-python (" + tmpl + "; " + work + ") deployed alone; " +
 			"hey's requester offered each rate through the plugin's gateway for each window; replicas set with POST /system/scale-function. " +
 			"Every replica is an OS process on this machine, so the labels describe this machine."
 		man.Params["function"] = "hello-python"
@@ -234,7 +246,7 @@ func parseReplicas(s string) ([]int, error) {
 // startPluginForGen starts the embedded plugin on a random port with a
 // stack holding only hello-python (so the sweep does not wait for the Go
 // functions to build), in a temporary data directory.
-func startPluginForGen(ctx context.Context, root string, sleepMS int, stderr io.Writer) (*plugin.Platform, func(), error) {
+func startPluginForGen(ctx context.Context, root, lang string, sleepMS int, stderr io.Writer) (*plugin.Platform, func(), error) {
 	absRoot, err := filepath.Abs(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--root: %w", err)
@@ -247,8 +259,8 @@ func startPluginForGen(ctx context.Context, root string, sleepMS int, stderr io.
 		return nil, nil, fmt.Errorf("temp dir: %w", err)
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	stack := fmt.Sprintf("version: 1.0\nprovider:\n  name: openfaas\n  gateway: http://127.0.0.1:8080\nfunctions:\n  hello-python:\n    lang: python3\n    handler: %s\n    image: prescale/hello-python:latest\n",
-		filepath.Join(absRoot, "functions", "hello-python"))
+	stack := fmt.Sprintf("version: 1.0\nprovider:\n  name: openfaas\n  gateway: http://127.0.0.1:8080\nfunctions:\n  hello-python:\n    lang: %s\n    handler: %s\n    image: prescale/hello-python:latest\n",
+		lang, filepath.Join(absRoot, "functions", "hello-python"))
 	if sleepMS > 0 { // capacity per replica: one request at a time, waiting
 		stack += fmt.Sprintf("    environment:\n      sleep_ms: \"%d\"\n      cpu_ms: \"0\"\n      max_inflight: \"1\"\n", sleepMS)
 	}

@@ -25,6 +25,8 @@ func TestGenCommandRejectsBadFlags(t *testing.T) {
 		{[]string{"--function-hash", "zzzzzz"}, "matches 0 rows"},
 		{[]string{"--generator", "plugin", "--sleep-ms", "-1"}, "--sleep-ms -1: must be in 0..60000"},
 		{[]string{"--generator", "queue", "--sleep-ms", "100"}, "--sleep-ms applies to --generator plugin only"},
+		{[]string{"--generator", "plugin", "--lang", "node"}, `--lang "node": want python3 or python3-http`},
+		{[]string{"--generator", "queue", "--lang", "python3-http"}, "--lang applies to --generator plugin only"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -72,9 +74,10 @@ func TestGenPluginMeasuresHelloPython(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background() // no deadline: the windows are the work, the test's timeout the bound
 	var out, errb bytes.Buffer
-	// bench-live's workload: sleep_ms, one request at a time per replica.
+	// bench-live's workload (sleep_ms, one request at a time per replica) in
+	// the python3-http template, as the committed measured sweep runs it.
 	err := runGen(ctx, []string{"--generator", "plugin", "--root", root, "--out", dir, "--rates", "2", "--replicas", "1,2",
-		"--repeats", "1", "--window", "2s", "--slo-p99", "60s", "--sleep-ms", "50"}, &out, &errb)
+		"--repeats", "1", "--window", "2s", "--slo-p99", "60s", "--sleep-ms", "50", "--lang", "python3-http"}, &out, &errb)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
@@ -82,7 +85,8 @@ func TestGenPluginMeasuresHelloPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.Generator != "plugin" || len(ws) != 2 || man.Params["sleep_ms"] != "50" || !strings.Contains(man.Description, "max_inflight 1") {
+	if man.Generator != "plugin" || len(ws) != 2 || man.Params["sleep_ms"] != "50" || man.Params["lang"] != "python3-http" ||
+		!strings.Contains(man.Description, "max_inflight 1") || !strings.Contains(man.Description, "no fork per request") {
 		t.Fatalf("manifest %+v, %d windows", man, len(ws))
 	}
 	for i, w := range ws {

@@ -1,4 +1,9 @@
-"""hello-python: prescale's workload function (classic python3 template).
+"""hello-python: prescale's workload function.
+
+It runs under either Python template: the classic python3 template (a process
+per request: handle(req) gets the body as a string) or python3-http (one
+process per replica: handle(event, context) gets event.body as bytes); the
+same greeting either way.
 
 It greets with the request body after a fixed amount of work per request, so
 that load, per-replica concurrency and replica counts matter. The work has two
@@ -86,8 +91,13 @@ def record_span(path, start, end):
         os.close(fd)
 
 
-def handle(req):
-    """Greets with the request body after burning cpu_ms of CPU and waiting sleep_ms."""
+def handle(req, context=None):
+    """Greets with the request body after burning cpu_ms of CPU and waiting sleep_ms.
+
+    req is the body (python3) or the request event (python3-http, with context).
+    """
+    if context is not None:
+        req = req.body.decode("utf-8", "replace")
     cpu_ms = cpu_ms_from_env()
     sleep_ms = sleep_ms_from_env()
     start = time.time()

@@ -91,6 +91,14 @@ class HandleTest(unittest.TestCase):
         self.assertEqual(got, "Hello, prescale!")
         self.assertGreaterEqual(used, 0.025)
 
+    def test_handle_under_python3_http(self):
+        class Event:
+            body = "  two   words ".encode()
+        with mock.patch.dict(os.environ, {"cpu_ms": "0"}):
+            self.assertEqual(handler.handle(Event(), object()), "Hello, two words!")
+            Event.body = b"\xff"
+            self.assertEqual(handler.handle(Event(), object()), "Hello, \ufffd!")
+
     def test_handle_rejects_bad_config(self):
         with mock.patch.dict(os.environ, {"cpu_ms": "lots"}):
             with self.assertRaises(ValueError):

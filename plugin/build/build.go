@@ -157,6 +157,7 @@ func (b *Builder) Build(ctx context.Context, st *stack.Stack) (*Registry, error)
 // kind is what the native builder knows how to do with a template.
 type kind struct {
 	mode     runtime.Mode
+	python   bool // fprocess runs python3 (resolved to the machine's); else a Go build
 	defaults map[string]string
 }
 
@@ -166,7 +167,10 @@ var kinds = map[string]kind{
 	// takes a replica out of rotation and drains it before SIGTERM, so here
 	// the handler shuts down at once (a stack environment entry overrides it).
 	"golang-http": {mode: runtime.ModeHTTP, defaults: map[string]string{"mode": "http", "prefix_logs": "false", "healthcheck_interval": "0s"}},
-	"python3":     {mode: runtime.ModeFork, defaults: map[string]string{}},
+	"python3":     {mode: runtime.ModeFork, python: true, defaults: map[string]string{}},
+	// python3-http: index.py is the replica's HTTP server (of-watchdog's http
+	// mode without the watchdog), so a request costs no fork.
+	"python3-http": {mode: runtime.ModeHTTP, python: true, defaults: map[string]string{"mode": "http"}},
 }
 
 func supported() string {
@@ -206,12 +210,7 @@ func (b *Builder) Function(ctx context.Context, st *stack.Stack, name string) (A
 		env[key] = v
 	}
 
-	switch k.mode {
-	case runtime.ModeHTTP:
-		if err := b.buildGo(ctx, name, dir); err != nil {
-			return Artifact{}, err
-		}
-	case runtime.ModeFork:
+	if k.python {
 		py, err := b.python()
 		if err != nil {
 			return Artifact{}, &Error{Function: name, Step: "python3", Err: err}
@@ -219,6 +218,8 @@ func (b *Builder) Function(ctx context.Context, st *stack.Stack, name string) (A
 		if argv[0] == "python3" || argv[0] == "python" {
 			argv[0] = py
 		}
+	} else if err := b.buildGo(ctx, name, dir); err != nil {
+		return Artifact{}, err
 	}
 	if strings.ContainsRune(argv[0], filepath.Separator) && !filepath.IsAbs(argv[0]) {
 		p := filepath.Join(dir, argv[0])

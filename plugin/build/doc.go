@@ -10,7 +10,9 @@
 //     `go test ./... -cover` in function/ (skippable), and
 //     `CGO_ENABLED=0 go build -o handler .`, sharing the caller's GOCACHE
 //     (both with -trimpath, so results are shared across build directories);
-//   - python3: nothing to compile; the interpreter must exist.
+//   - python3 (a process per request, under prescale's classic watchdog) and
+//     python3-http (index.py is the replica's HTTP server): nothing to
+//     compile; the interpreter must exist.
 //
 // The result is a Registry of Artifacts keyed by image, which the gateway API
 // uses to turn a deployment's image into something runnable.

@@ -69,8 +69,8 @@ func (f *faasCLI) invokeUntil(gw, fn, body, want, old string) {
 }
 
 // TestFaasCLIInnerLoop is the original OpenFaaS workflow against a running
-// platform that was started without these functions: faas-cli new (python3
-// and golang-http), faas-cli deploy (the plugin builds the image from the
+// platform that was started without these functions: faas-cli new (python3,
+// python3-http and golang-http), faas-cli deploy (the plugin builds the image from the
 // new stack file), faas-cli invoke, edit the handler, deploy again (rebuilt
 // and rolled out), the new code answers; a compile error is answered with
 // the compiler's message, which faas-cli prints.
@@ -95,8 +95,9 @@ func TestFaasCLIInnerLoop(t *testing.T) {
 
 	cli.must("", "new", "py-fn", "--lang", "python3", "-q")
 	cli.must("", "new", "go-fn", "--lang", "golang-http", "-q")
+	cli.must("", "new", "http-fn", "--lang", "python3-http", "-q")
 
-	for _, fn := range []string{"py-fn", "go-fn"} {
+	for _, fn := range []string{"py-fn", "go-fn", "http-fn"} {
 		out := cli.must("", "deploy", "-f", fn+".yml", "-g", gw)
 		if !strings.Contains(out, "Deployed. 202") {
 			t.Fatalf("deploy %s: no \"Deployed. 202\":\n%s", fn, out)
@@ -104,6 +105,7 @@ func TestFaasCLIInnerLoop(t *testing.T) {
 	}
 	cli.invokeUntil(gw, "py-fn", "hello", "hello", "")
 	cli.invokeUntil(gw, "go-fn", "hello", `You said: "hello"`, "")
+	cli.invokeUntil(gw, "http-fn", "hello", "You said: hello", "")
 
 	// Edit both handlers and deploy again: the new code answers.
 	write(t, filepath.Join(cli.dir, "py-fn", "handler.py"), "def handle(req):\n    return \"v2 \" + req\n")
