@@ -103,7 +103,7 @@ def to_response(result):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every response has a Content-Length
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-    timeout = 60  # seconds an idle keep-alive connection is kept
+    timeout = 120  # seconds an idle keep-alive connection is kept: longer than the plugin's 90 s, so the client closes first (no request on a closing connection)
     context = None
 
     def setup(self):
