@@ -18,9 +18,9 @@ import (
 )
 
 // A python3-http function that exercises the template's adapter. ?wait
-// blocks until the file named by the release header exists (after creating
-// the started file), so tests order events through files, not time.
-const probePy = `import json, os, time
+// creates the started file, then blocks reading the release FIFO until the
+// test writes it, so tests order events through files, not time.
+const probePy = `import json
 
 def handle(event, context):
     q = event.query
@@ -40,8 +40,8 @@ def handle(event, context):
         return None
     if "wait" in q:
         open(q["started"], "w").close()
-        while not os.path.exists(q["release"]):
-            time.sleep(0.01)
+        with open(q["release"]) as f:  # a FIFO: blocks until the test writes it
+            f.read()
         return "released"
     return "|".join([event.method, event.path, json.dumps(q, sort_keys=True), event.headers.get("X-In", ""),
                      event.body.decode(), context.hostname != "" and "host" or ""])
@@ -126,9 +126,14 @@ func TestPython3HTTPTemplate(t *testing.T) {
 		t.Helper()
 		eventually.True(t, "file "+path, 10*time.Millisecond, func() bool { _, err := os.Stat(path); return err == nil })
 	}
-	release := func(t *testing.T, name string) {
+	for _, name := range []string{"a", "b", "c"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, name+".release"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := func(t *testing.T, name string) { // opening blocks until the handler reads
 		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name+".release"), nil, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".release"), []byte("go"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
