@@ -36,7 +36,7 @@ func defaultZeroPolicies() []string {
 type zeroKnobs struct {
 	speed  float64       // time compression of the zero windows
 	period int           // seconds between the chain's ticks (its schedule) and the zero controllers' checks
-	lead   time.Duration // pre-warm lead: a replica start's p95 + a period + the chain's latency (not compressed)
+	lead   time.Duration // pre-warm lead (not compressed; see the --prewarm-lead flag)
 }
 
 // zeroSettings are prescale's scale-to-zero labels compressed by speed:
@@ -49,6 +49,15 @@ func (k zeroKnobs) zeroSettings() decide.ZeroSettings {
 	s.Resolution = time.Duration(float64(time.Minute) / k.speed)
 	s.PrewarmLead = k.lead
 	return s
+}
+
+// minTimerPeriod is the shortest compressed period the periodic window's
+// rule accepts: room for a release and a pre-warm between two calls — the
+// call (service seconds), the release up to two control periods after it,
+// and the pre-warm window (the lead plus the ±1 s tolerance around the
+// expected call).
+func (k zeroKnobs) minTimerPeriod(service float64) float64 {
+	return service + 2*float64(k.period) + k.lead.Seconds() + 2
 }
 
 // stabilization is the chain's 300 s scale-down stabilization window

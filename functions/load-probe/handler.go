@@ -373,8 +373,10 @@ func shards(sizes []int, maxItems, maxBytes int) [][2]int {
 }
 
 // arrivals feeds a scale-to-zero function's arrival model with the
-// invocations of the interval s covers (completed requests, counted by the
-// gateway also while the function is at zero replicas) and returns it; nil
+// invocations of the interval s covers (the requests that arrived in it,
+// s.Arrivals: the gateway's started counter, which counts a function also
+// while it is at zero replicas, and counts a request when it arrives, not
+// when it completes after a replica start) and returns it; nil
 // for a function without scale to zero. Bad scale-to-zero labels are the
 // scaler's to report (it answers 422 and changes nothing): here they only
 // leave the model unfed.
@@ -383,7 +385,7 @@ func (p probe) arrivals(ctx context.Context, fn string, labels map[string]string
 	if err != nil || !set.Enabled {
 		return nil, nil
 	}
-	n := math.Round(s.RPS * s.Interval)
+	n := math.Round(s.Arrivals)
 	t1 := s.At
 	if t1.IsZero() {
 		t1 = now

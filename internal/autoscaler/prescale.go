@@ -170,6 +170,7 @@ func sampleOf(v sim.View, name string, period int, now time.Time) decide.Sample 
 	if w > 0 {
 		c := v.Completions(w)
 		s.RPS = c / float64(w)
+		s.Arrivals = v.Arrivals(w)
 		s.Status200 = c
 		if c > 0 {
 			s.MeanLatency = v.LatencySum(w) / c

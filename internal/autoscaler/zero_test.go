@@ -112,8 +112,9 @@ func TestHybridWindows(t *testing.T) {
 
 // A timer every 15 min, longer than the keep-alive prescale uses while the
 // model is not confident (zero-duration 10m here): the fixed keep-alive meets every
-// call cold; prescale is cold until it has seen five burst starts, then
-// pre-warms each call (15 s lead + up to one 5 s tick + the 2 s lag ahead).
+// call cold; prescale is cold until it has seen three burst starts whose
+// two gaps agree (a timer: decide's detectTimer), then pre-warms each call
+// (15 s lead + up to one 5 s tick + the 2 s lag ahead).
 func TestPrescaleZeroPrewarmsATimer(t *testing.T) {
 	var times []float64
 	for k := range 12 {
@@ -126,8 +127,8 @@ func TestPrescaleZeroPrewarmsATimer(t *testing.T) {
 	if ka.ColdInvocations != 12 {
 		t.Fatalf("keep-alive: %d cold, want 12", ka.ColdInvocations)
 	}
-	if pz.ColdInvocations != 5 {
-		t.Fatalf("prescale: %d cold, want 5 (the calls before the period is known)", pz.ColdInvocations)
+	if pz.ColdInvocations != 3 {
+		t.Fatalf("prescale: %d cold, want 3 (the calls before the period is known)", pz.ColdInvocations)
 	}
 	// After detection each call costs at most 15 + 5 + 1 s of waiting.
 	if pz.WastedSeconds >= ka.WastedSeconds {
@@ -158,7 +159,7 @@ func TestOracleZero(t *testing.T) {
 }
 
 // prescale as the chain runs it makes the same zero decisions as the
-// zero-regime prescale: on the 15-minute timer, the same five cold starts
+// zero-regime prescale: on the 15-minute timer, the same three cold starts
 // before the period is known, and less waste than the fixed keep-alive.
 func TestPrescaleChainPrewarmsATimer(t *testing.T) {
 	var times []float64
@@ -169,8 +170,8 @@ func TestPrescaleChainPrewarmsATimer(t *testing.T) {
 	p := NewPrescaleChain(DefaultPrescale())
 	p.Zero.KeepAlive = 10 * time.Minute
 	m := zeroRun(t, p, 180, times...)
-	if m.ColdInvocations != 5 || m.WastedSeconds >= ka.WastedSeconds {
-		t.Fatalf("chain: %d cold (want 5), wasted %g s (keep-alive %g s)", m.ColdInvocations, m.WastedSeconds, ka.WastedSeconds)
+	if m.ColdInvocations != 3 || m.WastedSeconds >= ka.WastedSeconds {
+		t.Fatalf("chain: %d cold (want 3), wasted %g s (keep-alive %g s)", m.ColdInvocations, m.WastedSeconds, ka.WastedSeconds)
 	}
 }
 

@@ -25,8 +25,18 @@ const (
 	// ArrivalHalfLife is the half-life of the histogram's exponential decay:
 	// an idle time seen a day ago counts half as much as one seen now.
 	ArrivalHalfLife = 24 * time.Hour
-	// periodMinStarts is the fewest burst starts a period is detected from.
+	// periodMinStarts is the fewest burst starts a period is detected from
+	// by autocorrelation.
 	periodMinStarts = 5
+	// timerMinStarts is the fewest burst starts a timer's period is
+	// trusted from: every gap between them within a quarter of the model's
+	// unit (timerTolerance) of their median, or within the observation's
+	// own quantum when that is coarser (Quantum: a start seen in a count
+	// per tick is known only to within the tick). Gaps of irregular calls
+	// rarely agree that closely; a timer's do every time, and waiting for
+	// five starts holds it warm through two more periods (bench/NOTES.md).
+	timerMinStarts = 3
+	timerTolerance = 0.25
 	// periodMinScore is the autocorrelation a period needs (the share of
 	// burst starts followed by another one period later, ±1 bin).
 	periodMinScore = 0.6
@@ -65,6 +75,10 @@ type ArrivalState struct {
 	// time-compressed tests and demos lower it (label
 	// prescale.arrival-resolution); the 4 h range becomes 240 units.
 	Res float64 `json:"res,omitempty"`
+	// Quantum is how precisely the newest burst start is known, in seconds:
+	// the interval of the count it came from (Update), 0 for an exact time
+	// (Observe).
+	Quantum float64 `json:"quantum,omitempty"`
 }
 
 // res is the model's time unit in seconds.
@@ -119,8 +133,8 @@ func (st *ArrivalState) Check() error {
 		return fmt.Errorf("%d burst starts, at most %d", len(st.Starts), StartsCap)
 	case st.Gaps < 0 || !ok(st.Total, math.MaxFloat64) || !ok(st.Over, math.MaxFloat64):
 		return fmt.Errorf("total %v, gaps %d, over %v: must be finite and >= 0", st.Total, st.Gaps, st.Over)
-	case !ok(st.Period, MaxArrivalPeriod) || !ok(st.Jitter, MaxArrivalPeriod) || !ok(st.PeriodScore, 1):
-		return fmt.Errorf("period %v s, jitter %v s, score %v: need period and jitter in 0..%d s, score in 0..1", st.Period, st.Jitter, st.PeriodScore, MaxArrivalPeriod)
+	case !ok(st.Period, MaxArrivalPeriod) || !ok(st.Jitter, MaxArrivalPeriod) || !ok(st.PeriodScore, 1) || !ok(st.Quantum, MaxArrivalPeriod):
+		return fmt.Errorf("period %v s, jitter %v s, quantum %v s, score %v: need period, jitter and quantum in 0..%d s, score in 0..1", st.Period, st.Jitter, st.Quantum, st.PeriodScore, MaxArrivalPeriod)
 	case st.Res != 0 && !(st.Res >= minArrivalRes && st.Res <= maxArrivalRes):
 		return fmt.Errorf("resolution %v s: must be in %d..%d s (0 = 60 s)", st.Res, minArrivalRes, maxArrivalRes)
 	}
@@ -155,6 +169,7 @@ func (st *ArrivalState) Update(n float64, t0, t1 time.Time) {
 	k := int(math.Round(n))
 	step := t1.Sub(t0) / time.Duration(k)
 	first := t0.Add(step / 2)
+	st.Quantum = round4(t1.Sub(t0).Seconds())
 	st.record(first)
 	if k > 1 {
 		// The other k-1 invocations follow each other by step: in-burst
@@ -179,6 +194,7 @@ func (st *ArrivalState) Observe(times ...time.Time) {
 		if !st.Last.IsZero() && !t.After(st.Last) {
 			continue
 		}
+		st.Quantum = 0
 		st.record(t)
 	}
 }
@@ -281,6 +297,7 @@ func (st *ArrivalState) detectPeriod() {
 	st.Period, st.Jitter, st.PeriodScore = 0, 0, 0
 	s := st.Starts
 	if len(s) < periodMinStarts {
+		st.detectTimer()
 		return
 	}
 	span := float64(s[len(s)-1]-s[0]) / 1000
@@ -348,6 +365,32 @@ func (st *ArrivalState) detectPeriod() {
 		st.Period, st.Jitter, st.PeriodScore = math.Round(p*1000)/1000, math.Round(jit*1000)/1000, math.Round(score*1000)/1000
 		return
 	}
+}
+
+// detectTimer is the period of fewer than periodMinStarts burst starts:
+// at least timerMinStarts of them, in order, every consecutive gap within
+// timerTolerance units of the gaps' median, or within the newest start's
+// Quantum (at most one unit) when that is coarser: the period is the
+// median, the jitter the largest deviation, the score 1. Otherwise none.
+func (st *ArrivalState) detectTimer() {
+	s := st.Starts
+	if len(s) < timerMinStarts || !slices.IsSorted(s) {
+		return
+	}
+	gaps := make([]float64, 0, len(s)-1)
+	for i := 1; i < len(s); i++ {
+		gaps = append(gaps, float64(s[i]-s[i-1])/1000)
+	}
+	sorted := slices.Sorted(slices.Values(gaps))
+	p := sorted[len(sorted)/2]
+	jit := 0.0
+	for _, g := range gaps {
+		jit = math.Max(jit, math.Abs(g-p))
+	}
+	if !(p > 0) || jit > math.Max(timerTolerance*st.res(), math.Min(st.Quantum, st.res())) {
+		return
+	}
+	st.Period, st.Jitter, st.PeriodScore = math.Round(p*1000)/1000, math.Round(jit*1000)/1000, 1
 }
 
 // NextPeriodic is the predicted next burst start at or after now-tol for

@@ -42,6 +42,8 @@ func TestArrivalCheck(t *testing.T) {
 		"NaN bin":           {Idle: []float64{1, math.NaN()}},
 		"huge period":       {Period: 1e300, Starts: []int64{1, 2}},
 		"too many starts":   {Starts: make([]int64, StartsCap+1)},
+		"NaN quantum":       {Quantum: math.NaN()},
+		"negative quantum":  {Quantum: -2},
 	} {
 		z := DecideZero(st, now, set, ZeroObservation{})
 		if z.Rule != RuleInvalid || z.Floor != -1 || !strings.Contains(z.Reason, "arrival model refused") {

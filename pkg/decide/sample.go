@@ -14,7 +14,12 @@ type Sample struct {
 	At       time.Time `json:"at"`       // end of the interval
 	Interval float64   `json:"interval"` // seconds covered
 
-	RPS         float64 `json:"rps,omitempty"`       // completed requests per second
+	RPS float64 `json:"rps,omitempty"` // completed requests per second
+	// Arrivals is the count of requests that arrived (started) in the
+	// interval: the arrival model's input. A request held while a replica
+	// starts, or a long one, completes later than it arrived; the
+	// gateway's started counter has its arrival.
+	Arrivals    float64 `json:"arrivals,omitempty"`
 	InFlight    float64 `json:"in_flight,omitempty"` // started minus completed, at At
 	P50         float64 `json:"p50,omitempty"`       // latency percentiles, seconds
 	P90         float64 `json:"p90,omitempty"`

@@ -215,6 +215,59 @@ func TestPeriodicPrewarm(t *testing.T) {
 	}
 }
 
+// A timer is trusted from three burst starts when both gaps agree to a
+// quarter of the model's unit (15 s at 1 min), or to the quantum of the
+// counts they were seen in (at most one unit); otherwise the
+// autocorrelation needs five starts.
+func TestTimerFromThreeStarts(t *testing.T) {
+	var st ArrivalState
+	st.Observe(at(0), at(300))
+	if st.Period != 0 {
+		t.Fatalf("two starts: period %v", st.Period)
+	}
+	st.Observe(at(610))
+	if st.Period != 310 || st.Jitter != 10 || st.PeriodScore != 1 {
+		t.Fatalf("gaps 300, 310: period %v jitter %v score %v", st.Period, st.Jitter, st.PeriodScore)
+	}
+	d := DecideZero(st, at(620), zeroOn(), ZeroObservation{Replicas: 1})
+	if d.Rule != RulePeriodic || !d.Expected.Equal(at(920)) {
+		t.Fatalf("%+v", d)
+	}
+	var loose ArrivalState
+	loose.Observe(at(0), at(300), at(620)) // gaps 300, 320: 20 s > 15 s
+	if loose.Period != 0 {
+		t.Fatalf("gaps 300, 320: period %v", loose.Period)
+	}
+	d = DecideZero(loose, at(630), zeroOn(), ZeroObservation{Replicas: 1})
+	if d.Rule != RuleFixed {
+		t.Fatalf("not a timer: %+v", d)
+	}
+	// The fourth start breaks the agreement: no period until five starts.
+	st.Observe(at(1100))
+	if st.Period != 0 {
+		t.Fatalf("gaps 300, 310, 490: period %v", st.Period)
+	}
+	// Counts per 2 s tick at a 2 s unit: a start is known to ±1 s, so gaps
+	// of 18 and 20 s agree (tolerance min(quantum, unit) = 2 s), 17 and
+	// 20 s do not.
+	set := zeroOn()
+	set.Resolution = 2 * time.Second
+	tick := func(calls ...float64) ArrivalState {
+		var a ArrivalState
+		a.Configure(set)
+		for _, c := range calls {
+			a.Update(1, at(c-1), at(c+1))
+		}
+		return a
+	}
+	if a := tick(3, 21, 41); a.Period != 20 || a.Quantum != 2 {
+		t.Fatalf("ticks 3, 21, 41: period %v quantum %v", a.Period, a.Quantum)
+	}
+	if a := tick(3, 20, 40); a.Period != 0 {
+		t.Fatalf("ticks 3, 20, 40: period %v", a.Period)
+	}
+}
+
 func TestPeriodicityNotDetectedOnRandomArrivals(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var st ArrivalState

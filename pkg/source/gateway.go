@@ -289,6 +289,12 @@ func Delta(function string, prev, cur Snapshot) decide.Sample {
 		}
 	}
 	s.RPS = total / s.Interval
+	// Arrivals from the started counter; a gateway without one (started
+	// never counted while requests completed) leaves the completions.
+	s.Arrivals = d(cur.Started, prev.Started)
+	if cur.Started == 0 && total > 0 {
+		s.Arrivals = total
+	}
 	s.Status200, s.Status500 = ok, e5xx
 	if total > 0 {
 		s.ErrorRate = non2xx / total

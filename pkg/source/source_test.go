@@ -95,6 +95,7 @@ func TestGatewaySourceDeltas(t *testing.T) {
 		{"status500", s.Status500, 2, 0},
 		{"error rate", s.ErrorRate, 0.02, 1e-9},
 		{"in flight", s.InFlight, 3, 0},
+		{"arrivals (started)", s.Arrivals, 103, 0},
 		{"replicas", float64(s.Replicas), 3, 0},
 		{"mean latency", s.MeanLatency, (90*0.03 + 8*0.8 + 2*0.01) / 100, 1e-9},
 		// default buckets …0.025,0.05,…,0.5,1: p50 lies in (0.025,0.05], p99 in (0.5,1].
@@ -120,6 +121,22 @@ func TestGatewaySourceDeltas(t *testing.T) {
 	down := source.Gateway{MetricsURL: "http://127.0.0.1:1/metrics", Store: st}
 	if _, err := down.Observe(ctx, "hello", t0); err == nil || !strings.Contains(err.Error(), "scrape") {
 		t.Fatalf("gateway down: %v", err)
+	}
+}
+
+// Arrivals are the started counter's delta: two requests held while a
+// replica starts have arrived but not completed. A gateway without the
+// started counter leaves the completions.
+func TestDeltaArrivals(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	prev := source.Snapshot{At: t0, Codes: map[string]float64{"200": 10}, Started: 10, Count: 10}
+	cur := source.Snapshot{At: t0.Add(2 * time.Second), Codes: map[string]float64{"200": 10}, Started: 12, Count: 10}
+	if s := source.Delta("f", prev, cur); s.Arrivals != 2 || s.RPS != 0 || s.InFlight != 2 {
+		t.Fatalf("held requests: %+v", s)
+	}
+	prev.Started, cur.Started, cur.Codes = 0, 0, map[string]float64{"200": 13}
+	if s := source.Delta("f", prev, cur); s.Arrivals != 3 {
+		t.Fatalf("no started counter: arrivals %v, want the 3 completions", s.Arrivals)
 	}
 }
 
