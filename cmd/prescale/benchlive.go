@@ -604,7 +604,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 	fmt.Fprintf(w, "*prescale* and *reactive* are the function chain (scaler_mode predictive / reactive, horizon %s); the others are internal/autoscaler's\n", o.horizon)
 	fmt.Fprintf(w, "controllers driven by internal/live from the gateway's /metrics and /system/function, sampled every second (zero-mode ones also hear every arrival).\n")
 	fmt.Fprintf(w, "*cold-start waits* = the plugin's prescale_plugin_start_waits_total (requests served by a replica that became ready after they\n")
-	fmt.Fprintf(w, "arrived: the simulator's definition); *wait p99* = the 99th percentile over all requests of the wait for a replica start, from the\n")
+	fmt.Fprintf(w, "arrived, taken when it became ready or later from the queue: the simulator's ColdDelayed has the same rule); *wait p99* = the 99th percentile over all requests of the wait for a replica start, from the\n")
 	fmt.Fprintf(w, "plugin's prescale_plugin_start_wait_seconds histogram (requests that did not wait count 0 s; interpolated within a bucket as\n")
 	fmt.Fprintf(w, "histogram_quantile does); *non-200* = 503s after the plugin's 30 s cold-start wait or client timeouts; *replica-seconds* = ∫ desired\n")
 	fmt.Fprintf(w, "replicas dt; *replica starts* = the starts in the run and their p50 / p95 from scale-up to ready (the plugin's\n")

@@ -496,6 +496,12 @@ func (s *fnSim) complete(i int, r request) {
 	}
 	s.busyReady--
 	if q, ok := s.dequeue(); ok {
+		if rp.readyAt > q.arr {
+			// Queued behind busy replicas and served by one that became
+			// ready after it arrived: it waited for a replica start too
+			// (the plugin's rule, prescale_plugin_start_waits_total).
+			s.m.ColdDelayed++
+		}
 		s.start(i, q)
 	}
 }

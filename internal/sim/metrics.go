@@ -88,7 +88,7 @@ func (h *Hist) Quantile(q float64) float64 {
 type Metrics struct {
 	Requests    int64 // completed requests
 	Queued      int64 // requests that found no free ready slot on arrival
-	ColdDelayed int64 // requests served by a replica that became ready after they arrived
+	ColdDelayed int64 // requests served by a replica that became ready after they arrived (taken when it became ready, or later from the queue)
 	OverSLO     int64 // requests whose latency exceeded their service time by more than the SLO
 	Actions     int64 // changes of the desired replica count
 	Latency     Hist  // end-to-end latency (wait + service), seconds

@@ -62,3 +62,21 @@ func TestRealArrivalTimes(t *testing.T) {
 		t.Fatalf("metrics %+v mean %g", m, m.Latency.Mean())
 	}
 }
+
+// The start-wait rule is the plugin's: a request counts in ColdDelayed when
+// the replica that serves it became ready after it arrived, whether it took
+// the request at that moment or later from the queue. From zero, calls at
+// 10, 11 and 20 s of 5 s each, a fixed 3 s cold start, one slot: the
+// replica is ready at 13 s and takes the 10 s call (counted), at 18 s the
+// 11 s call (counted: it arrived before the replica was ready), at 23 s the
+// 20 s call (not: the replica was ready when it arrived, it only queued).
+func TestColdDelayedCountsQueuedBeforeReady(t *testing.T) {
+	fn := FunctionSpec{Name: "f", Counts: []float64{3}, Times: []float64{10, 11, 20}, Durations: []float64{5, 5, 5}}
+	m := run(t, zeroConfig(), script{}, fn).Metrics
+	if m.Requests != 3 || m.ColdDelayed != 2 || m.ColdInvocations != 2 || m.Queued != 3 {
+		t.Fatalf("metrics %+v: want 3 requests, 2 cold-start delayed, 2 arriving with no ready replica, 3 queued", m)
+	}
+	if got := m.Latency.Quantile(1); math.Abs(got-12)/12 > 0.02 { // 11 s call: 18 + 5 - 11
+		t.Fatalf("max latency %g, want 12", got)
+	}
+}
