@@ -178,7 +178,7 @@ func parseBenchLive(args []string, stderr io.Writer) (benchLiveOpts, error) {
 	fs.StringVar(&o.zeroPolicies, "zero-policies", strings.Join(defaultZeroPolicies(), ","), "zero windows' policies: "+strings.Join(defaultZeroPolicies(), ", "))
 	fs.Float64Var(&o.knobs.speed, "zero-speed", 30, "zero windows' time compression; one compressed trace minute (60/speed s) is the arrival model's unit and must be >= the zero period")
 	fs.IntVar(&o.knobs.period, "zero-period", 2, "seconds: the chain's schedule and the zero controllers' check interval in the zero windows (1..10)")
-	fs.DurationVar(&o.knobs.lead, "prewarm-lead", 5*time.Second, "prescale.prewarm-lead and the hybrid's lead in the zero windows: asked for at the first tick from lead + tolerance (>= 1 s) before the call, a replica is wanted 4-6 s ahead, above a replica start's measured p95 (4.0 s) plus the chain's latency")
+	fs.DurationVar(&o.knobs.lead, "prewarm-lead", 5*time.Second, "prescale.prewarm-lead and the hybrid's lead in the zero windows: asked for at the first tick from lead + tolerance (1.5 s at the 2 s zero period) before a timer's call, a replica is wanted 4.5-6.5 s ahead, above a replica start's measured p95 (3.9 s) plus the chain's latency")
 	fs.Float64Var(&o.zeroBudget, "zero-budget", 240, "seconds: the longest a zero window may last compressed (the window rules pick within it)")
 	fs.IntVar(&o.repeats, "repeats", 3, "runs per policy (median and spread)")
 	fs.Uint64Var(&o.seed, "seed", 1, "arrival seed (every run replays the same requests)")
@@ -637,7 +637,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 			fmt.Fprintf(w, "### Periodic / timer window\n\n")
 			fmt.Fprintf(w, "**Rule:** among the functions with real invocation instants and at least %d calls whose consecutive gaps are at least %.0f %% on\n", minTimerCalls, 100*periodicMinScore)
 			fmt.Fprintf(w, "time (within %.0f %% of the median gap, the period), the one with the highest on-time share whose period compressed is at least\n", 100*periodTol)
-			fmt.Fprintf(w, "%.0f s (a call, its release up to two control periods later, the pre-warm lead and the ±1 s window around the next call) and whose calls\n", k.minTimerPeriod(pl.service))
+			fmt.Fprintf(w, "%.0f s (a call, its release up to two control periods later, the pre-warm lead and the ±%.1f s window around the next call) and whose calls\n", k.minTimerPeriod(pl.service), k.timerTolerance())
 			fmt.Fprintf(w, "fit in %.0f s compressed; ties to more calls, then less jitter, then file order. Picked: function %s… (trace row order %d), %d calls,\n", o.zeroBudget, z.w.fn, z.w.index, z.w.calls)
 			fmt.Fprintf(w, "period %.1f s (%.0f %% on time, jitter %.1f s), its real instants from one minute before the first call to one period after the last.\n\n",
 				z.w.period, 100*z.w.score, z.w.jitter)
@@ -652,7 +652,9 @@ func writeLiveReport(w io.Writer, r liveReport) {
 		fmt.Fprintf(w, "com.openfaas.scale.min=0. Every time constant is compressed by the speed: *prescale* = the chain with load-probe on `@every %ds`,\n", k.period)
 		s := k.zeroSettings()
 		fmt.Fprintf(w, "prescale.cold-start-cost %s (W = 600 s compressed), prescale.arrival-resolution %s (one trace minute), the keep-alive until confident\n", s.ColdStartCost, s.Resolution)
-		fmt.Fprintf(w, "4 × W, prescale.prewarm-lead %s (not compressed: asked for 4–6 s ahead of a call, above a replica start's p95), prescale.stabilization-window %s\n", s.PrewarmLead, k.stabilization())
+		ahead := s.PrewarmLead.Seconds() + k.timerTolerance()
+		fmt.Fprintf(w, "4 × W, prescale.prewarm-lead %s (not compressed: with the ±%.1f s window, asked for %.1f–%.1f s ahead of a timer's call at the first tick, above a replica start's p95), prescale.stabilization-window %s\n",
+			s.PrewarmLead, k.timerTolerance(), ahead-float64(k.period), ahead, k.stabilization())
 		fmt.Fprintf(w, "(300 s compressed), prescale.target-concurrency 1, the predictor's horizon %s (30 s compressed, at least two periods); *keepalive-5m* / *keepalive-10m* =\n", k.horizon())
 		fmt.Fprintf(w, "the fixed keep-alive idler (OpenFaaS Pro's zero-duration) of 5 / 10 trace minutes (%.0f s / %.0f s), checked every %d s; *kpa* = Knative's\n", 300/k.speed, 600/k.speed, k.period)
 		fmt.Fprintf(w, "KPA with scale to zero, stable window max(6 s, 60 s compressed), grace 30 s compressed (at least 1 s), Knative's target utilization 0.7\n")

@@ -224,14 +224,15 @@ func TestBenchLivePlanOnShippedTrace(t *testing.T) {
 		t.Errorf("the full plan is estimated at %.0f s, over the 30 minutes", pl.estimate)
 	}
 	// The periodic rule's shortest period: a 1 s call + two 2 s periods +
-	// the 5 s lead + the ±1 s window = 12 s compressed; the 300 s timer
-	// (10 s compressed: no room to release and pre-warm) is not picked.
-	if mp := o.knobs.minTimerPeriod(pl.service); mp != 12 {
-		t.Errorf("shortest timer period %g s, want 12", mp)
+	// the 5 s lead + the ±1.5 s window (half a 2 s tick and half a second)
+	// = 13 s compressed; the 300 s timer (10 s compressed: no room to
+	// release and pre-warm) is not picked.
+	if mp := o.knobs.minTimerPeriod(pl.service); mp != 13 {
+		t.Errorf("shortest timer period %g s, want 13", mp)
 	}
 	for _, z := range pl.zero {
-		if z.name == "periodic" && z.w.period/o.knobs.speed < 12 {
-			t.Errorf("periodic window: period %.1f s compressed, below the rule's 12 s", z.w.period/o.knobs.speed)
+		if z.name == "periodic" && z.w.period/o.knobs.speed < 13 {
+			t.Errorf("periodic window: period %.1f s compressed, below the rule's 13 s", z.w.period/o.knobs.speed)
 		}
 	}
 	q, _ := parseBenchLive([]string{"--quick", "--trace", trace}, &stderr)

@@ -54,10 +54,18 @@ func (k zeroKnobs) zeroSettings() decide.ZeroSettings {
 // minTimerPeriod is the shortest compressed period the periodic window's
 // rule accepts: room for a release and a pre-warm between two calls — the
 // call (service seconds), the release up to two control periods after it,
-// and the pre-warm window (the lead plus the ±1 s tolerance around the
-// expected call).
+// and the pre-warm window (the lead plus the tolerance either side of the
+// expected call, timerTolerance).
 func (k zeroKnobs) minTimerPeriod(service float64) float64 {
-	return service + 2*float64(k.period) + k.lead.Seconds() + 2
+	return service + 2*float64(k.period) + k.lead.Seconds() + 2*k.timerTolerance()
+}
+
+// timerTolerance is the window's half-width around an expected timer call
+// (decide.ArrivalState.Tolerance) for calls counted per control period and
+// no jitter beyond it: 1.5 s at a 2 s period.
+func (k zeroKnobs) timerTolerance() float64 {
+	st := decide.ArrivalState{Quantum: float64(k.period)}
+	return st.Tolerance().Seconds()
 }
 
 // stabilization is the chain's 300 s scale-down stabilization window

@@ -249,9 +249,9 @@ type ZeroDecision struct {
 // model is off or not yet confident (fewer than MinConfidentIdleTimes idle
 // times and no period) → the fixed keep-alive after the last invocation;
 // a detected period → keep alive through short gaps, otherwise release and
-// pre-warm PrewarmLead before the next expected burst (window ± jitter);
-// else the idle-time histogram → the cost-optimal warm/cold plan over the
-// coming minutes (see histogramPlan). With CEClamp, a scale to zero is
+// pre-warm PrewarmLead before the next expected burst's window (±
+// ArrivalState.Tolerance); else the idle-time histogram → the cost-optimal
+// warm/cold plan over the coming minutes (see histogramPlan). With CEClamp, a scale to zero is
 // reported as clamped to one replica.
 func DecideZero(st ArrivalState, now time.Time, set ZeroSettings, obs ZeroObservation) ZeroDecision {
 	d := decideZero(st, now, set, obs)
@@ -378,13 +378,13 @@ func zeroVerb(warm bool) string {
 }
 
 // periodicPlan: the next burst is expected at last start + k·Period, within
-// ±tol (the detected jitter plus a second). In a short gap (the next start
+// ±tol (ArrivalState.Tolerance). In a short gap (the next start
 // closer than the window a pre-warm costs) the replica stays; otherwise it
 // is released once the in-burst keep-alive (the histogram's first warm run)
 // is over and pre-warmed PrewarmLead before the window opens. When even
 // the window costs more than a cold start (W < 2·tol + lead), it waits cold.
 func periodicPlan(st ArrivalState, now, last time.Time, warm bool, set ZeroSettings) ZeroDecision {
-	tol := secs(st.Jitter + 1)
+	tol := st.Tolerance()
 	next, _ := st.NextPeriodic(now, tol)
 	per := secs(st.Period)
 	open := next.Add(-tol)

@@ -268,6 +268,51 @@ func TestTimerFromThreeStarts(t *testing.T) {
 	}
 }
 
+// The window around an expected timer call: exact times widen it by the
+// jitter and a second; starts counted per tick by half a tick and the
+// jitter the tick cannot explain, so a timer whose calls sit on a tick's
+// edge (placed 18 s, then 20 s apart) gets ±1.5 s, not ±3 s.
+func TestToleranceFromQuantum(t *testing.T) {
+	var ex ArrivalState
+	ex.Observe(at(0), at(300.4), at(600), at(900.2))
+	if ex.Period != 300.2 || ex.Jitter != 0.6 || ex.Quantum != 0 || ex.Tolerance() != secs(ex.Jitter+1) {
+		t.Fatalf("exact times: period %v jitter %v quantum %v tolerance %v, want jitter + 1 s", ex.Period, ex.Jitter, ex.Quantum, ex.Tolerance())
+	}
+	count := func(res, q float64, calls ...float64) ArrivalState {
+		set := zeroOn()
+		set.Resolution = secs(res)
+		var a ArrivalState
+		a.Configure(set)
+		for _, c := range calls {
+			a.Update(1, at(c-q/2), at(c+q/2))
+		}
+		return a
+	}
+	for _, c := range []struct {
+		name      string
+		st        ArrivalState
+		jit, want float64
+	}{
+		{"2 s ticks, on a tick's edge", count(2, 2, 3, 21, 41), 2, 1.5},
+		{"2 s ticks, steady", count(2, 2, 3, 23, 43), 0, 1.5},
+		{"5 s ticks", count(60, 5, 2.5, 302.5, 602.5), 0, 3},
+		{"2 s ticks, jitter beyond the tick", count(60, 2, 101, 401, 706), 5, 4.5},
+	} {
+		if c.st.Period == 0 || c.st.Jitter != c.jit || c.st.Tolerance() != secs(c.want) {
+			t.Errorf("%s: period %v jitter %v (want %v) tolerance %v, want %v s", c.name, c.st.Period, c.st.Jitter, c.jit, c.st.Tolerance(), c.want)
+		}
+	}
+	// The pre-warm after the third call on a tick's edge: the expected call
+	// (41 + 20 s) less the tolerance and the lead.
+	st := count(2, 2, 3, 21, 41)
+	set := zeroOn()
+	set.Resolution, set.ColdStartCost, set.PrewarmLead = 2*time.Second, 20*time.Second, 5*time.Second
+	d := DecideZero(st, at(44), set, ZeroObservation{Replicas: 1})
+	if d.Rule != RulePeriodic || d.Floor != 0 || !d.Prewarm.Equal(at(61-1.5-5)) {
+		t.Fatalf("after the third call: %+v, want a release and a pre-warm at %s", d, clock(at(54.5)))
+	}
+}
+
 func TestPeriodicityNotDetectedOnRandomArrivals(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var st ArrivalState
