@@ -124,8 +124,9 @@ func FuzzParseZeroSettings(f *testing.F) {
 
 // FuzzArrival: any stored arrival model (as the KV store or a chain message
 // holds it) fed any sequence of counts and invocation times stays bounded
-// (at most IdleBins bins, StartsCap starts), and DecideZero on it answers
-// without a panic with a floor of -1, 0 or 1.
+// (at most IdleBins bins, StartsCap starts), its timer window is bounded
+// when it passes Check, and DecideZero on it answers without a panic with
+// a floor of -1, 0 or 1.
 func FuzzArrival(f *testing.F) {
 	f.Add([]byte(`{"v":1,"since":"2026-01-02T02:00:00Z","last":"2026-01-02T03:04:00Z","total":40,"gaps":9,"idle":[1,2,3,0,5],"starts":[1767318000000,1767318600000],"period":600}`), []byte{3, 10, 0, 200, 1, 7, 255, 4})
 	f.Add([]byte(`{"last":"2026-01-02T03:04:00Z","res":1e-300,"idle":[1e308]}`), []byte{1, 1, 1, 1})
@@ -150,6 +151,13 @@ func FuzzArrival(f *testing.F) {
 			}
 			if len(st.Idle) > IdleBins || len(st.Starts) > StartsCap {
 				t.Fatalf("%d bins, %d starts", len(st.Idle), len(st.Starts))
+			}
+		}
+		if st.Check() == nil {
+			// A model DecideZero accepts has a timer window of at least a
+			// second, bounded by its checked jitter and quantum.
+			if tol, hi := st.Tolerance(), secs(1.5*MaxArrivalPeriod+1); tol < time.Second || tol > hi {
+				t.Fatalf("tolerance %s outside 1s..%s: jitter %v quantum %v", tol, hi, st.Jitter, st.Quantum)
 			}
 		}
 		set := DefaultZeroSettings()
