@@ -154,7 +154,16 @@ func TestChainScalesAheadOfRamp(t *testing.T) {
 	// per request) at only a few requests per second whatever its replicas,
 	// so the test keeps the load light and asks for a low per-replica
 	// concurrency instead (label prescale.target-concurrency, default 1).
-	gw.update("hello-python", func(fd *types.FunctionDeployment) { (*fd.Labels)[decide.LabelTargetConcurrency] = "0.2" })
+	// Each request waits 200 ms instead of burning 20 ms of CPU: the
+	// service time the chain sizes replicas by is then the wait (~0.25 s
+	// with the fork), not the CPU the machine happens to have, so the
+	// ramp needs 1 → 4 replicas on any machine (a run whose CPU-bound
+	// requests took 57 ms needed at most 2, reached by one reactive step,
+	// and left the forecast nothing to scale for).
+	gw.update("hello-python", func(fd *types.FunctionDeployment) {
+		(*fd.Labels)[decide.LabelTargetConcurrency] = "0.2"
+		fd.EnvVars["cpu_ms"], fd.EnvVars["sleep_ms"] = "0", "200"
+	})
 
 	// The chain is live once the scaler logged a first decision (the cron
 	// connector picks load-probe up on its first rebuild; load-probe's first
