@@ -667,10 +667,62 @@ func writeLiveReport(w io.Writer, r liveReport) {
 		fmt.Fprintf(w, "(prescale = prescale-chain: the forecast load policy and DecideZero through decide.WithZero, at the chain's period and these labels).\n\n")
 		fmt.Fprintf(w, "![%s window: load and replicas per policy](live_%s.png)\n\n", z.name, z.name)
 		writeLiveTable(w, z.name, o.zeroNames, r)
+		if z.name == "zero" {
+			writeZeroBound(w, z.w, k, r)
+		}
 	}
 	if r.zeroErr != nil {
 		fmt.Fprintf(w, "**Zero-stage copies that failed** (left out of the tables above): %s\n\n", strings.ReplaceAll(r.zeroErr.Error(), "\n", "; "))
 	}
+}
+
+// writeZeroBound states what the from-zero window's bar asks of any policy
+// that knows only the function's past: the gaps longer than the 10-minute
+// keep-alive whose length no earlier gap announced (unannounced, within
+// the pre-warm window at the speed) are met warm only by holding a replica
+// through them; when that alone costs more than the 10-minute idler's
+// whole run, a policy at the idler's cost meets one of them cold besides
+// the first call (at zero, with no past), and ≥ 80 % fewer waits than the
+// idler's is out of reach.
+func writeZeroBound(w io.Writer, zw timedWindow, k zeroKnobs, r liveReport) {
+	win := (k.lead.Seconds() + 2*k.timerTolerance()) * k.speed
+	n, total := unannounced(zw.times, 1.05*600, win)
+	hold := total / k.speed
+	fmt.Fprintf(w, "**What the bar asks of this window.** %d of its %d idle gaps longer than 10.5 trace minutes have a length that no earlier gap of the\n", n, zw.longGaps)
+	fmt.Fprintf(w, "function came within ±%.0f trace seconds of (the pre-warm window, lead + 2 × tolerance, at speed %g): no model of the function's past\n", win, k.speed)
+	fmt.Fprintf(w, "expects their ends, so a policy meets them warm only by holding a replica through them — %.0f replica-seconds compressed for those\n", hold)
+	var rs, waits []float64
+	for _, x := range r.results {
+		if x.window == "zero" && x.name == "keepalive-10m" {
+			rs, waits = append(rs, x.live.ReplicaSeconds), append(waits, x.live.ColdWaits)
+		}
+	}
+	if len(rs) == 0 {
+		fmt.Fprintf(w, "gaps alone (the 10-minute idler did not run: no comparison).\n\n")
+		return
+	}
+	idleRS, idleW := med(rs), med(waits)
+	fmt.Fprintf(w, "gaps alone, against the 10-minute idler's %.0f for its whole run (median).", idleRS)
+	if n >= 1 && hold > idleRS && idleW > 0 {
+		fmt.Fprintf(w, "\nAt or below that cost a policy meets at least one of those ends cold besides the first call (every policy starts at zero with\n")
+		fmt.Fprintf(w, "no past): at least 2 waits against the idler's %.0f, at most %.0f %% fewer, short of the bar's 80 %% for any\n", idleW, 100*(1-2/idleW))
+		fmt.Fprintf(w, "policy that does not know the future (the simulator's oracle, which does, is the only one that can).\n\n")
+		return
+	}
+	fmt.Fprintf(w, "\n\n")
+}
+
+// med is the median of xs (0 for none).
+func med(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // writeLiveTable is one window's table.
@@ -722,16 +774,11 @@ func spread(xs []float64, f string) string {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
-	var med float64
-	if n := len(s); n%2 == 1 {
-		med = s[n/2]
-	} else {
-		med = (s[n/2-1] + s[n/2]) / 2
-	}
+	m := med(s)
 	if s[0] == s[len(s)-1] {
-		return fmt.Sprintf(f, med)
+		return fmt.Sprintf(f, m)
 	}
-	return fmt.Sprintf(f+" ["+f+"–"+f+"]", med, s[0], s[len(s)-1])
+	return fmt.Sprintf(f+" ["+f+"–"+f+"]", m, s[0], s[len(s)-1])
 }
 
 // liveGateway is the few gateway API calls bench-live makes.

@@ -204,6 +204,30 @@ func fromZeroWindow(fns []trace.Function, speed, keepAlive, budget float64) (tim
 	return best, nil
 }
 
+// unannounced are the idle gaps of times (sorted, seconds) longer than
+// long whose length no earlier gap of the function came within ±window of:
+// an arrival model that knows only the function's past has seen nothing
+// that puts the gap's end inside a pre-warm window, so a policy meets
+// such an end warm only by holding a replica through the gap (or by
+// luck). It returns how many there are and their total length.
+func unannounced(times []float64, long, window float64) (n int, total float64) {
+	for k := 1; k < len(times); k++ {
+		g := times[k] - times[k-1]
+		if g <= long {
+			continue
+		}
+		seen := false
+		for j := 1; j < k && !seen; j++ {
+			seen = math.Abs(times[j]-times[j-1]-g) <= window
+		}
+		if !seen {
+			n++
+			total += g
+		}
+	}
+	return n, total
+}
+
 // shifted is times moved so the first is at lead seconds.
 func shifted(times []float64, lead float64) []float64 {
 	out := make([]float64, len(times))

@@ -114,6 +114,22 @@ func TestFromZeroWindowRule(t *testing.T) {
 	}
 }
 
+// unannounced, by hand: gaps over 630 s are 1000 (nothing before it),
+// 690 (the earlier 1000 and 10 are more than 240 s off) and 700 (the
+// earlier 690 is 10 s off: announced); the short gaps never count.
+func TestUnannouncedGaps(t *testing.T) {
+	n, total := unannounced([]float64{0, 1000, 1010, 1700, 2400}, 630, 240)
+	if n != 2 || total != 1690 {
+		t.Fatalf("unannounced: %d gaps, %v s; want 2, 1690 s", n, total)
+	}
+	if n, total := unannounced([]float64{0, 700, 1400, 2100}, 630, 240); n != 1 || total != 700 {
+		t.Fatalf("a repeating gap: %d, %v s; want only the first (1, 700 s)", n, total)
+	}
+	if n, _ := unannounced([]float64{5}, 630, 240); n != 0 {
+		t.Fatalf("one call: %d unannounced gaps", n)
+	}
+}
+
 func TestTimerStats(t *testing.T) {
 	p, sc, jit := timerStats([]float64{0, 60, 120, 181, 240, 400})
 	// gaps 60 60 61 59 160: median 60; on time (±0.6 s): 60, 60 → 2/5; jitter 100.
@@ -234,6 +250,17 @@ func TestBenchLivePlanOnShippedTrace(t *testing.T) {
 		if z.name == "periodic" && z.w.period/o.knobs.speed < 13 {
 			t.Errorf("periodic window: period %.1f s compressed, below the rule's 13 s", z.w.period/o.knobs.speed)
 		}
+		if z.name != "zero" {
+			continue
+		}
+		// The shipped from-zero window (653cdbc3…): its gaps over 10.5
+		// minutes are 37.1, 16.6 and 21.4 min; none is within the 8 s
+		// pre-warm window × 30 (4 min) of an earlier gap, so holding
+		// through them costs 4506 s / 30 = 150 s compressed.
+		n, total := unannounced(z.w.times, 630, (o.knobs.lead.Seconds()+2*o.knobs.timerTolerance())*o.knobs.speed)
+		if z.w.fn != "653cdbc3" || n != 3 || math.Abs(total/o.knobs.speed-150.2) > 0.5 {
+			t.Errorf("from-zero window %s: %d unannounced gaps, %.1f s compressed; want 653cdbc3, 3, ~150.2 s", z.w.fn, n, total/o.knobs.speed)
+		}
 	}
 	q, _ := parseBenchLive([]string{"--quick", "--trace", trace}, &stderr)
 	qp, err := planBenchLive(q)
@@ -292,7 +319,7 @@ func TestWriteLiveReport(t *testing.T) {
 		knobs: zeroKnobs{speed: 30, period: 2, lead: 8 * time.Second}, zeroBudget: 240}
 	pl := benchPlan{burst: true, win: window{from: 58, to: 63, burst: 60}, raw: []float64{7, 5, 38, 3, 4}, counts: []float64{11, 8, 60, 5, 6},
 		zero: []zeroWin{{"periodic", timedWindow{fn: "cad5438d", calls: 11, period: 600, score: 1, span: 6660, times: make([]float64, 11)}},
-			{"zero", timedWindow{fn: "653cdbc3", calls: 12, longGaps: 3, span: 5661, times: make([]float64, 12)}}}}
+			{"zero", timedWindow{fn: "653cdbc3", calls: 12, longGaps: 3, span: 5661, times: []float64{60, 1260, 1261, 2061, 2062, 2063, 2064, 2065, 2066, 2067, 4067, 4068}}}}}
 	res := func(win, name string, cold float64, rs float64, waits live.WaitHist) liveResult {
 		return liveResult{name: name, window: win, sum: replay.Summary{Scheduled: 100, Completed: 100, Status: map[int]int{200: 100}, Latencies: []float64{1, 1, 2}},
 			live: live.Summary{ColdWaits: cold, ReplicaSeconds: rs, PeakReplicas: 3}, waits: waits, starts: waits}
@@ -301,7 +328,8 @@ func TestWriteLiveReport(t *testing.T) {
 	r := liveReport{o: o, pl: pl, sims: map[string]sim.Metrics{"burst/hpa": {ColdDelayed: 4, ReplicaSeconds: 300}},
 		simsMeasured: map[string]sim.Metrics{"burst/hpa": {ColdDelayed: 6, ReplicaSeconds: 320}}, starts: two,
 		results: []liveResult{res("burst", "prescale", 3, 500, two), res("burst", "prescale", 5, 520, two), res("burst", "hpa", 9, 340, live.WaitHist{}),
-			res("periodic", "prescale", 1, 150, two), res("zero", "keepalive-5m", 12, 100, two)}}
+			res("periodic", "prescale", 1, 150, two), res("zero", "keepalive-5m", 12, 100, two),
+			res("zero", "keepalive-10m", 7, 110, two), res("zero", "keepalive-10m", 6, 130, two), res("zero", "keepalive-10m", 7, 90, two)}}
 	var b bytes.Buffer
 	writeLiveReport(&b, r)
 	md := b.String()
@@ -312,6 +340,10 @@ func TestWriteLiveReport(t *testing.T) {
 		"| 3 | 2 (3.0s / 4.8s) |", // the replica starts: 2 in (1, 5], p50 rank 1 → 3 s, p95 rank 1.9 → 4.8 s
 		"| 3 | 0 | 4 | ",          // hpa: no start measured, no p50 / p95
 		"| 300 | 6 | 320 |",       // hpa's simulation with the measured starts
+		// The bound: gaps 1200, 800 and 2000 s; 800 is 400 s off 1200, over the (8 + 3) × 30 = 330 s window: all three
+		// unannounced, 4000 s / 30 = 133 s compressed against the 10-minute idler's median 110 rs and 7 waits.
+		"3 of its 3 idle gaps longer than 10.5 trace minutes", "±330 trace seconds", "133 replica-seconds compressed", "idler's 110 for its whole run",
+		"at least 2 waits against the idler's 7, at most 71 % fewer",
 		"(2 starts\npooled over every run: p50 3.00 s, p95 4.80 s", "| 300 |", "prescale.cold-start-cost 20s", "(10 s / 20 s)", "prescale.stabilization-window 10s", "live_periodic.png", "**one** fresh plugin",
 	} {
 		if !strings.Contains(md, want) {

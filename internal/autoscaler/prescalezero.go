@@ -23,7 +23,8 @@ type PrescaleZero struct {
 }
 
 // DefaultPrescaleZero: period 5 s, lag 2 s, zero on, the label defaults
-// (W = 600 s, 15 s pre-warm lead, 15 min fixed keep-alive until confident).
+// (W = 600 s, 15 s pre-warm lead, a fixed keep-alive of 4 × W, 40 min, until
+// confident: decide.ZeroSettings.FixedKeepAlive).
 func DefaultPrescaleZero() PrescaleZero {
 	s := decide.DefaultZeroSettings()
 	s.Enabled = true
