@@ -677,8 +677,7 @@ func writeLiveReport(w io.Writer, r liveReport) {
 }
 
 // writeZeroBound states what the from-zero window's bar asks of any policy
-// that knows only the function's past: the gaps longer than the 10-minute
-// keep-alive whose length no earlier gap announced (unannounced, within
+// that knows only the function's past: the window's long gaps whose length no earlier gap announced (unannounced, within
 // the pre-warm window at the speed) are met warm only by holding a replica
 // through them; when that alone costs more than the 10-minute idler's
 // whole run, a policy at the idler's cost meets one of them cold besides
@@ -686,9 +685,9 @@ func writeLiveReport(w io.Writer, r liveReport) {
 // idler's is out of reach.
 func writeZeroBound(w io.Writer, zw timedWindow, k zeroKnobs, r liveReport) {
 	win := (k.lead.Seconds() + 2*k.timerTolerance()) * k.speed
-	n, total := unannounced(zw.times, 1.05*600, win)
+	n, total := unannounced(zw.times, zw.long, win)
 	hold := total / k.speed
-	fmt.Fprintf(w, "**What the bar asks of this window.** %d of its %d idle gaps longer than 10.5 trace minutes have a length that no earlier gap of the\n", n, zw.longGaps)
+	fmt.Fprintf(w, "**What the bar asks of this window.** %d of its %d idle gaps longer than %.1f trace minutes have a length that no earlier gap of the\n", n, zw.longGaps, zw.long/60)
 	fmt.Fprintf(w, "function came within ±%.0f trace seconds of (the pre-warm window, lead + 2 × tolerance, at speed %g): no model of the function's past\n", win, k.speed)
 	fmt.Fprintf(w, "expects their ends, so a policy meets them warm only by holding a replica through them — %.0f replica-seconds compressed for those\n", hold)
 	var rs, waits []float64

@@ -60,8 +60,10 @@ type timedWindow struct {
 	// periodic window: the period (median consecutive gap), the share of
 	// gaps within periodTol of it and the largest deviation (seconds).
 	period, score, jitter float64
-	// from-zero window: idle gaps longer than the keep-alive.
+	// from-zero window: the idle gaps longer than long (1.05 × the
+	// keep-alive, real seconds).
 	longGaps int
+	long     float64
 }
 
 // periodTol is how close (share of the period) a consecutive gap must be
@@ -170,6 +172,7 @@ func periodicWindow(fns []trace.Function, speed, minPeriod, budget float64) (tim
 // zero replicas.
 func fromZeroWindow(fns []trace.Function, speed, keepAlive, budget float64) (timedWindow, error) {
 	best := timedWindow{index: -1}
+	longGap := 1.05 * keepAlive
 	seen := false
 	for i, f := range fns {
 		if len(f.Times) == 0 {
@@ -181,15 +184,15 @@ func fromZeroWindow(fns []trace.Function, speed, keepAlive, budget float64) (tim
 		}
 		long := 0
 		for k := 1; k < len(f.Times); k++ {
-			if f.Times[k]-f.Times[k-1] > 1.05*keepAlive {
+			if f.Times[k]-f.Times[k-1] > longGap {
 				long++
 			}
 		}
-		span := 60 + (f.Times[len(f.Times)-1] - f.Times[0]) + 1.05*keepAlive
+		span := 60 + (f.Times[len(f.Times)-1] - f.Times[0]) + longGap
 		if long < 3 || span/speed > budget {
 			continue
 		}
-		c := timedWindow{fn: hash8(f), index: i, calls: len(f.Times), longGaps: long, span: span}
+		c := timedWindow{fn: hash8(f), index: i, calls: len(f.Times), longGaps: long, long: longGap, span: span}
 		if best.index < 0 || c.longGaps > best.longGaps || (c.longGaps == best.longGaps && c.calls > best.calls) {
 			best = c
 		}
@@ -198,7 +201,7 @@ func fromZeroWindow(fns []trace.Function, speed, keepAlive, budget float64) (tim
 		return timedWindow{}, errNoTimes
 	}
 	if best.index < 0 {
-		return timedWindow{}, fmt.Errorf("no non-timer function with >= 3 idle gaps over %.0f s fits in %.0f s at speed %g", 1.05*keepAlive, budget, speed)
+		return timedWindow{}, fmt.Errorf("no non-timer function with >= 3 idle gaps over %.0f s fits in %.0f s at speed %g", longGap, budget, speed)
 	}
 	best.times = shifted(fns[best.index].Times, 60)
 	return best, nil

@@ -95,7 +95,7 @@ func TestFromZeroWindowRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.fn != "three-ga" || w.index != 3 || w.longGaps != 3 || w.calls != 8 {
+	if w.fn != "three-ga" || w.index != 3 || w.longGaps != 3 || w.long != 630 || w.calls != 8 {
 		t.Fatalf("picked %+v, want three-gaps-more-calls (index 3)", w)
 	}
 	if w.times[0] != 60 || math.Abs(w.span-(60+2100+630)) > 1e-9 {
@@ -257,7 +257,7 @@ func TestBenchLivePlanOnShippedTrace(t *testing.T) {
 		// minutes are 37.1, 16.6 and 21.4 min; none is within the 8 s
 		// pre-warm window × 30 (4 min) of an earlier gap, so holding
 		// through them costs 4506 s / 30 = 150 s compressed.
-		n, total := unannounced(z.w.times, 630, (o.knobs.lead.Seconds()+2*o.knobs.timerTolerance())*o.knobs.speed)
+		n, total := unannounced(z.w.times, z.w.long, (o.knobs.lead.Seconds()+2*o.knobs.timerTolerance())*o.knobs.speed)
 		if z.w.fn != "653cdbc3" || n != 3 || math.Abs(total/o.knobs.speed-150.2) > 0.5 {
 			t.Errorf("from-zero window %s: %d unannounced gaps, %.1f s compressed; want 653cdbc3, 3, ~150.2 s", z.w.fn, n, total/o.knobs.speed)
 		}
@@ -319,7 +319,7 @@ func TestWriteLiveReport(t *testing.T) {
 		knobs: zeroKnobs{speed: 30, period: 2, lead: 8 * time.Second}, zeroBudget: 240}
 	pl := benchPlan{burst: true, win: window{from: 58, to: 63, burst: 60}, raw: []float64{7, 5, 38, 3, 4}, counts: []float64{11, 8, 60, 5, 6},
 		zero: []zeroWin{{"periodic", timedWindow{fn: "cad5438d", calls: 11, period: 600, score: 1, span: 6660, times: make([]float64, 11)}},
-			{"zero", timedWindow{fn: "653cdbc3", calls: 12, longGaps: 3, span: 5661, times: []float64{60, 1260, 1261, 2061, 2062, 2063, 2064, 2065, 2066, 2067, 4067, 4068}}}}}
+			{"zero", timedWindow{fn: "653cdbc3", calls: 12, longGaps: 3, long: 630, span: 5661, times: []float64{60, 1260, 1261, 2061, 2062, 2063, 2064, 2065, 2066, 2067, 4067, 4068}}}}}
 	res := func(win, name string, cold float64, rs float64, waits live.WaitHist) liveResult {
 		return liveResult{name: name, window: win, sum: replay.Summary{Scheduled: 100, Completed: 100, Status: map[int]int{200: 100}, Latencies: []float64{1, 1, 2}},
 			live: live.Summary{ColdWaits: cold, ReplicaSeconds: rs, PeakReplicas: 3}, waits: waits, starts: waits}
